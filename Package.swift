@@ -1,0 +1,83 @@
+// swift-tools-version:6.1
+// Layers, each knowing only those below it:
+//   Crdkafka / CKafkaShim (C)  ->  Kafka  ->  InferenceCore (pure Swift)  ->  InferenceWorker  ->  inference-worker
+// InferenceCore deliberately does not depend on Kafka: it is testable without any broker.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "inference-worker",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "inference-worker", targets: ["inference-worker"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "InferenceCore", targets: ["InferenceCore"]),
+        .library(name: "InferenceWorker", targets: ["InferenceWorker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // Layer 1: librdkafka as a system library (pkg-config `rdkafka`), plus fixed-arity C wrappers.
+        .systemLibrary(
+            name: "Crdkafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev", "pkg-config"])]
+        ),
+        .target(name: "CKafkaShim", dependencies: ["Crdkafka"]),
+
+        // Layer 2: the only Swift module that imports the C targets.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "Crdkafka", "CKafkaShim",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Layer 3: pure Swift, no broker.
+        .target(
+            name: "InferenceCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Layer 4: the pipeline and the executable.
+        .target(
+            name: "InferenceWorker",
+            dependencies: [
+                "Kafka", "InferenceCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "inference-worker",
+            dependencies: [
+                "InferenceWorker", "Kafka", "InferenceCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
+        .testTarget(
+            name: "InferenceCoreTests",
+            dependencies: ["InferenceCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "InferenceWorkerTests", dependencies: ["InferenceWorker", "Kafka", "InferenceCore"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,15 @@
+import ArgumentParser
+import Kafka
+
+@main
+struct InferenceWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference-worker",
+        abstract: "A streaming inference worker: Kafka in, micro-batched model, predictions out.",
+        subcommands: []
+    )
+
+    func run() async throws {
+        print("librdkafka \(KafkaLibrary.versionString)")
+    }
+}
