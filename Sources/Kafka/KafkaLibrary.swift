@@ -1,4 +1,4 @@
-import Crdkafka
+import CKafkaShim
 public import Logging
 
 /// Facts about the librdkafka library loaded at run time (which may be newer than the headers

@@ -1,0 +1,88 @@
+import CKafkaShim
+public import Logging
+
+/// Topic administration against a real cluster (the CreateTopics API).
+public struct KafkaAdmin: KafkaTopicAdministrator {
+    public var bootstrapServers: [String]
+    /// Raw librdkafka properties for the admin client (security settings, for instance).
+    public var additionalProperties: [String: String]
+    public var timeout: Duration
+    public var logger: Logger
+
+    public init(bootstrapServers: [String], additionalProperties: [String: String] = [:], timeout: Duration = .seconds(30), logger: Logger) {
+        self.bootstrapServers = bootstrapServers
+        self.additionalProperties = additionalProperties
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    @discardableResult
+    public func ensureTopics(_ topics: [KafkaTopicSpecification]) throws(KafkaError) -> [String] {
+        try KafkaConfigurationCheck.bootstrapServers(bootstrapServers)
+        guard !topics.isEmpty else { return [] }
+        let properties = [("bootstrap.servers", bootstrapServers.joined(separator: ","))]
+            + additionalProperties.sorted { $0.key < $1.key }
+        let client = try RDKafkaClient(kind: .producer, properties: properties, handlers: .init(), logger: logger)
+        let timeoutMs = Int32(clamping: timeout.milliseconds)
+
+        var errstr = [CChar](repeating: 0, count: 512)
+        var newTopics: [OpaquePointer?] = []
+        defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
+        for spec in topics {
+            guard spec.partitions > 0, spec.replicationFactor > 0 else {
+                throw KafkaError(code: .invalidConfiguration, message: "topic \(spec.name): partitions and replication factor must be positive")
+            }
+            guard let topic = rd_kafka_NewTopic_new(spec.name, Int32(spec.partitions), Int32(spec.replicationFactor), &errstr, errstr.count) else {
+                throw KafkaError(code: .topicCreation, message: "topic \(spec.name): \(String(cBuffer: errstr))")
+            }
+            newTopics.append(topic)
+            for (key, value) in spec.config.sorted(by: { $0.key < $1.key }) {
+                _ = rd_kafka_NewTopic_set_config(topic, key, value)
+            }
+        }
+        let queue = rd_kafka_queue_new(client.handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errstr, errstr.count)
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errstr, errstr.count)
+        newTopics.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_CreateTopics(client.handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 1000) else {
+            throw KafkaError(code: .timedOut, message: "no answer to CreateTopics within \(timeout) from \(bootstrapServers)", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let text = rd_kafka_event_error_string(event).map { String(cString: $0) } ?? ""
+            var error = KafkaError(rdkafka: eventError, context: "CreateTopics")
+            error.message += text.isEmpty ? "" : " (\(text))"
+            throw error
+        }
+        guard let result = rd_kafka_event_CreateTopics_result(event) else {
+            throw KafkaError(code: .topicCreation, message: "CreateTopics returned no result")
+        }
+        var count = 0
+        let results = rd_kafka_CreateTopics_result_topics(result, &count)
+        var created: [String] = []
+        for i in 0..<count {
+            let topicResult = results![i]
+            let name = String(cString: rd_kafka_topic_result_name(topicResult))
+            let err = rd_kafka_topic_result_error(topicResult)
+            switch err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                created.append(name)
+            case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+                continue
+            default:
+                let text = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? ""
+                var error = KafkaError(rdkafka: err, context: "creating topic \(name)")
+                error.message += text.isEmpty ? "" : " (\(text))"
+                throw error
+            }
+        }
+        logger.info("topics ensured", metadata: ["kafka.topics.created": "\(created)"])
+        return created
+    }
+}
