@@ -6,10 +6,6 @@ struct InferenceWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference-worker",
         abstract: "A streaming inference worker: Kafka in, micro-batched model, predictions out.",
-        subcommands: []
+        subcommands: [EmbeddedBrokerCommand.self]
     )
-
-    func run() async throws {
-        print("librdkafka \(KafkaLibrary.versionString)")
-    }
 }
