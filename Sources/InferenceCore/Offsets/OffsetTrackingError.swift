@@ -27,6 +27,14 @@ public struct OffsetTrackingError: Error, Sendable, Hashable, CustomStringConver
     public var offset: RecordOffset
     /// What happened and what to check.
     public var message: String
+    /// Creates an error.
+    public init(code: Code, partition: TopicPartition, offset: RecordOffset, message: String) {
+        self.code = code
+        self.partition = partition
+        self.offset = offset
+        self.message = message
+    }
+
     /// Always `true`: the tracker cannot be trusted to commit after a contradiction.
     public var isFatal: Bool { true }
 
