@@ -1,0 +1,84 @@
+/// Builds the headers of a dead letter: the original record's headers first, unchanged and in order,
+/// then Kafka Connect's (KIP-298) context headers, then ours.
+///
+/// The worker writes the dead letter with the original key, value and timestamp byte for byte and
+/// these headers. Values are UTF-8 strings, as Kafka Connect writes them (partition and offset in
+/// decimal). If the original record already carried `__connect.errors.*` headers (a dead letter that
+/// was replayed and failed again), they stay and ours follow: Kafka's `Headers.lastHeader(key)` returns
+/// ours. `__connect.errors.exception.stacktrace` is omitted: Swift errors carry no stack trace.
+///
+/// Header list, after the original headers:
+/// - `__connect.errors.topic`, `__connect.errors.partition`, `__connect.errors.offset`: where the input was read;
+/// - `__connect.errors.stage`: ``DeadLetterReason/stage`` (Kafka Connect stage name);
+/// - `__connect.errors.class.name`: ``DeadLetterReason/className``;
+/// - `__connect.errors.exception.class.name`: ``DeadLetterReason/exceptionClassName``;
+/// - `__connect.errors.exception.message`: the error's message;
+/// - `inference.errors.reason`: ``DeadLetterReason/code``;
+/// - `inference.model.name`, `inference.model.version`: the model that was to score it (omitted when
+///   the record failed before a model was chosen, i.e. when `nil`);
+/// - `inference.worker.id`: the worker instance that dead-lettered it.
+public struct DeadLetterHeaders: Sendable, Hashable {
+    /// Kafka Connect's context header keys, in the order written.
+    public enum ConnectKey {
+        public static let topic = "__connect.errors.topic"
+        public static let partition = "__connect.errors.partition"
+        public static let offset = "__connect.errors.offset"
+        public static let stage = "__connect.errors.stage"
+        public static let className = "__connect.errors.class.name"
+        public static let exceptionClassName = "__connect.errors.exception.class.name"
+        public static let exceptionMessage = "__connect.errors.exception.message"
+    }
+
+    /// This project's header keys, in the order written.
+    public enum InferenceKey {
+        public static let reason = "inference.errors.reason"
+        public static let modelName = "inference.model.name"
+        public static let modelVersion = "inference.model.version"
+        public static let workerID = "inference.worker.id"
+    }
+
+    /// The worker instance written as `inference.worker.id`.
+    public var workerID: String
+
+    /// Creates a builder for one worker instance.
+    public init(workerID: String) {
+        self.workerID = workerID
+    }
+
+    /// The dead letter's headers for a record read from `partition` at `offset`.
+    ///
+    /// - Parameters:
+    ///   - original: the input record's headers, copied first and unchanged (including `traceparent`).
+    ///   - reason: why the record is dead-lettered.
+    ///   - message: the error's human-readable message.
+    ///   - modelName, modelVersion: the model the record was meant for, when known.
+    public func headers(
+        original: [RecordHeader],
+        partition: TopicPartition,
+        offset: RecordOffset,
+        reason: DeadLetterReason,
+        message: String,
+        modelName: String? = nil,
+        modelVersion: String? = nil
+    ) -> [RecordHeader] {
+        var result = original
+        result.reserveCapacity(original.count + 11)
+        result.append(RecordHeader(key: ConnectKey.topic, utf8: partition.topic))
+        result.append(RecordHeader(key: ConnectKey.partition, utf8: String(partition.partition)))
+        result.append(RecordHeader(key: ConnectKey.offset, utf8: String(offset.rawValue)))
+        result.append(RecordHeader(key: ConnectKey.stage, utf8: reason.stage))
+        result.append(RecordHeader(key: ConnectKey.className, utf8: reason.className))
+        result.append(RecordHeader(key: ConnectKey.exceptionClassName, utf8: reason.exceptionClassName))
+        result.append(RecordHeader(key: ConnectKey.exceptionMessage, utf8: message))
+        result.append(RecordHeader(key: InferenceKey.reason, utf8: reason.code))
+        if let modelName { result.append(RecordHeader(key: InferenceKey.modelName, utf8: modelName)) }
+        if let modelVersion { result.append(RecordHeader(key: InferenceKey.modelVersion, utf8: modelVersion)) }
+        result.append(RecordHeader(key: InferenceKey.workerID, utf8: workerID))
+        return result
+    }
+
+    /// The headers for a request that failed to decode: reason and message come from the error.
+    public func headers(original: [RecordHeader], partition: TopicPartition, offset: RecordOffset, decodingError: RequestDecodingError, modelName: String? = nil, modelVersion: String? = nil) -> [RecordHeader] {
+        headers(original: original, partition: partition, offset: offset, reason: decodingError.deadLetterReason ?? .malformedJSON, message: decodingError.description, modelName: modelName, modelVersion: modelVersion)
+    }
+}

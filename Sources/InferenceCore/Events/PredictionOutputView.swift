@@ -1,0 +1,12 @@
+/// The model outputs of one prediction, as the encoder needs them: a view, valid only during the
+/// ``PredictionEncoder/encode(_:into:)`` call (it may point into the batch's output matrix).
+public enum PredictionOutputView {
+    /// `{"score": x}`.
+    case regression(score: Float)
+    /// `{"score": p, "label": "<labels[labelIndex]>"}`: `p` is the positive-class probability; the
+    /// caller picks the label (by its decision threshold).
+    case binary(score: Float, labelIndex: Int, labels: PredictionLabels)
+    /// `{"label": "<labels[labelIndex]>", "probabilities": {"<label>": p, ...}}`, one probability per label,
+    /// in label order. ``PredictionEncoder/argmax(_:)`` picks the most probable label.
+    case multiclass(probabilities: UnsafeBufferPointer<Float>, labelIndex: Int, labels: PredictionLabels)
+}

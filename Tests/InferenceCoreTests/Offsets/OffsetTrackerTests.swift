@@ -1,0 +1,180 @@
+import InferenceCore
+import Testing
+
+@Suite struct OffsetTrackerTests {
+    let p0 = TopicPartition(topic: "requests", partition: 0)
+    let p1 = TopicPartition(topic: "requests", partition: 1)
+
+    func o(_ value: Int64) -> RecordOffset { RecordOffset(value) }
+
+    @Test func committableIsLowestInFlightElseHighestAcknowledgedPlusOne() throws {
+        var tracker = OffsetTracker()
+        #expect(tracker.committableOffset(for: p0) == nil)
+        for offset: Int64 in 10...14 { try tracker.dispatch(o(offset), in: p0, bytes: 100) }
+        #expect(tracker.committableOffset(for: p0) == o(10))
+        try tracker.acknowledge(o(12), in: p0)
+        try tracker.acknowledge(o(11), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(10)) // 10 still in flight
+        try tracker.acknowledge(o(10), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(13))
+        try tracker.acknowledge(o(14), in: p0)
+        try tracker.acknowledge(o(13), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(15))
+        #expect(tracker.inFlight(for: p0) == 0)
+        #expect(tracker.totalInFlight == 0)
+        #expect(tracker.totalInFlightBytes == 0)
+    }
+
+    @Test func gapsInOffsetsAreSkipped() throws {
+        var tracker = OffsetTracker()
+        // Compaction removed 3-6; a transaction marker sits at 9.
+        for offset: Int64 in [1, 2, 7, 8, 10] { try tracker.dispatch(o(offset), in: p0) }
+        try tracker.acknowledge(o(1), in: p0)
+        try tracker.acknowledge(o(2), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(7))
+        try tracker.acknowledge(o(10), in: p0)
+        try tracker.acknowledge(o(8), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(7))
+        try tracker.acknowledge(o(7), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(11))
+    }
+
+    @Test func countsRecordsAndBytesPerPartitionAndInTotal() throws {
+        var tracker = OffsetTracker()
+        try tracker.dispatch(o(0), in: p0, bytes: 10)
+        try tracker.dispatch(o(1), in: p0, bytes: 20)
+        try tracker.dispatch(o(5), in: p1, bytes: 40)
+        #expect(tracker.inFlight(for: p0) == 2)
+        #expect(tracker.inFlightBytes(for: p0) == 30)
+        #expect(tracker.totalInFlight == 3)
+        #expect(tracker.totalInFlightBytes == 70)
+        try tracker.acknowledge(o(1), in: p0)
+        #expect(tracker.inFlight(for: p0) == 1)
+        #expect(tracker.inFlightBytes(for: p0) == 10)
+        #expect(tracker.totalInFlight == 2)
+        #expect(tracker.totalInFlightBytes == 50)
+    }
+
+    @Test func aRecordNeverAcknowledgedHoldsItsPartitionBack() throws {
+        var tracker = OffsetTracker()
+        for offset in 0..<1000 { try tracker.dispatch(o(Int64(offset)), in: p0) }
+        for offset in 1..<1000 { try tracker.acknowledge(o(Int64(offset)), in: p0) }
+        // Offset 0's dead letter could not be written: nothing past it is ever committable.
+        #expect(tracker.committableOffset(for: p0) == o(0))
+        #expect(tracker.inFlight(for: p0) == 1)
+        // Other partitions are not affected.
+        try tracker.dispatch(o(3), in: p1)
+        try tracker.acknowledge(o(3), in: p1)
+        #expect(tracker.committableOffset(for: p1) == o(4))
+    }
+
+    @Test func revokeReturnsTheFinalOffsetAndDropsState() throws {
+        var tracker = OffsetTracker()
+        for offset in 0..<4 { try tracker.dispatch(o(Int64(offset)), in: p0, bytes: 5) }
+        try tracker.dispatch(o(0), in: p1, bytes: 7)
+        try tracker.acknowledge(o(0), in: p0)
+        try tracker.acknowledge(o(1), in: p0)
+        try tracker.acknowledge(o(3), in: p0)
+        #expect(tracker.revoke(p0) == o(2))
+        #expect(tracker.committableOffset(for: p0) == nil)
+        #expect(tracker.inFlight(for: p0) == 0)
+        #expect(tracker.totalInFlight == 1)
+        #expect(tracker.totalInFlightBytes == 7)
+        #expect(tracker.trackedPartitions == [p1])
+        #expect(tracker.revoke(p0) == nil)
+        // Reassigned later: it starts afresh, from any offset.
+        try tracker.dispatch(o(0), in: p0)
+        #expect(tracker.committableOffset(for: p0) == o(0))
+    }
+
+    @Test func contradictionsAreTypedErrorsAndChangeNothing() throws {
+        var tracker = OffsetTracker()
+        try tracker.dispatch(o(5), in: p0, bytes: 1)
+        #expect(throws: OffsetTrackingError.self) { try tracker.dispatch(o(5), in: p0) }
+        do {
+            try tracker.dispatch(o(4), in: p0)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .notIncreasing)
+            #expect(error.isFatal)
+        }
+        do { try tracker.acknowledge(o(6), in: p0); Issue.record("expected an error") } catch { #expect(error.code == .unknownOffset) }
+        do { try tracker.acknowledge(o(0), in: p1); Issue.record("expected an error") } catch { #expect(error.code == .unknownOffset) }
+        do { try tracker.dispatch(o(-1001), in: p0); Issue.record("expected an error") } catch { #expect(error.code == .invalidOffset) }
+        try tracker.dispatch(o(6), in: p0)
+        try tracker.acknowledge(o(6), in: p0)
+        do { try tracker.acknowledge(o(6), in: p0); Issue.record("expected an error") } catch { #expect(error.code == .alreadyAcknowledged) }
+        try tracker.acknowledge(o(5), in: p0)
+        // 5 and 6 are now committable and forgotten: acknowledging again is unknown, not a crash.
+        do { try tracker.acknowledge(o(5), in: p0); Issue.record("expected an error") } catch { #expect(error.code == .unknownOffset) }
+        #expect(tracker.committableOffset(for: p0) == o(7))
+        #expect(tracker.totalInFlight == 0)
+    }
+
+    @Test func takeAdvancedOffsetsReportsOnlyChanges() throws {
+        var tracker = OffsetTracker()
+        try tracker.dispatch(o(0), in: p0)
+        try tracker.dispatch(o(0), in: p1)
+        try tracker.acknowledge(o(0), in: p0)
+        let first = tracker.takeAdvancedOffsets().sorted { $0.partition.partition < $1.partition.partition }
+        #expect(first.map(\.partition) == [p0, p1])
+        #expect(first.map(\.offset) == [o(1), o(0)])
+        #expect(tracker.takeAdvancedOffsets().isEmpty)
+        try tracker.acknowledge(o(0), in: p1)
+        let second = tracker.takeAdvancedOffsets()
+        #expect(second.map(\.partition) == [p1])
+        #expect(second.map(\.offset) == [o(1)])
+    }
+
+    /// The obviously-correct model: a sorted set of in-flight offsets and the highest acknowledged.
+    struct ReferenceModel {
+        var inFlight: [TopicPartition: Set<Int64>] = [:]
+        var highestDone: [TopicPartition: Int64] = [:]
+        var bytes: [TopicPartition: [Int64: Int]] = [:]
+
+        func committable(_ p: TopicPartition) -> RecordOffset? {
+            if let lowest = inFlight[p, default: []].min() { return RecordOffset(lowest) }
+            return highestDone[p].map { RecordOffset($0 + 1) }
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 42, 1234] as [UInt64])
+    func randomisedAgainstAReferenceModel(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        var tracker = OffsetTracker()
+        var model = ReferenceModel()
+        let partitions = (0..<3).map { TopicPartition(topic: "t", partition: Int32($0)) }
+        var nextOffset: [TopicPartition: Int64] = [:]
+        for _ in 0..<5_000 {
+            let p = partitions.randomElement(using: &random)!
+            let roll = Int.random(in: 0..<100, using: &random)
+            if roll < 50 {
+                // Dispatch, sometimes after a gap.
+                let gap = Int64.random(in: 0..<10, using: &random) < 2 ? Int64.random(in: 1...5, using: &random) : 0
+                let offset = nextOffset[p, default: 0] + gap
+                nextOffset[p] = offset + 1
+                let size = Int.random(in: 0...500, using: &random)
+                try tracker.dispatch(RecordOffset(offset), in: p, bytes: size)
+                model.inFlight[p, default: []].insert(offset)
+                model.bytes[p, default: [:]][offset] = size
+            } else if roll < 97 {
+                guard let offset = model.inFlight[p, default: []].randomElement(using: &random) else { continue }
+                try tracker.acknowledge(RecordOffset(offset), in: p)
+                model.inFlight[p]!.remove(offset)
+                model.bytes[p]![offset] = nil
+                model.highestDone[p] = max(model.highestDone[p] ?? -1, offset)
+            } else {
+                let expected = model.committable(p)
+                #expect(tracker.revoke(p) == expected)
+                model.inFlight[p] = nil
+                model.highestDone[p] = nil
+                model.bytes[p] = nil
+                // The next owner resumes from the committed offset (or anywhere: here, past the last dispatched).
+            }
+            #expect(tracker.committableOffset(for: p) == model.committable(p))
+            #expect(tracker.inFlight(for: p) == model.inFlight[p, default: []].count)
+            #expect(tracker.inFlightBytes(for: p) == model.bytes[p, default: [:]].values.reduce(0, +))
+            #expect(tracker.totalInFlight == model.inFlight.values.reduce(0) { $0 + $1.count })
+        }
+    }
+}
