@@ -1,0 +1,165 @@
+public import Kafka
+
+/// Everything a worker replica needs, with the defaults operators get when they set nothing.
+///
+/// Built by the CLI from flags, `INFERENCE_WORKER_*` environment variables and an optional
+/// config file (in that order of precedence); ``validate()`` rejects nonsense before connecting.
+public struct WorkerConfiguration: Sendable {
+    // MARK: Kafka
+
+    /// Bootstrap brokers, `host:port`. Required (the demo sets the embedded broker's).
+    public var bootstrapServers: [String]
+    /// Request topics to consume. At least one.
+    public var inputTopics: [String]
+    /// Where predictions go. Default `predictions`.
+    public var outputTopic: String = "predictions"
+    /// Where records that cannot be scored go, with the reason in headers. Default: the first input
+    /// topic plus `.DLT` (Spring Kafka's convention).
+    public var deadLetterTopic: String? = nil
+    /// Where drift reports go; nil disables drift reports. Default `inference-drift`.
+    public var driftTopic: String? = "inference-drift"
+    /// Consumer group shared by all replicas. Default `inference-worker`.
+    public var groupID: String = "inference-worker"
+    /// Static membership id (e.g. the pod name of a StatefulSet); nil for dynamic membership.
+    public var groupInstanceID: String? = nil
+    /// This replica's id, in dead-letter headers, drift reports and logs. Default: the host name.
+    public var workerID: String
+    /// Raw librdkafka properties for both the consumer and the producer (security, tuning).
+    public var kafkaProperties: [String: String] = [:]
+    /// Raw librdkafka properties for the consumer only (override `kafkaProperties`).
+    public var consumerProperties: [String: String] = [:]
+    /// Raw librdkafka properties for the producer only (override `kafkaProperties`).
+    public var producerProperties: [String: String] = [:]
+    /// Create missing topics at start (CreateTopics). Default false: production topics are
+    /// usually managed; the demo and compose file turn it on.
+    public var createTopics: Bool = false
+    /// Partitions for topics the worker creates. Default 8.
+    public var createTopicPartitions: Int = 8
+
+    // MARK: Model
+
+    /// Directory holding `<model-name>/<version>/` bundles. Required.
+    public var modelRoot: String
+    /// The model to serve (a directory under ``modelRoot``). Required.
+    public var modelName: String
+    /// A version to pin; nil serves the latest valid version and hot-swaps newer ones.
+    public var modelVersion: String? = nil
+    /// How often the model root is checked for new versions. Default 10 s.
+    public var modelPollInterval: Duration = .seconds(10)
+
+    // MARK: Batching
+
+    /// Most records per model call. Default 64.
+    public var maxBatchSize: Int = 64
+    /// Longest the oldest record in a batch waits for the batch to fill. Default 5 ms.
+    public var maxBatchDelay: Duration = .milliseconds(5)
+    /// Adapt the batch size to keep ``latencyObjective``. Default true.
+    public var adaptiveBatching: Bool = true
+    /// The per-batch latency (queueing plus model time) adaptive batching keeps. Default 10 ms.
+    public var latencyObjective: Duration = .milliseconds(10)
+
+    // MARK: Back-pressure and limits
+
+    /// Records consumed but not yet acknowledged, at most; partitions pause above it. Default 5,000.
+    public var maxInFlightRecords: Int = 5_000
+    /// Bytes of such records, at most. Default 32 MiB.
+    public var maxInFlightBytes: Int = 32 << 20
+    /// Paused partitions resume when in-flight records and bytes fall below this fraction of the
+    /// maxima. Default 0.5.
+    public var resumeFraction: Double = 0.5
+    /// Larger request values are dead-lettered as `oversized_payload`. Default 1 MiB.
+    public var maxPayloadBytes: Int = 1 << 20
+
+    // MARK: Commits and shutdown
+
+    /// Stored offsets are committed this often (and on revocation and shutdown). Default 1 s.
+    public var commitInterval: Duration = .seconds(1)
+    /// On SIGTERM, in-flight work gets this long to finish before the worker leaves anyway
+    /// (the rest is redelivered). Default 20 s: below Kubernetes' 30 s grace period.
+    public var drainTimeout: Duration = .seconds(20)
+    /// On revocation, in-flight work of the revoked partitions gets this long. Default 10 s.
+    public var revokeTimeout: Duration = .seconds(10)
+
+    public init(bootstrapServers: [String], inputTopics: [String], modelRoot: String, modelName: String, workerID: String) {
+        self.bootstrapServers = bootstrapServers
+        self.inputTopics = inputTopics
+        self.modelRoot = modelRoot
+        self.modelName = modelName
+        self.workerID = workerID
+    }
+
+    /// The dead-letter topic in effect.
+    public var effectiveDeadLetterTopic: String { deadLetterTopic ?? "\(inputTopics.first ?? "requests").DLT" }
+
+    /// Rejects nonsense with a message naming the setting and how to fix it.
+    public func validate() throws(WorkerConfigurationError) {
+        func fail(_ setting: String, _ message: String) -> WorkerConfigurationError {
+            WorkerConfigurationError(setting: setting, message: message)
+        }
+        if inputTopics.isEmpty || inputTopics.contains(where: \.isEmpty) {
+            throw fail("input-topics", "give at least one request topic, and no empty names")
+        }
+        if outputTopic.isEmpty { throw fail("output-topic", "must not be empty") }
+        let dlt = effectiveDeadLetterTopic
+        if inputTopics.contains(outputTopic) || inputTopics.contains(dlt) || outputTopic == dlt || (driftTopic.map { inputTopics.contains($0) || $0 == outputTopic || $0 == dlt } ?? false) {
+            throw fail("output-topic", "input, output, dead-letter and drift topics must all differ (a worker reading its own output loops forever)")
+        }
+        if driftTopic?.isEmpty == true { throw fail("drift-topic", "must not be empty; omit it to disable drift reports") }
+        if modelRoot.isEmpty { throw fail("model-root", "give the directory holding <model-name>/<version>/ bundles") }
+        if modelName.isEmpty || modelName.contains("/") { throw fail("model-name", "give the model's directory name under the model root") }
+        if modelVersion?.isEmpty == true { throw fail("model-version", "must not be empty; omit it to serve the latest version") }
+        if workerID.isEmpty { throw fail("worker-id", "must not be empty") }
+        if !(1...65_536).contains(maxBatchSize) { throw fail("max-batch-size", "must be 1...65536 (got \(maxBatchSize))") }
+        if maxBatchDelay < .zero { throw fail("max-batch-delay", "must not be negative") }
+        if latencyObjective <= .zero { throw fail("latency-objective", "must be positive") }
+        if maxInFlightRecords < maxBatchSize {
+            throw fail("max-in-flight-records", "must be at least max-batch-size (\(maxBatchSize)), or batches can never fill (got \(maxInFlightRecords))")
+        }
+        if maxInFlightBytes < maxPayloadBytes {
+            throw fail("max-in-flight-bytes", "must be at least max-payload-bytes (\(maxPayloadBytes)) so one largest record fits (got \(maxInFlightBytes))")
+        }
+        if !(resumeFraction > 0 && resumeFraction < 1) { throw fail("resume-fraction", "must be between 0 and 1 exclusive (got \(resumeFraction))") }
+        if maxPayloadBytes <= 0 { throw fail("max-payload-bytes", "must be positive") }
+        if commitInterval <= .zero { throw fail("commit-interval", "must be positive") }
+        if drainTimeout < .zero || revokeTimeout < .zero { throw fail("drain-timeout", "timeouts must not be negative") }
+        if !(1...10_000).contains(createTopicPartitions) { throw fail("create-topic-partitions", "must be 1...10000") }
+        if modelPollInterval <= .zero { throw fail("model-poll-interval", "must be positive") }
+        do {
+            try consumerConfiguration.validate()
+            try producerConfiguration.validate()
+        } catch {
+            throw fail("bootstrap-servers", error.message)
+        }
+    }
+
+    /// The consumer's configuration derived from this one.
+    public var consumerConfiguration: KafkaConsumerConfiguration {
+        var c = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID, topics: inputTopics)
+        c.clientID = "inference-worker-\(workerID)"
+        c.groupInstanceID = groupInstanceID
+        c.autoCommitInterval = commitInterval
+        c.maxPollRecords = min(max(maxBatchSize * 4, 256), maxInFlightRecords)
+        c.additionalProperties = kafkaProperties.merging(consumerProperties) { $1 }
+        return c
+    }
+
+    /// The producer's configuration derived from this one.
+    public var producerConfiguration: KafkaProducerConfiguration {
+        var p = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
+        p.clientID = "inference-worker-\(workerID)"
+        p.additionalProperties = kafkaProperties.merging(producerProperties) { $1 }
+        return p
+    }
+}
+
+/// A configuration setting that makes no sense, and what to do about it.
+public struct WorkerConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// The setting's CLI name (also its environment variable and config-file key).
+    public var setting: String
+    public var message: String
+    public init(setting: String, message: String) {
+        self.setting = setting
+        self.message = message
+    }
+    public var description: String { "invalid setting \(setting): \(message)" }
+}

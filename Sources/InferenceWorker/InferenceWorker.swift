@@ -1,1 +1,0 @@
-// InferenceWorker: wires the Kafka layer and the core into the consume -> infer -> publish pipeline.

@@ -1,0 +1,549 @@
+import Foundation
+public import InferenceCore
+public import Kafka
+public import Logging
+import Synchronization
+
+/// consume -> decode and validate -> micro-batch -> infer -> publish -> store offset.
+///
+/// Threads: the consumer's poll thread dispatches records (and runs rebalance hooks); one
+/// inference thread of the pipeline's own decodes, batches, runs the model and sends outputs;
+/// the producer's delivery thread acknowledges outcomes. Nothing blocks Swift's cooperative pool.
+///
+/// Guarantees:
+/// - at-least-once: an input's offset is stored only after its prediction or dead letter is
+///   acknowledged by the broker, and never past a record still in flight (``PartitionLedger``);
+/// - order: one inference thread handles records in arrival order, so outputs for one input
+///   partition are sent in input order (and keep the input's key);
+/// - a bad record is dead-lettered alone; a transient produce failure is retried with back-off;
+///   a dead letter that cannot be written is retried forever, holding its partition back;
+/// - in flight is bounded by count and bytes: every assigned partition pauses at the maximum.
+public final class InferencePipeline: Sendable {
+    public let configuration: WorkerConfiguration
+    public let registry: ModelRegistry
+    public let counters: PipelineCounters
+    private let logger: Logger
+    private let clock = ContinuousClock()
+
+    private let queue = WorkQueue()
+    private let slots = OutputSlots()
+    private let deadLetterHeaders: DeadLetterHeaders
+    private let policy = DeadLetterPolicy()
+
+    private struct Runtime: ~Copyable {
+        var consumer: KafkaConsumer?
+        var producer: KafkaProducer?
+        var ledger: PartitionLedger?
+        var shuttingDown = false
+        var abandoned = false
+        var shutdownRequested = false
+        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+        var inferenceDone: [CheckedContinuation<Void, Never>] = []
+        var inferenceFinished = false
+        var latestStatistics: KafkaStatistics?
+        var lastStore = ContinuousClock.now
+    }
+    private let runtime = Mutex(Runtime())
+
+    public init(configuration: WorkerConfiguration, registry: ModelRegistry, logger: Logger, counters: PipelineCounters = PipelineCounters()) {
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+        self.counters = counters
+        deadLetterHeaders = DeadLetterHeaders(workerID: configuration.workerID)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Runs until ``requestShutdown()``, then drains and stops: stop fetching, finish in-flight work
+    /// within `drainTimeout`, commit, leave the group, flush the producer.
+    public func run() async throws {
+        try start()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.registry.run() }
+            group.addTask { await self.waitForShutdownRequest() }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        await drainAndStop()
+    }
+
+    /// Asks ``run()`` to drain and return. Safe from any thread, any number of times.
+    public func requestShutdown() {
+        let waiters = runtime.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.shutdownRequested = true
+            defer { state.shutdownWaiters = [] }
+            return state.shutdownWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops *without* draining or committing anything more, as a crash would (records in flight
+    /// are redelivered to whoever owns their partitions next). For tests and fatal errors.
+    public func abandon() async {
+        runtime.withLock { $0.abandoned = true }
+        requestShutdown()
+    }
+
+    /// The latest librdkafka statistics (per-partition lag), if enabled.
+    public var latestStatistics: KafkaStatistics? { runtime.withLock { $0.latestStatistics } }
+    /// Partitions currently assigned to this worker.
+    public var assignedPartitions: [KafkaTopicPartition] { runtime.withLock { $0.ledger }?.assigned ?? [] }
+    /// Records consumed and not yet acknowledged.
+    public var inFlight: (records: Int, bytes: Int) { runtime.withLock { $0.ledger }?.inFlight ?? (0, 0) }
+    /// Whether back-pressure has paused the assigned partitions.
+    public var isPaused: Bool { runtime.withLock { $0.ledger }?.isPaused ?? false }
+
+    private func waitForShutdownRequest() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let already = runtime.withLock { state -> Bool in
+                if state.shutdownRequested { return true }
+                state.shutdownWaiters.append(continuation)
+                return false
+            }
+            if already { continuation.resume() }
+        }
+    }
+
+    private func start() throws {
+        if registry.current == nil { _ = registry.refresh() }
+        guard let model = registry.current else {
+            throw WorkerConfigurationError(
+                setting: "model-name",
+                message: "no valid version of model '\(configuration.modelName)' under \(configuration.modelRoot): \(registry.events.last.map { "\($0)" } ?? "nothing found")"
+            )
+        }
+        logger.info("serving model", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
+
+        let producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger) { [self] report in
+            delivered(report)
+        }
+        // The ledger pauses and resumes through the consumer, which needs the ledger's handler:
+        // the consumer is read from `runtime` when a flow decision is applied.
+        let ledger = PartitionLedger(
+            flow: FlowControl(maxRecords: configuration.maxInFlightRecords, maxBytes: configuration.maxInFlightBytes, resumeFraction: configuration.resumeFraction)
+        ) { [self] action, partitions in
+            applyFlow(action, partitions)
+        }
+        runtime.withLock {
+            $0.producer = producer
+            $0.ledger = ledger
+        }
+        let consumer = try KafkaConsumer(configuration: configuration.consumerConfiguration, logger: logger) { [self] event in
+            handle(event, ledger: ledger)
+        }
+        runtime.withLock { $0.consumer = consumer }
+        let thread = Thread { [self] in inferenceLoop(ledger: ledger, producer: producer) }
+        thread.name = "inference"
+        thread.start()
+    }
+
+    private func drainAndStop() async {
+        let (consumer, producer, abandoned) = runtime.withLock { state in
+            state.shuttingDown = true
+            return (state.consumer, state.producer, state.abandoned)
+        }
+        logger.info("shutting down", metadata: ["worker.abandon": "\(abandoned)"])
+        // Leaving the group revokes every partition through the revoke hook, which drains
+        // in-flight work (bounded by drainTimeout) and commits.
+        await consumer?.close()
+        queue.close()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finished = runtime.withLock { state -> Bool in
+                if state.inferenceFinished { return true }
+                state.inferenceDone.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
+        let unacknowledged = await producer?.close(flushTimeout: abandoned ? .zero : .seconds(5)) ?? 0
+        logger.info("stopped", metadata: ["kafka.unacknowledged": "\(unacknowledged)"])
+    }
+
+    // MARK: - Consumer events (poll thread)
+
+    private func handle(_ event: KafkaConsumerEvent, ledger: PartitionLedger) {
+        switch event {
+        case .messages(let batch):
+            let epochs = ledger.dispatch(batch)
+            var records: [InboundRecord] = []
+            records.reserveCapacity(batch.count)
+            for (message, epoch) in zip(batch, epochs) {
+                if let epoch { records.append(InboundRecord(message: message, epoch: epoch)) }
+            }
+            counters.update { $0.consumed += records.count }
+            queue.append(contentsOf: records)
+        case .assigned(let partitions):
+            counters.update { $0.rebalances += 1 }
+            ledger.assign(partitions)
+        case .revoking(let partitions):
+            revoke(partitions, ledger: ledger)
+        case .lost(let partitions):
+            counters.update { $0.rebalances += 1 }
+            ledger.release(partitions)
+        case .statistics(let statistics):
+            runtime.withLock { $0.latestStatistics = statistics }
+        case .error(let error):
+            if error.isFatal {
+                logger.error("fatal consumer error: stopping", metadata: ["error": "\(error)"])
+                requestShutdown()
+            } else {
+                logger.debug("consumer error", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The revoke hook: finish what can finish within the bound, commit what is acknowledged,
+    /// release. Abandoned records are redelivered to the partitions' next owner.
+    private func revoke(_ partitions: [KafkaTopicPartition], ledger: PartitionLedger) {
+        counters.update { $0.rebalances += 1 }
+        let (consumer, shuttingDown, abandoned) = runtime.withLock { ($0.consumer, $0.shuttingDown, $0.abandoned) }
+        if abandoned {
+            ledger.release(partitions)
+            return
+        }
+        let timeout = shuttingDown ? configuration.drainTimeout : configuration.revokeTimeout
+        let remaining = ledger.waitUntilDrained(partitions, deadline: Date(timeIntervalSinceNow: timeout.seconds))
+        if remaining > 0 {
+            logger.warning("abandoning in-flight records of revoked partitions; they will be redelivered", metadata: [
+                "kafka.partitions": "\(partitions)", "records": "\(remaining)",
+            ])
+        }
+        let final = ledger.release(partitions)
+        guard let consumer else { return }
+        do {
+            try consumer.storeOffsets(final)
+            try consumer.commitStored()
+        } catch {
+            counters.update { $0.commitFailures += 1 }
+            logger.warning("commit on revocation failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func applyFlow(_ action: FlowControl.Action, _ partitions: [KafkaTopicPartition]) {
+        guard let consumer = runtime.withLock({ $0.consumer }), !partitions.isEmpty else { return }
+        do {
+            switch action {
+            case .pause:
+                counters.update { $0.pauses += 1 }
+                try consumer.pause(partitions)
+            case .resume:
+                try consumer.resume(partitions)
+            case .none:
+                break
+            }
+        } catch {
+            logger.debug("pause/resume failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - Inference (the pipeline's thread)
+
+    /// A record whose features are encoded in the open batch's matrix.
+    private struct PendingRow {
+        var input: InboundRecord
+        var requestID: String?
+    }
+
+    private func inferenceLoop(ledger: PartitionLedger, producer: KafkaProducer) {
+        var batcher: MicroBatcher<PendingRow, ContinuousClock.Instant>
+        do {
+            batcher = try MicroBatcher(configuration: MicroBatcherConfiguration(
+                maxBatchSize: configuration.maxBatchSize,
+                maxDelay: configuration.maxBatchDelay,
+                adaptive: configuration.adaptiveBatching ? .init(latencyObjective: configuration.latencyObjective, initialBatchSize: 8) : nil
+            ))
+        } catch {
+            logger.critical("invalid batching configuration", metadata: ["error": "\(error)"])
+            finishInference()
+            return
+        }
+        var serving: ServingModel?
+        var batchModel: ServingModel?
+        var matrix: [Float] = []
+        var outputs: [Float] = []
+        var rawValues: [RawFeatureValue] = []
+        var encodeBuffer: [UInt8] = []
+
+        func currentModel() -> ServingModel? {
+            guard let model = registry.current else { return nil }
+            if let serving, serving.version == model.version, serving.name == model.name { return serving }
+            do {
+                serving = try ServingModel(model, maxPayloadBytes: configuration.maxPayloadBytes)
+                logger.info("model in service", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
+            } catch {
+                logger.error("model cannot serve", metadata: ["model.version": "\(model.version)", "error": "\(error)"])
+            }
+            return serving
+        }
+
+        func run(_ batch: MicroBatcher<PendingRow, ContinuousClock.Instant>.Batch) {
+            guard let model = batchModel else { return }
+            batchModel = nil
+            let n = batch.elements.count
+            let inWidth = model.model.schema.width
+            let outWidth = model.model.kernel.outputWidth
+            if outputs.count < n * outWidth { outputs = [Float](repeating: 0, count: n * outWidth) }
+            let started = clock.now
+            matrix.withUnsafeBufferPointer { input in
+                outputs.withUnsafeMutableBufferPointer { output in
+                    model.model.kernel.predict(
+                        input: UnsafeBufferPointer(rebasing: input[0..<(n * inWidth)]), rowCount: n,
+                        output: UnsafeMutableBufferPointer(rebasing: output[0..<(n * outWidth)])
+                    )
+                }
+            }
+            let finished = clock.now
+            let modelLatency = started.duration(to: finished)
+            counters.update {
+                $0.batches += 1
+                $0.batchedRecords += n
+                $0.modelNanoseconds += modelLatency.nanoseconds
+            }
+            let processingTime = Int64(Date().timeIntervalSince1970 * 1000)
+            for (i, row) in batch.elements.enumerated() {
+                let message = row.input.message
+                switch model.model.output.interpret(outputs[(i * outWidth)..<((i + 1) * outWidth)]) {
+                case .success(let output):
+                    let context = PredictionContext(
+                        requestID: row.requestID,
+                        source: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
+                        offset: RecordOffset(message.offset.rawValue),
+                        eventTimeMilliseconds: message.timestamp?.milliseconds,
+                        processingTimeMilliseconds: processingTime
+                    )
+                    model.encode(output, context: context, into: &encodeBuffer)
+                    send(OutputSlot(kind: .prediction, input: row.input, topic: configuration.outputTopic, value: encodeBuffer, headers: message.headers), producer: producer)
+                case .failure(let error):
+                    deadLetter(row.input, reason: .outputValidationFailure, message: error.message, model: model, producer: producer)
+                }
+            }
+            if case .flush(let next) = batcher.recordCompletion(batchSize: n, queueingDelay: batch.queueingDelay, modelLatency: modelLatency, now: finished) {
+                batchModel = model
+                run(next)
+            }
+        }
+
+        while true {
+            let deadline: Date
+            if let next = batcher.nextDeadline {
+                deadline = Date(timeIntervalSinceNow: max(0, clock.now.duration(to: next).seconds))
+            } else {
+                deadline = Date(timeIntervalSinceNow: 0.1)
+            }
+            guard let records = queue.take(waitingUntil: deadline) else { break }
+            for record in records {
+                let message = record.message
+                guard ledger.isCurrent(TopicPartition(topic: message.topic, partition: message.partition.rawValue), epoch: record.epoch) else {
+                    continue // revoked or lost meanwhile: the next owner reads it again
+                }
+                var model = batchModel ?? currentModel()
+                while model == nil {
+                    // No servable model: keep the record in flight (back-pressure will pause) and wait.
+                    Thread.sleep(forTimeInterval: 0.1)
+                    model = currentModel()
+                }
+                let serving = model!
+                if batchModel == nil {
+                    batchModel = serving
+                    let needed = configuration.maxBatchSize * serving.model.schema.width
+                    if matrix.count < needed { matrix = [Float](repeating: 0, count: needed) }
+                }
+                // Decode and validate into the next row of the matrix.
+                if message.valueLength > configuration.maxPayloadBytes {
+                    deadLetter(record, reason: .oversizedPayload, message: "value of \(message.valueLength) bytes exceeds max-payload-bytes (\(configuration.maxPayloadBytes))", model: serving, producer: producer)
+                    continue
+                }
+                let decoded: DecodedRequest
+                do {
+                    decoded = try message.withValue { (value) throws(RequestDecodingError) -> DecodedRequest in
+                        guard let value else {
+                            throw RequestDecodingError(code: .malformedJSON, byteOffset: 0, message: "the record has a null value (a tombstone); a request must be a JSON object")
+                        }
+                        return try serving.decoder.decode(value, into: &rawValues)
+                    }
+                } catch {
+                    deadLetter(record, reason: error.deadLetterReason ?? .malformedJSON, message: error.description, model: serving, producer: producer)
+                    continue
+                }
+                let row = batcher.pendingCount
+                let width = serving.model.schema.width
+                do {
+                    try matrix.withUnsafeMutableBufferPointer { (m) throws(InputValidationError) in
+                        try serving.model.schema.encode(row: rawValues, into: UnsafeMutableBufferPointer(rebasing: m[(row * width)..<((row + 1) * width)]))
+                    }
+                } catch {
+                    deadLetter(record, reason: error.deadLetterReason, message: error.message, model: serving, producer: producer)
+                    continue
+                }
+                if case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: decoded.id), now: clock.now) {
+                    run(batch)
+                }
+            }
+            if case .flush(let batch) = batcher.deadlineReached(now: clock.now) { run(batch) }
+            storeOffsets(ledger: ledger, force: false)
+        }
+        if let batch = batcher.drain(now: clock.now) { run(batch) }
+        finishInference()
+    }
+
+    private func finishInference() {
+        let waiters = runtime.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.inferenceFinished = true
+            defer { state.inferenceDone = [] }
+            return state.inferenceDone
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Hands acknowledged progress to the consumer (committed on its timer), at most every 50 ms.
+    private func storeOffsets(ledger: PartitionLedger, force: Bool) {
+        let (consumer, due) = runtime.withLock { state -> (KafkaConsumer?, Bool) in
+            let now = ContinuousClock.now
+            guard force || state.lastStore.duration(to: now) >= .milliseconds(50), !state.abandoned else { return (nil, false) }
+            state.lastStore = now
+            return (state.consumer, true)
+        }
+        guard due, let consumer else { return }
+        let offsets = ledger.takeOffsetsToStore()
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.storeOffsets(offsets)
+        } catch {
+            logger.debug("storing offsets failed (partition revoked meanwhile?)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - Outputs
+
+    private func deadLetter(_ record: InboundRecord, reason: DeadLetterReason, message: String, model: ServingModel?, producer: KafkaProducer) {
+        let input = record.message
+        let original = input.headers
+        let headers = deadLetterHeaders.headers(
+            original: original.map { RecordHeader(key: $0.key, value: $0.value) },
+            partition: TopicPartition(topic: input.topic, partition: input.partition.rawValue),
+            offset: RecordOffset(input.offset.rawValue),
+            reason: reason, message: message,
+            modelName: model?.name, modelVersion: model?.version
+        ).map { KafkaHeader(key: $0.key, value: $0.value) }
+        send(OutputSlot(
+            kind: .deadLetter(reason: reason), input: record, topic: configuration.effectiveDeadLetterTopic,
+            value: input.value, headers: headers, timestampMilliseconds: input.timestamp?.milliseconds
+        ), producer: producer)
+    }
+
+    /// Sends an output, keyed like its input; waits out a full local queue (back-pressure).
+    private func send(_ slot: OutputSlot, producer: KafkaProducer) {
+        let id = slots.insert(slot)
+        transmit(id, slot, producer: producer)
+    }
+
+    private func transmit(_ id: UInt64, _ slot: OutputSlot, producer: KafkaProducer) {
+        while true {
+            do {
+                try slot.input.message.withKey { key in
+                    try withOptionalBytes(slot.value) { value in
+                        try producer.send(
+                            topic: slot.topic, partition: nil, key: key, value: value, headers: slot.headers,
+                            timestampMilliseconds: slot.timestampMilliseconds, context: id
+                        )
+                    }
+                }
+                return
+            } catch let error as KafkaError where error.code == .queueFull {
+                if runtime.withLock({ $0.abandoned }) { return }
+                Thread.sleep(forTimeInterval: 0.001)
+            } catch {
+                // Treated like a failed delivery: retried with back-off, or dead-lettered.
+                failed(id, slot, error: error as? KafkaError ?? KafkaError(code: .closed, message: "\(error)"), producer: producer)
+                return
+            }
+        }
+    }
+
+    // MARK: - Delivery reports (producer thread)
+
+    private func delivered(_ report: KafkaDeliveryReport) {
+        guard let producer = runtime.withLock({ $0.producer }) else { return }
+        guard let error = report.error else {
+            guard let slot = slots.remove(report.context) else { return }
+            if runtime.withLock({ $0.abandoned }) { return }
+            switch slot.kind {
+            case .prediction:
+                counters.update { $0.predicted += 1 }
+                if let timestamp = slot.input.message.timestamp {
+                    let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                    counters.endToEndLatency.record(microseconds: now - timestamp.milliseconds * 1000)
+                }
+            case .deadLetter(let reason):
+                counters.deadLettered(reason: reason.code)
+            }
+            runtime.withLock { $0.ledger }?.acknowledge(slot.partition, offset: slot.offset, epoch: slot.input.epoch)
+            return
+        }
+        guard let slot = slots.get(report.context) else { return }
+        failed(report.context, slot, error: error, producer: producer)
+    }
+
+    /// A send or delivery failed: retry transient failures with back-off; dead-letter a prediction
+    /// that can never be written; retry a dead letter forever (its partition stops advancing).
+    private func failed(_ id: UInt64, _ slot: OutputSlot, error: KafkaError, producer: KafkaProducer) {
+        let (shuttingDown, abandoned) = runtime.withLock { ($0.shuttingDown, $0.abandoned) }
+        if abandoned {
+            _ = slots.remove(id)
+            return
+        }
+        var generator = SystemRandomNumberGenerator()
+        if case .prediction = slot.kind, !error.isRetriable {
+            _ = slots.remove(id)
+            let model = registry.current
+            logger.warning("prediction cannot be written; dead-lettering its input", metadata: ["error": "\(error)"])
+            deadLetter(slot.input, reason: .outputProduceFailure, message: error.description,
+                       model: model.flatMap { try? ServingModel($0, maxPayloadBytes: configuration.maxPayloadBytes) }, producer: producer)
+            return
+        }
+        if case .deadLetter = slot.kind, !error.isRetriable, slot.attempt == 0 {
+            counters.update { $0.blocked += 1 }
+            logger.error("dead letter cannot be written; its partition stops advancing until it can", metadata: [
+                "kafka.topic": "\(slot.topic)", "error": "\(error)",
+            ])
+        }
+        if shuttingDown && slot.attempt > 0 {
+            // Leave it unacknowledged: it is redelivered after the restart.
+            _ = slots.remove(id)
+            return
+        }
+        slots.update(id) { $0.attempt += 1 }
+        counters.update { $0.retried += 1 }
+        let delay = policy.backoff(attempt: slot.attempt + 1, using: &generator)
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay.seconds) { [self] in
+            guard let current = slots.get(id) else { return }
+            transmit(id, current, producer: producer)
+        }
+    }
+}
+
+extension DeadLetterReason {
+    /// The prediction could not be written to the output topic (a non-retriable producer error,
+    /// e.g. the record is larger than the topic allows).
+    static let outputProduceFailure = DeadLetterReason(
+        code: "output_produce_failure", stage: "PRODUCE", className: "InferenceWorker.InferencePipeline", exceptionClassName: "Kafka.KafkaError"
+    )
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, a) = components
+        return Double(s) + Double(a) / 1e18
+    }
+
+    var nanoseconds: Int64 {
+        let (s, a) = components
+        return s * 1_000_000_000 + a / 1_000_000_000
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    guard let bytes else { return try body(nil) }
+    return try bytes.withUnsafeBytes { try body($0) }
+}

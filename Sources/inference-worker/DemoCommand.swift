@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import InferenceCore
+import InferenceWorker
+import Kafka
+import Logging
+import Synchronization
+
+/// `inference-worker demo`: the whole job on the embedded broker, with nothing to set up.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the worker end to end on the embedded broker with a synthetic event producer.",
+        discussion: """
+            Starts the embedded broker, a producer of synthetic requests drawn from the model's own \
+            training baseline (with a share of malformed events, and a distribution shift half-way \
+            through), and the worker. Prints a progress line every second and a summary at the end.
+            """
+    )
+
+    @Option(help: "Seconds to run (Ctrl-C stops earlier).")
+    var duration: Double = 20
+    @Option(help: "Requests per second the synthetic producer sends.")
+    var rate: Int = 2000
+    @Option(help: "Share of malformed requests (0...1).")
+    var malformedShare: Double = 0.02
+    @Option(help: "Directory holding model bundles.")
+    var modelRoot: String = "models"
+    @Option(help: "Model to serve.")
+    var modelName: String = "fraud-mlp"
+    @Option(help: "Partitions of the request topic.")
+    var partitions: Int = 4
+    @Option(help: "Most records per model call.")
+    var maxBatchSize: Int = 64
+    @Option(help: "Adapt the batch size to the latency objective (true/false).")
+    var adaptiveBatching: Bool = true
+    @Option(help: "Log level.")
+    var logLevel: String = "warning"
+
+    func validate() throws {
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard rate > 0 else { throw ValidationError("--rate must be positive") }
+        guard (0...1).contains(malformedShare) else { throw ValidationError("--malformed-share must be within 0...1") }
+    }
+
+    func run() async throws {
+        let logger = makeLogger(label: "demo", level: logLevel)
+        KafkaLibrary.logRuntimeVersion(to: logger)
+        let broker = try EmbeddedKafkaBroker(logger: logger)
+        var configuration = WorkerConfiguration(
+            bootstrapServers: [broker.bootstrapServers], inputTopics: ["requests"],
+            modelRoot: modelRoot, modelName: modelName, workerID: "demo-worker"
+        )
+        configuration.createTopicPartitions = partitions
+        configuration.maxBatchSize = maxBatchSize
+        configuration.adaptiveBatching = adaptiveBatching
+        configuration.drainTimeout = .seconds(5)
+        configuration.consumerProperties["statistics.interval.ms"] = "1000"
+        try configuration.validate()
+        try broker.ensureTopics(WorkerTopics.specifications(configuration))
+
+        let registry = WorkerTopics.registry(configuration, logger: logger)
+        registry.refresh()
+        guard let model = registry.current else {
+            throw ValidationError("no valid model '\(modelName)' under \(modelRoot): \(registry.events.last.map { "\($0)" } ?? "nothing found") (run from the repository root, or pass --model-root)")
+        }
+        print("embedded broker at \(broker.bootstrapServers); serving \(model.name) version \(model.version); \(rate) requests/s for \(Int(duration)) s, \(Int(malformedShare * 100))% malformed, distribution shift half-way")
+
+        let counters = PipelineCounters()
+        let pipeline = InferencePipeline(configuration: configuration, registry: registry, logger: logger, counters: counters)
+        let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger)
+        let generator = try SyntheticRequests(broker: broker, topic: "requests", model: model, rate: rate, malformedShare: malformedShare, duration: duration, logger: logger)
+        let signals = ShutdownSignals()
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pipeline.run() }
+            group.addTask {
+                // Progress until the producer is done (or Ctrl-C), then wait for every outcome.
+                let interrupted = Interrupted()
+                let watcher = Task { _ = await signals.wait(); interrupted.set() }
+                defer { watcher.cancel() }
+                var last = counters.snapshot
+                var lastTime = ContinuousClock.now
+                var second = 0
+                while !generator.isFinished && !interrupted.isSet {
+                    try await Task.sleep(for: .seconds(1))
+                    second += 1
+                    let now = ContinuousClock.now
+                    let snapshot = counters.snapshot
+                    print(Self.progress(second: second, generator: generator, snapshot: snapshot, last: last,
+                                        elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: registry.current))
+                    counters.endToEndLatency.reset()
+                    last = snapshot
+                    lastTime = now
+                }
+                generator.stop()
+                let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+                while counters.snapshot.outcomes < generator.sent && ContinuousClock.now < deadline && !interrupted.isSet {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                pipeline.requestShutdown()
+            }
+            try await group.waitForAll()
+        }
+        await reader.stop()
+        print(Self.summary(generator: generator, snapshot: counters.snapshot, reader: reader))
+        withExtendedLifetime(broker) {}
+    }
+
+    static func progress(second: Int, generator: SyntheticRequests, snapshot: PipelineCounters.Snapshot, last: PipelineCounters.Snapshot,
+                         elapsed: Duration, counters: PipelineCounters, pipeline: InferencePipeline, model: LoadedModel?) -> String {
+        let seconds = max(elapsed.secondsValue, 0.001)
+        let rate = Double(snapshot.outcomes - last.outcomes) / seconds
+        let batches = snapshot.batches - last.batches
+        let batchSize = batches == 0 ? 0 : Double(snapshot.batchedRecords - last.batchedRecords) / Double(batches)
+        let p50 = counters.endToEndLatency.quantile(0.5).map { String(format: "%.1f", $0) } ?? "-"
+        let p99 = counters.endToEndLatency.quantile(0.99).map { String(format: "%.1f", $0) } ?? "-"
+        let lag = pipeline.latestStatistics?.partitions.compactMap(\.consumerLag).reduce(0, +)
+        return String(format: "%3ds  sent %7d  %6.0f ev/s  batch %5.1f  e2e p50 %@ ms p99 %@ ms  predicted %7d  dead letters %5d  lag %@  %@%@",
+                      second, generator.sent, rate, batchSize, p50, p99, snapshot.predicted, snapshot.deadLettered,
+                      lag.map(String.init) ?? "-", model.map { "\($0.name)@\($0.version)" } ?? "-",
+                      generator.isShifted ? "  [shifted input]" : "")
+    }
+
+    static func summary(generator: SyntheticRequests, snapshot: PipelineCounters.Snapshot, reader: OutputReader) -> String {
+        let read = reader.counts
+        var lines = [
+            "",
+            "summary",
+            "  requests sent            \(generator.sent) (\(generator.malformedSent) malformed on purpose)",
+            "  predictions acknowledged \(snapshot.predicted); read back from the output topic: \(read.predictions)",
+            "  dead letters             \(snapshot.deadLettered); read back from the dead-letter topic: \(read.deadLetters)",
+        ]
+        for (reason, count) in snapshot.deadLetteredByReason.sorted(by: { $0.key < $1.key }) {
+            lines.append("    \(reason): \(count)")
+        }
+        lines.append("  batches                  \(snapshot.batches), mean size \(String(format: "%.1f", snapshot.meanBatchSize))")
+        lines.append("  retried sends            \(snapshot.retried)")
+        let accounted = snapshot.outcomes == generator.sent
+        lines.append("  every request accounted for: \(accounted ? "yes" : "NO") (sent \(generator.sent) = predictions \(snapshot.predicted) + dead letters \(snapshot.deadLettered)\(accounted ? "" : "?"))")
+        if let prediction = read.samplePrediction { lines.append("  a prediction: \(prediction)") }
+        if let deadLetter = read.sampleDeadLetter { lines.append("  a dead letter's headers: \(deadLetter)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A flag set once, from any thread.
+final class Interrupted: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (s, a) = components
+        return Double(s) + Double(a) / 1e18
+    }
+}

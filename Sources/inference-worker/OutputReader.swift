@@ -1,0 +1,59 @@
+import Foundation
+import InferenceWorker
+import Kafka
+import Logging
+import Synchronization
+
+/// Reads the demo's output and dead-letter topics back, as a downstream team would, counting
+/// records and keeping one sample of each.
+final class OutputReader: Sendable {
+    struct Counts: Sendable {
+        var predictions = 0
+        var deadLetters = 0
+        var samplePrediction: String?
+        var sampleDeadLetter: String?
+    }
+
+    private let consumer: KafkaConsumer
+    private let state = Mutex(Counts())
+
+    init(broker: EmbeddedKafkaBroker, configuration: WorkerConfiguration, logger: Logger) throws {
+        let output = configuration.outputTopic
+        let deadLetters = configuration.effectiveDeadLetterTopic
+        var c = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "demo-reader", topics: [output, deadLetters])
+        c.clientID = "demo-reader"
+        let state = self.state
+        consumer = try KafkaConsumer(configuration: c, logger: logger) { event in
+            guard case .messages(let batch) = event else { return }
+            state.withLock { counts in
+                for message in batch {
+                    if message.topic == output {
+                        counts.predictions += 1
+                        if counts.samplePrediction == nil { counts.samplePrediction = message.value.map { String(decoding: $0, as: UTF8.self) } }
+                    } else {
+                        counts.deadLetters += 1
+                        if counts.sampleDeadLetter == nil {
+                            counts.sampleDeadLetter = message.headers.filter { $0.key.hasPrefix("__connect") || $0.key.hasPrefix("inference") }
+                                .map { "\($0.key)=\($0.value.map { String(decoding: $0, as: UTF8.self) } ?? "null")" }.joined(separator: " ")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    var counts: Counts { state.withLock { $0 } }
+
+    func stop() async {
+        // Give the reader a moment to catch up with the last acknowledged outputs.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(2))
+        var previous = -1
+        while ContinuousClock.now < deadline {
+            let seen = counts.predictions + counts.deadLetters
+            if seen == previous { break }
+            previous = seen
+            try? await Task.sleep(for: .milliseconds(300))
+        }
+        await consumer.close()
+    }
+}
