@@ -1,0 +1,131 @@
+/// The model's input features in order, and the encoding of raw rows into the kernel's Float32 rows.
+///
+/// Encoding validates every value (type, NaN/infinity, range, vocabulary, missing policy), replaces a
+/// missing value by the feature's default (or by NaN when the kernel handles missing values natively,
+/// i.e. tree ensembles), scales numerics and one-hot encodes categoricals, writing straight into the
+/// destination matrix: nothing is allocated per row.
+public struct InputSchema: Sendable {
+    /// The features, in the order the request decoder delivers values.
+    public let features: [FeatureSpec]
+    /// The kernel handles missing values itself: a missing value is encoded as NaN, not the default.
+    public let nativeMissing: Bool
+    /// Float32 columns per encoded row (the kernel's `inputWidth`).
+    public let width: Int
+    /// First column of each feature in the encoded row.
+    public let offsets: [Int]
+    /// Feature name -> position, for decoders mapping object keys.
+    public let featureIndex: [String: Int]
+
+    /// Creates a schema. The features should be consistent (see `FeatureSpec.consistencyProblem`);
+    /// the bundle loader checks that and reports problems as `ModelBundleError`.
+    public init(features: [FeatureSpec], nativeMissing: Bool = false) {
+        self.features = features
+        self.nativeMissing = nativeMissing
+        var offsets: [Int] = []
+        var width = 0
+        var index: [String: Int] = [:]
+        for (position, feature) in features.enumerated() {
+            offsets.append(width)
+            width += feature.width
+            index[feature.name] = position
+        }
+        self.offsets = offsets
+        self.width = width
+        self.featureIndex = index
+    }
+
+    /// Validates `row` (one value per feature, schema order) and writes its encoding into
+    /// `destination[0..<width]`. On error, `destination` holds garbage and may be reused.
+    public func encode(row: [RawFeatureValue], into destination: UnsafeMutableBufferPointer<Float>) throws(InputValidationError) {
+        guard row.count == features.count else {
+            throw .wrongArity(expected: features.count, got: row.count)
+        }
+        precondition(destination.count >= width, "InputSchema.encode: destination smaller than the schema width")
+        let base = destination.baseAddress!
+        for position in 0..<features.count {
+            try encode(row[position], feature: features[position], into: base + offsets[position])
+        }
+    }
+
+    /// Encodes `rows` into one matrix, packing only the rows that validate.
+    public func encode(rows: [[RawFeatureValue]]) -> EncodedBatch {
+        var batch = EncodedBatch(width: width, capacity: rows.count)
+        var matrix = [Float](repeating: 0, count: rows.count * width)
+        var packed = 0
+        matrix.withUnsafeMutableBufferPointer { buffer in
+            for row in rows {
+                let slot = UnsafeMutableBufferPointer(rebasing: buffer[(packed * width)..<((packed + 1) * width)])
+                do throws(InputValidationError) {
+                    try encode(row: row, into: slot)
+                    batch.rows.append(.packed(index: packed))
+                    packed += 1
+                } catch {
+                    batch.rows.append(.rejected(error))
+                }
+            }
+        }
+        matrix.removeLast((rows.count - packed) * width)
+        batch.matrix = matrix
+        batch.packedCount = packed
+        return batch
+    }
+
+    /// Validates and encodes a single value into `feature.width` columns at `destination`.
+    func encode(_ value: RawFeatureValue, feature: FeatureSpec, into destination: UnsafeMutablePointer<Float>) throws(InputValidationError) {
+        switch feature.valueType {
+        case .numeric:
+            let number: Double
+            switch value {
+            case .missing, .null:
+                guard feature.missing == .allowed else { throw InputValidationError(feature: feature.name, reason: .missing) }
+                if nativeMissing {
+                    destination[0] = .nan
+                    return
+                }
+                // The loader guarantees a default here (consistencyProblem).
+                number = feature.numericDefault ?? 0
+            case .number(let x):
+                guard x.isFinite else { throw InputValidationError(feature: feature.name, reason: .nonFinite(x)) }
+                if let lo = feature.minimum, x < lo {
+                    throw InputValidationError(feature: feature.name, reason: .outOfRange(value: x, min: feature.minimum, max: feature.maximum))
+                }
+                if let hi = feature.maximum, x > hi {
+                    throw InputValidationError(feature: feature.name, reason: .outOfRange(value: x, min: feature.minimum, max: feature.maximum))
+                }
+                number = x
+            case .string, .bool:
+                throw InputValidationError(feature: feature.name, reason: .wrongType(expected: .numeric, got: value.kind))
+            }
+            switch feature.encoding {
+            case .standardScale(let mean, let std):
+                destination[0] = Float((number - mean) / std)
+            case .identity, .oneHot, .ordinal:
+                destination[0] = Float(number)
+            }
+        case .categorical:
+            let category: Int
+            switch value {
+            case .missing, .null:
+                guard feature.missing == .allowed else { throw InputValidationError(feature: feature.name, reason: .missing) }
+                if nativeMissing {
+                    for column in 0..<feature.width { destination[column] = .nan }
+                    return
+                }
+                category = feature.categoricalDefault.flatMap { feature.vocabularyIndex[$0] } ?? 0
+            case .string(let text):
+                guard let index = feature.vocabularyIndex[text] else {
+                    throw InputValidationError(feature: feature.name, reason: .unknownCategory(text))
+                }
+                category = index
+            case .number, .bool:
+                throw InputValidationError(feature: feature.name, reason: .wrongType(expected: .categorical, got: value.kind))
+            }
+            if case .oneHot = feature.encoding {
+                for column in 0..<feature.width { destination[column] = 0 }
+                destination[category] = 1
+            } else {
+                destination[0] = Float(category)
+            }
+        }
+    }
+}

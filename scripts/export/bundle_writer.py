@@ -1,0 +1,273 @@
+"""Write model bundles in the inference worker's format (docs/model-bundle.md).
+
+Reusable by any exporter (scikit-learn, XGBoost, PyTorch): it writes float32 tensors, computes the
+SHA-256 digest of every file, the baseline statistics of the training data and the reference rows,
+and writes `manifest.json` last so that a half-written bundle has no manifest.
+
+Typical use:
+
+    from bundle_writer import BundleWriter, FeatureSpec
+    features = [FeatureSpec.numeric("amount", min=0, max=1e6, scale=(mean, std)),
+                FeatureSpec.categorical("country", ["DE", "FR"], default="DE", missing="allowed")]
+    w = BundleWriter(root, "fraud-mlp", "3", kind="mlp", features=features)
+    layer = {"weights": w.tensor("l0_w.f32", W0), "bias": w.tensor("l0_b.f32", b0), "activation": "relu"}
+    w.model = {"layers": [layer, ...], "output_activation": "softmax"}
+    w.output = {"type": "multiclass", "labels": ["legit", "fraud"], "sum_tolerance": 1e-4}
+    w.baseline_from(raw_columns, predictions)
+    w.reference(raw_rows_columns, expected_outputs)
+    w.finish(training={"library": "scikit-learn", ...})
+
+Only numpy is required.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+FORMAT_VERSION = 1
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def f32_round(values) -> np.ndarray:
+    """Rounds float64 values to the nearest float32 and back, so that Python computes on exactly the
+    values the Swift side reads from a float32 file."""
+    return np.asarray(values, dtype=np.float64).astype("<f4").astype(np.float64)
+
+
+@dataclass
+class FeatureSpec:
+    """One input feature, serialised as an entry of `input.features`."""
+    name: str
+    type: str  # "numeric" | "categorical"
+    min: Optional[float] = None
+    max: Optional[float] = None
+    missing: str = "forbidden"  # "allowed" | "forbidden"
+    default: Any = None
+    vocabulary: Optional[List[str]] = None
+    preprocess: Dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def numeric(name, min=None, max=None, scale=None, missing="forbidden", default=None):
+        pre = {}
+        if scale is not None:
+            pre["standard_scale"] = {"mean": float(scale[0]), "std": float(scale[1])}
+        return FeatureSpec(name, "numeric", None if min is None else float(min),
+                           None if max is None else float(max), missing,
+                           None if default is None else float(default), None, pre)
+
+    @staticmethod
+    def categorical(name, vocabulary, encoding="one_hot", missing="forbidden", default=None):
+        return FeatureSpec(name, "categorical", None, None, missing, default, list(vocabulary),
+                           {encoding: True})
+
+    @property
+    def width(self) -> int:
+        if self.type == "categorical" and "ordinal" not in self.preprocess:
+            return len(self.vocabulary)
+        return 1
+
+    def to_json(self) -> Dict[str, Any]:
+        d: Dict[str, Any] = {"name": self.name, "type": self.type, "missing": self.missing}
+        if self.min is not None:
+            d["min"] = self.min
+        if self.max is not None:
+            d["max"] = self.max
+        if self.default is not None:
+            d["default"] = self.default
+        if self.vocabulary is not None:
+            d["vocabulary"] = self.vocabulary
+        if self.preprocess:
+            d["preprocess"] = self.preprocess
+        return d
+
+
+def encode_design_matrix(features: Sequence[FeatureSpec], columns: Sequence[Sequence[Any]],
+                         native_missing: bool = False) -> np.ndarray:
+    """The preprocessed float64 matrix the model sees, with exactly the Swift `InputSchema` semantics:
+    missing (None/NaN) -> default (or NaN if `native_missing` and no default), then standard scaling
+    for numerics, one-hot (or ordinal index) for categoricals."""
+    n = len(columns[0])
+    blocks = []
+    for spec, col in zip(features, columns):
+        if spec.type == "numeric":
+            x = np.array([np.nan if v is None else float(v) for v in col], dtype=np.float64)
+            miss = np.isnan(x)
+            if miss.any():
+                if spec.default is not None:
+                    x[miss] = spec.default
+                elif not native_missing:
+                    raise ValueError(f"{spec.name}: missing values but no default")
+            sc = spec.preprocess.get("standard_scale")
+            if sc is not None:
+                x = (x - sc["mean"]) / sc["std"]  # NaN stays NaN
+            blocks.append(x[:, None])
+        else:
+            vocab = {c: i for i, c in enumerate(spec.vocabulary)}
+            idx = []
+            for v in col:
+                if v is None or (isinstance(v, float) and math.isnan(v)):
+                    v = spec.default
+                idx.append(np.nan if v is None else vocab[v])
+            idx = np.array(idx, dtype=np.float64)
+            if "ordinal" in spec.preprocess:
+                blocks.append(idx[:, None])
+            else:
+                oh = np.zeros((n, len(spec.vocabulary)))
+                for r, i in enumerate(idx):
+                    if math.isnan(i):
+                        oh[r, :] = np.nan
+                    else:
+                        oh[r, int(i)] = 1.0
+                blocks.append(oh)
+    return np.hstack(blocks)
+
+
+def raw_reference_matrix(features: Sequence[FeatureSpec], columns: Sequence[Sequence[Any]]) -> np.ndarray:
+    """Raw rows as stored in `reference_inputs.f32`: one column per feature in schema order; a numeric
+    value as is, a categorical as its vocabulary index; NaN for a missing value."""
+    n = len(columns[0])
+    out = np.empty((n, len(features)), dtype=np.float64)
+    for j, (spec, col) in enumerate(zip(features, columns)):
+        if spec.type == "numeric":
+            out[:, j] = [np.nan if v is None else float(v) for v in col]
+        else:
+            vocab = {c: i for i, c in enumerate(spec.vocabulary)}
+            out[:, j] = [np.nan if v is None else vocab[v] for v in col]
+    return out
+
+
+def _numeric_stats(x: np.ndarray, bins: int = 10) -> Dict[str, Any]:
+    x = np.asarray(x, dtype=np.float64)
+    present = x[~np.isnan(x)]
+    stats: Dict[str, Any] = {"count": int(x.size),
+                             "missing_rate": float(1 - present.size / max(x.size, 1))}
+    if present.size == 0:
+        return stats
+    # Quantile bin edges (deciles): each bin holds ~10% of training data, which keeps PSI stable.
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))
+    if edges.size < 2:
+        edges = np.array([present.min(), present.min() + 1.0])
+    counts, _ = np.histogram(present, bins=edges)
+    stats.update({
+        "bin_edges": [float(e) for e in edges],
+        "proportions": [float(c) / present.size for c in counts],
+        "mean": float(present.mean()), "std": float(present.std()),
+        "min": float(present.min()), "max": float(present.max()),
+        "quantiles": {str(q): float(np.quantile(present, q)) for q in QUANTILES},
+    })
+    return stats
+
+
+def _categorical_stats(values: Sequence[Any], categories: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    n = len(values)
+    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    cats = list(categories) if categories is not None else sorted(set(map(str, present)))
+    counts = {c: 0 for c in cats}
+    for v in present:
+        counts[str(v)] = counts.get(str(v), 0) + 1
+    return {"count": n, "missing_rate": float(1 - len(present) / max(n, 1)),
+            "categories": {c: counts[c] / max(len(present), 1) for c in counts}}
+
+
+class BundleWriter:
+    """Collects one bundle's pieces and writes `<root>/<name>/<version>/`."""
+
+    def __init__(self, root: str, name: str, version: str, kind: str, features: Sequence[FeatureSpec]):
+        self.dir = os.path.join(root, name, str(version))
+        os.makedirs(self.dir, exist_ok=True)
+        manifest_path = os.path.join(self.dir, "manifest.json")
+        if os.path.exists(manifest_path):
+            os.remove(manifest_path)  # the manifest is written last; no manifest = incomplete bundle
+        self.name, self.version, self.kind = name, str(version), kind
+        self.features = list(features)
+        self.files: Dict[str, str] = {}
+        self.model: Dict[str, Any] = {}
+        self.output: Dict[str, Any] = {}
+        self.baseline: Dict[str, Any] = {}
+        self.reference_section: Optional[Dict[str, Any]] = None
+
+    def tensor(self, filename: str, array) -> Dict[str, Any]:
+        """Writes a little-endian float32 tensor (C order) and returns its `{"file", "shape"}` reference."""
+        a = np.ascontiguousarray(np.asarray(array, dtype=np.float64).astype("<f4"))
+        a.tofile(os.path.join(self.dir, filename))
+        self.files[filename] = sha256_file(os.path.join(self.dir, filename))
+        return {"file": filename, "shape": [int(s) for s in a.shape]}
+
+    def raw_file(self, filename: str, data: bytes) -> str:
+        """Writes any other listed file (e.g. an XGBoost JSON dump) and returns its name."""
+        with open(os.path.join(self.dir, filename), "wb") as f:
+            f.write(data)
+        self.files[filename] = sha256_file(os.path.join(self.dir, filename))
+        return filename
+
+    def baseline_from(self, columns: Sequence[Sequence[Any]], predictions: np.ndarray) -> None:
+        """Baseline statistics from raw training columns (schema order) and the model's outputs on them."""
+        feats = {}
+        for spec, col in zip(self.features, columns):
+            if spec.type == "numeric":
+                feats[spec.name] = _numeric_stats(np.array([np.nan if v is None else v for v in col], dtype=float))
+            else:
+                feats[spec.name] = _categorical_stats(col, spec.vocabulary)
+        out_type = self.output.get("type", "regression")
+        p = np.asarray(predictions, dtype=np.float64)
+        if out_type == "regression":
+            out = _numeric_stats(p.reshape(-1))
+        elif out_type == "binary":
+            p = p.reshape(-1)
+            out = _numeric_stats(p)
+            labels = self.output.get("labels", ["0", "1"])
+            thr = self.output.get("threshold", 0.5)
+            out.update({"categories": _categorical_stats([labels[int(s >= thr)] for s in p], labels)["categories"]})
+        else:
+            labels = self.output["labels"]
+            out = _categorical_stats([labels[i] for i in p.argmax(axis=1)], labels)
+        self.baseline = {"features": feats, "output": out}
+
+    def reference(self, columns: Sequence[Sequence[Any]], expected: np.ndarray,
+                  relative: float = 1e-5, absolute_floor: float = 1.0) -> None:
+        """Reference rows for self-test: raw inputs (see `raw_reference_matrix`) and the expected outputs."""
+        raw = raw_reference_matrix(self.features, columns)
+        exp = np.asarray(expected, dtype=np.float64)
+        if exp.ndim == 1:
+            exp = exp[:, None]
+        self.reference_section = {
+            "inputs": self.tensor("reference_inputs.f32", raw),
+            "outputs": self.tensor("reference_outputs.f32", exp),
+            "tolerance": {"relative": relative, "absolute_floor": absolute_floor},
+        }
+
+    def finish(self, training: Optional[Dict[str, Any]] = None, created_at: Optional[str] = None) -> str:
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "name": self.name, "version": self.version, "kind": self.kind,
+            "created_at": created_at or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "training": training or {},
+            "files": dict(sorted(self.files.items())),
+            "model": self.model,
+            "input": {"features": [f.to_json() for f in self.features]},
+            "output": self.output,
+            "baseline": self.baseline,
+        }
+        if self.reference_section is not None:
+            manifest["reference"] = self.reference_section
+        path = os.path.join(self.dir, "manifest.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(manifest, f, indent=1, allow_nan=False)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+        return self.dir
