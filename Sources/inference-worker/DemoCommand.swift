@@ -56,6 +56,7 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.adaptiveBatching = adaptiveBatching
         configuration.drainTimeout = .seconds(5)
         configuration.consumerProperties["statistics.interval.ms"] = "1000"
+        configuration.consumerProperties["fetch.wait.max.ms"] = "10" // the embedded broker holds empty fetches for the full wait
         try configuration.validate()
         try broker.ensureTopics(WorkerTopics.specifications(configuration))
 
@@ -64,16 +65,25 @@ struct DemoCommand: AsyncParsableCommand {
         guard let model = registry.current else {
             throw ValidationError("no valid model '\(modelName)' under \(modelRoot): \(registry.events.last.map { "\($0)" } ?? "nothing found") (run from the repository root, or pass --model-root)")
         }
-        print("embedded broker at \(broker.bootstrapServers); serving \(model.name) version \(model.version); \(rate) requests/s for \(Int(duration)) s, \(Int(malformedShare * 100))% malformed, distribution shift half-way")
+        let generatorBox = Latest<SyntheticRequests>()
+        say("embedded broker at \(broker.bootstrapServers); serving \(model.name) version \(model.version); \(rate) requests/s for \(Int(duration)) s, \(Int(malformedShare * 100))% malformed, distribution shift half-way")
 
         let counters = PipelineCounters()
         let pipeline = InferencePipeline(configuration: configuration, registry: registry, logger: logger, counters: counters)
         let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger)
-        let generator = try SyntheticRequests(broker: broker, topic: "requests", model: model, rate: rate, malformedShare: malformedShare, duration: duration, logger: logger)
         let signals = ShutdownSignals()
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pipeline.run() }
+            // Start producing once the worker owns its partitions, so latency figures measure the
+            // pipeline, not the group's first join (about 3 s on the embedded broker).
+            let joinDeadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while pipeline.assignedPartitions.isEmpty && ContinuousClock.now < joinDeadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            say("worker joined the group with \(pipeline.assignedPartitions.count) partitions; producing")
+            let generator = try SyntheticRequests(broker: broker, topic: "requests", model: model, rate: rate, malformedShare: malformedShare, duration: duration, logger: logger)
+            generatorBox.set(generator)
             group.addTask {
                 // Progress until the producer is done (or Ctrl-C), then wait for every outcome.
                 let interrupted = Interrupted()
@@ -87,7 +97,7 @@ struct DemoCommand: AsyncParsableCommand {
                     second += 1
                     let now = ContinuousClock.now
                     let snapshot = counters.snapshot
-                    print(Self.progress(second: second, generator: generator, snapshot: snapshot, last: last,
+                    say(Self.progress(second: second, generator: generator, snapshot: snapshot, last: last,
                                         elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: registry.current))
                     counters.endToEndLatency.reset()
                     last = snapshot
@@ -103,7 +113,9 @@ struct DemoCommand: AsyncParsableCommand {
             try await group.waitForAll()
         }
         await reader.stop()
-        print(Self.summary(generator: generator, snapshot: counters.snapshot, reader: reader))
+        guard let generator = generatorBox.value else { return }
+        await generator.close()
+        say(Self.summary(generator: generator, snapshot: counters.snapshot, reader: reader))
         withExtendedLifetime(broker) {}
     }
 
@@ -115,7 +127,8 @@ struct DemoCommand: AsyncParsableCommand {
         let batchSize = batches == 0 ? 0 : Double(snapshot.batchedRecords - last.batchedRecords) / Double(batches)
         let p50 = counters.endToEndLatency.quantile(0.5).map { String(format: "%.1f", $0) } ?? "-"
         let p99 = counters.endToEndLatency.quantile(0.99).map { String(format: "%.1f", $0) } ?? "-"
-        let lag = pipeline.latestStatistics?.partitions.compactMap(\.consumerLag).reduce(0, +)
+        // What the worker has not finished yet (high watermark minus stored offset).
+        let lag = pipeline.latestStatistics?.partitions.compactMap(\.consumerLagStored).reduce(0, +)
         return String(format: "%3ds  sent %7d  %6.0f ev/s  batch %5.1f  e2e p50 %@ ms p99 %@ ms  predicted %7d  dead letters %5d  lag %@  %@%@",
                       second, generator.sent, rate, batchSize, p50, p99, snapshot.predicted, snapshot.deadLettered,
                       lag.map(String.init) ?? "-", model.map { "\($0.name)@\($0.version)" } ?? "-",
@@ -142,6 +155,18 @@ struct DemoCommand: AsyncParsableCommand {
         if let deadLetter = read.sampleDeadLetter { lines.append("  a dead letter's headers: \(deadLetter)") }
         return lines.joined(separator: "\n")
     }
+}
+
+/// Writes a line to standard output at once (progress lines must not wait in a pipe's buffer).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// The latest value set, readable from any thread.
+final class Latest<Value: Sendable>: Sendable {
+    private let box = Mutex<Value?>(nil)
+    func set(_ value: Value) { box.withLock { $0 = value } }
+    var value: Value? { box.withLock { $0 } }
 }
 
 /// A flag set once, from any thread.

@@ -14,8 +14,12 @@ final class OutputReader: Sendable {
         var sampleDeadLetter: String?
     }
 
+    private final class State: Sendable {
+        let counts = Mutex(Counts())
+    }
+
     private let consumer: KafkaConsumer
-    private let state = Mutex(Counts())
+    private let state = State()
 
     init(broker: EmbeddedKafkaBroker, configuration: WorkerConfiguration, logger: Logger) throws {
         let output = configuration.outputTopic
@@ -25,7 +29,7 @@ final class OutputReader: Sendable {
         let state = self.state
         consumer = try KafkaConsumer(configuration: c, logger: logger) { event in
             guard case .messages(let batch) = event else { return }
-            state.withLock { counts in
+            state.counts.withLock { counts in
                 for message in batch {
                     if message.topic == output {
                         counts.predictions += 1
@@ -42,7 +46,7 @@ final class OutputReader: Sendable {
         }
     }
 
-    var counts: Counts { state.withLock { $0 } }
+    var counts: Counts { state.counts.withLock { $0 } }
 
     func stop() async {
         // Give the reader a moment to catch up with the last acknowledged outputs.

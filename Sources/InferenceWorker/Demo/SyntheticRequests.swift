@@ -18,6 +18,7 @@ public final class SyntheticRequests: Sendable {
     public init(broker: EmbeddedKafkaBroker, topic: String, model: LoadedModel, rate: Int, malformedShare: Double, duration: Double, logger: Logger) throws {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers])
         configuration.clientID = "demo-producer"
+        configuration.linger = .milliseconds(1)
         producer = try KafkaProducer(configuration: configuration, logger: logger)
         let generator = RequestGenerator(model: model)
         let thread = Thread { [self] in
@@ -32,6 +33,12 @@ public final class SyntheticRequests: Sendable {
     public var isFinished: Bool { finished.load(ordering: .relaxed) }
     public var isShifted: Bool { shifted.load(ordering: .relaxed) }
     public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// Stops producing and closes the producer (after its last records are acknowledged).
+    public func close() async {
+        stop()
+        await producer.close(flushTimeout: .seconds(10))
+    }
 
     private func produce(generator: RequestGenerator, topic: String, rate: Int, malformedShare: Double, duration: Double) {
         var random = SystemRandomNumberGenerator()

@@ -355,14 +355,16 @@ public final class InferencePipeline: Sendable {
                     continue
                 }
                 let decoded: DecodedRequest
-                do {
-                    decoded = try message.withValue { (value) throws(RequestDecodingError) -> DecodedRequest in
-                        guard let value else {
-                            throw RequestDecodingError(code: .malformedJSON, byteOffset: 0, message: "the record has a null value (a tombstone); a request must be a JSON object")
-                        }
-                        return try serving.decoder.decode(value, into: &rawValues)
+                let decoding = message.withValue { value -> Result<DecodedRequest, RequestDecodingError> in
+                    guard let value else {
+                        return .failure(RequestDecodingError(code: .malformedJSON, byteOffset: 0, message: "the record has a null value (a tombstone); a request must be a JSON object"))
                     }
-                } catch {
+                    return Result { () throws(RequestDecodingError) in try serving.decoder.decode(value, into: &rawValues) }
+                }
+                switch decoding {
+                case .success(let request):
+                    decoded = request
+                case .failure(let error):
                     deadLetter(record, reason: error.deadLetterReason ?? .malformedJSON, message: error.description, model: serving, producer: producer)
                     continue
                 }
@@ -373,7 +375,7 @@ public final class InferencePipeline: Sendable {
                         try serving.model.schema.encode(row: rawValues, into: UnsafeMutableBufferPointer(rebasing: m[(row * width)..<((row + 1) * width)]))
                     }
                 } catch {
-                    deadLetter(record, reason: error.deadLetterReason, message: error.message, model: serving, producer: producer)
+                    deadLetter(record, reason: error.deadLetterReason ?? .schemaViolation, message: error.message, model: serving, producer: producer)
                     continue
                 }
                 if case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: decoded.id), now: clock.now) {

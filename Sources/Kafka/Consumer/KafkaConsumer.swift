@@ -78,12 +78,18 @@ public final class KafkaConsumer: Sendable {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while state.withLock({ $0.phase == .running }) {
-            let n = rd_kafka_consume_batch_queue(queue, timeout, buffer, capacity)
-            if n < 0 {
-                handler(.error(KafkaError(rdkafka: rd_kafka_last_error(), context: "polling")))
-                continue
+            // Wait for the first record (serving rebalances, statistics and errors meanwhile),
+            // then take whatever else is already queued without waiting. A single
+            // rd_kafka_consume_batch_queue call would instead hold records back until the batch is
+            // full or the timeout expires, adding up to `pollTimeout` of latency at low rates.
+            guard let first = rd_kafka_consumer_poll(client.handle, timeout) else { continue }
+            buffer[0] = first
+            var n = 1
+            if capacity > 1 {
+                let more = rd_kafka_consume_batch_queue(queue, 0, buffer + 1, capacity - 1)
+                if more > 0 { n += more }
             }
-            if n > 0 { deliver(buffer, count: n) }
+            deliver(buffer, count: n)
         }
         // Leaving the group runs the final revoke (with the handler) on this thread.
         let closeError = rd_kafka_consumer_close(client.handle)

@@ -70,8 +70,11 @@ import Testing
         #expect(policy.disposition(for: Opaque(), attempt: 1, using: &random) == .stop)
         let lenient = DeadLetterPolicy(configuration: .init(unclassified: .deadLetter(.modelFailure)))
         #expect(lenient.disposition(for: Opaque(), attempt: 1, using: &random) == .deadLetter(.modelFailure))
+        // Well-formed JSON of the wrong shape is a schema violation; unparseable bytes are malformed.
         let decoding = RequestDecodingError(code: .unknownFeature, byteOffset: 3, message: "x")
-        #expect(policy.disposition(for: decoding, attempt: 1, using: &random) == .deadLetter(.malformedJSON))
+        #expect(policy.disposition(for: decoding, attempt: 1, using: &random) == .deadLetter(.schemaViolation))
+        let malformed = RequestDecodingError(code: .malformedJSON, byteOffset: 3, message: "x")
+        #expect(policy.disposition(for: malformed, attempt: 1, using: &random) == .deadLetter(.malformedJSON))
         let oversized = RequestDecodingError(code: .oversizedPayload, byteOffset: 3, message: "x")
         #expect(policy.disposition(for: oversized, attempt: 1, using: &random) == .deadLetter(.oversizedPayload))
         let tracking = OffsetTrackingError(code: .notIncreasing, partition: .init(topic: "t", partition: 0), offset: .init(1), message: "x")
