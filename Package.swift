@@ -71,13 +71,23 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
+        .target(
+            name: "KafkaTestSupport",
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/KafkaTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "InferenceCoreTests",
             dependencies: ["InferenceCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        .testTarget(name: "InferenceWorkerTests", dependencies: ["InferenceWorker", "Kafka", "InferenceCore"], swiftSettings: strict),
+        .testTarget(
+            name: "InferenceWorkerTests",
+            dependencies: ["InferenceWorker", "Kafka", "InferenceCore", "KafkaTestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )

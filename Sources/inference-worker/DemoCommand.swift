@@ -69,7 +69,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("embedded broker at \(broker.bootstrapServers); serving \(model.name) version \(model.version); \(rate) requests/s for \(Int(duration)) s, \(Int(malformedShare * 100))% malformed, distribution shift half-way")
 
         let counters = PipelineCounters()
-        let pipeline = InferencePipeline(configuration: configuration, registry: registry, logger: logger, counters: counters)
+        let pipeline = InferencePipeline(configuration: configuration, models: registry, logger: logger, counters: counters)
         let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger)
         let signals = ShutdownSignals()
 

@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
             try KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
                 .ensureTopics(WorkerTopics.specifications(configuration))
         }
-        let pipeline = InferencePipeline(configuration: configuration, registry: WorkerTopics.registry(configuration, logger: logger), logger: logger)
+        let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger)
         let signals = ShutdownSignals()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pipeline.run() }

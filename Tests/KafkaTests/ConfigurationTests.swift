@@ -1,4 +1,5 @@
 @testable import Kafka
+import KafkaTestSupport
 import Testing
 
 @Suite struct ConfigurationTests {

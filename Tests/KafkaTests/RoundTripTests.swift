@@ -1,4 +1,5 @@
 import Kafka
+import KafkaTestSupport
 import Synchronization
 import Testing
 

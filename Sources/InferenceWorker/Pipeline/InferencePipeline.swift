@@ -20,7 +20,7 @@ import Synchronization
 /// - in flight is bounded by count and bytes: every assigned partition pauses at the maximum.
 public final class InferencePipeline: Sendable {
     public let configuration: WorkerConfiguration
-    public let registry: ModelRegistry
+    public let models: any ModelSource
     public let counters: PipelineCounters
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -45,9 +45,9 @@ public final class InferencePipeline: Sendable {
     }
     private let runtime = Mutex(Runtime())
 
-    public init(configuration: WorkerConfiguration, registry: ModelRegistry, logger: Logger, counters: PipelineCounters = PipelineCounters()) {
+    public init(configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters()) {
         self.configuration = configuration
-        self.registry = registry
+        self.models = models
         self.logger = logger
         self.counters = counters
         deadLetterHeaders = DeadLetterHeaders(workerID: configuration.workerID)
@@ -60,7 +60,7 @@ public final class InferencePipeline: Sendable {
     public func run() async throws {
         try start()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.registry.run() }
+            group.addTask { try await self.models.watch() }
             group.addTask { await self.waitForShutdownRequest() }
             _ = try await group.next()
             group.cancelAll()
@@ -106,11 +106,11 @@ public final class InferencePipeline: Sendable {
     }
 
     private func start() throws {
-        if registry.current == nil { _ = registry.refresh() }
-        guard let model = registry.current else {
+        if models.current == nil { models.prepare() }
+        guard let model = models.current else {
             throw WorkerConfigurationError(
                 setting: "model-name",
-                message: "no valid version of model '\(configuration.modelName)' under \(configuration.modelRoot): \(registry.events.last.map { "\($0)" } ?? "nothing found")"
+                message: "no valid version of model '\(configuration.modelName)' under \(configuration.modelRoot): \(models.unavailableReason)"
             )
         }
         logger.info("serving model", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
@@ -266,7 +266,7 @@ public final class InferencePipeline: Sendable {
         var encodeBuffer: [UInt8] = []
 
         func currentModel() -> ServingModel? {
-            guard let model = registry.current else { return nil }
+            guard let model = models.current else { return nil }
             if let serving, serving.version == model.version, serving.name == model.name { return serving }
             do {
                 serving = try ServingModel(model, maxPayloadBytes: configuration.maxPayloadBytes)
@@ -498,7 +498,7 @@ public final class InferencePipeline: Sendable {
         var generator = SystemRandomNumberGenerator()
         if case .prediction = slot.kind, !error.isRetriable {
             _ = slots.remove(id)
-            let model = registry.current
+            let model = models.current
             logger.warning("prediction cannot be written; dead-lettering its input", metadata: ["error": "\(error)"])
             deadLetter(slot.input, reason: .outputProduceFailure, message: error.description,
                        model: model.flatMap { try? ServingModel($0, maxPayloadBytes: configuration.maxPayloadBytes) }, producer: producer)

@@ -80,6 +80,12 @@ public final class EmbeddedKafkaBroker: KafkaTopicAdministrator {
         try check(rd_kafka_mock_broker_set_up(cluster, id), "bringing broker \(id) up")
     }
 
+    /// Moves the leadership of one partition to broker `id` (so that faults injected on that
+    /// broker hit that partition only).
+    public func setPartitionLeader(topic: String, partition: KafkaPartition, broker id: Int32) throws(KafkaError) {
+        try check(rd_kafka_mock_partition_set_leader(cluster, topic, partition.rawValue, id), "moving \(topic)[\(partition)] to broker \(id)")
+    }
+
     /// Delays every response of broker `id` by `rtt`.
     public func setRoundTripTime(_ rtt: Duration, broker id: Int32) throws(KafkaError) {
         try check(rd_kafka_mock_broker_set_rtt(cluster, id, Int32(clamping: rtt.milliseconds)), "setting rtt of broker \(id)")

@@ -1,18 +1,18 @@
-import Kafka
-import Logging
+public import Kafka
+public import Logging
 import Synchronization
 
 /// A record as a test sees it, copied out of the batch.
-struct ReceivedRecord: Hashable, Sendable {
-    var topic: String
-    var partition: KafkaPartition
-    var offset: KafkaOffset
-    var key: [UInt8]?
-    var value: [UInt8]?
-    var headers: [KafkaHeader]
-    var timestamp: KafkaTimestamp?
+public struct ReceivedRecord: Hashable, Sendable {
+    public var topic: String
+    public var partition: KafkaPartition
+    public var offset: KafkaOffset
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+    public var timestamp: KafkaTimestamp?
 
-    init(_ message: KafkaConsumerMessage) {
+    public init(_ message: KafkaConsumerMessage) {
         topic = message.topic
         partition = message.partition
         offset = message.offset
@@ -22,22 +22,22 @@ struct ReceivedRecord: Hashable, Sendable {
         timestamp = message.timestamp
     }
 
-    var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+    public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// What a consumer reported so far.
-struct ProbeSnapshot: Sendable {
-    var records: [ReceivedRecord] = []
-    var assignment: Set<KafkaTopicPartition> = []
+public struct ProbeSnapshot: Sendable {
+    public var records: [ReceivedRecord] = []
+    public var assignment: Set<KafkaTopicPartition> = []
     /// For each revoke: the partitions, and the consumer's assignment as seen inside the hook.
-    var revokes: [(partitions: [KafkaTopicPartition], assignmentDuringHook: [KafkaTopicPartition])] = []
-    var lost: [[KafkaTopicPartition]] = []
-    var statistics: [KafkaStatistics] = []
-    var errors: [KafkaError] = []
+    public var revokes: [(partitions: [KafkaTopicPartition], assignmentDuringHook: [KafkaTopicPartition])] = []
+    public var lost: [[KafkaTopicPartition]] = []
+    public var statistics: [KafkaStatistics] = []
+    public var errors: [KafkaError] = []
 }
 
 /// Collects a consumer's events and lets a test wait, without sleeping, until they satisfy a condition.
-final class ConsumerProbe: Sendable {
+public final class ConsumerProbe: Sendable {
     private struct Waiter {
         var id: Int
         var condition: @Sendable (ProbeSnapshot) -> Bool
@@ -54,12 +54,12 @@ final class ConsumerProbe: Sendable {
     /// Runs inside the revoke hook, before the partitions are released (e.g. to store and commit).
     private let revokeAction: (@Sendable (KafkaConsumer, [KafkaTopicPartition]) -> Void)?
 
-    init(onRevoking revokeAction: (@Sendable (KafkaConsumer, [KafkaTopicPartition]) -> Void)? = nil) {
+    public init(onRevoking revokeAction: (@Sendable (KafkaConsumer, [KafkaTopicPartition]) -> Void)? = nil) {
         self.revokeAction = revokeAction
     }
 
     /// Creates a consumer whose events feed this probe.
-    func makeConsumer(_ configuration: KafkaConsumerConfiguration) throws -> KafkaConsumer {
+    public func makeConsumer(_ configuration: KafkaConsumerConfiguration) throws -> KafkaConsumer {
         let consumer = try KafkaConsumer(configuration: configuration, logger: .quiet) { [self] event in handle(event) }
         consumerBox.withLock { $0 = consumer }
         return consumer
@@ -103,10 +103,10 @@ final class ConsumerProbe: Sendable {
         for (continuation, snapshot) in ready { continuation.resume(returning: snapshot) }
     }
 
-    var snapshot: ProbeSnapshot { state.withLock { $0.snapshot } }
+    public var snapshot: ProbeSnapshot { state.withLock { $0.snapshot } }
 
     /// Waits until `condition` holds for the events so far; nil if it did not within `timeout`.
-    func wait(timeout: Duration = .seconds(30), until condition: @escaping @Sendable (ProbeSnapshot) -> Bool) async -> ProbeSnapshot? {
+    public func wait(timeout: Duration = .seconds(30), until condition: @escaping @Sendable (ProbeSnapshot) -> Bool) async -> ProbeSnapshot? {
         let id = state.withLock { state -> Int in
             state.nextID += 1
             return state.nextID
@@ -133,7 +133,7 @@ final class ConsumerProbe: Sendable {
 
 extension Logger {
     /// Errors only: tests stay readable (librdkafka logs refused connections as warnings here).
-    static var quiet: Logger {
+    public static var quiet: Logger {
         var logger = Logger(label: "kafka-tests")
         logger.logLevel = .error
         return logger
@@ -141,13 +141,13 @@ extension Logger {
 }
 
 /// A unique name per test, so that tests sharing nothing can run in parallel.
-func uniqueName(_ prefix: String) -> String {
+public func uniqueName(_ prefix: String) -> String {
     "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
 }
 
 extension KafkaConsumerConfiguration {
     /// A consumer of `topics` on `broker`, tuned for quick group operations on the embedded broker.
-    static func test(_ broker: EmbeddedKafkaBroker, group: String, topics: [String]) -> KafkaConsumerConfiguration {
+    public static func test(_ broker: EmbeddedKafkaBroker, group: String, topics: [String]) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: group, topics: topics)
         configuration.sessionTimeout = .seconds(6)
         configuration.heartbeatInterval = .milliseconds(500)
@@ -157,7 +157,7 @@ extension KafkaConsumerConfiguration {
 }
 
 extension KafkaProducer {
-    static func test(_ broker: EmbeddedKafkaBroker, deliveryHandler: @escaping @Sendable (KafkaDeliveryReport) -> Void = { _ in }) throws -> KafkaProducer {
+    public static func test(_ broker: EmbeddedKafkaBroker, deliveryHandler: @escaping @Sendable (KafkaDeliveryReport) -> Void = { _ in }) throws -> KafkaProducer {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers])
         configuration.linger = .milliseconds(1)
         return try KafkaProducer(configuration: configuration, logger: .quiet, deliveryHandler: deliveryHandler)
@@ -165,5 +165,5 @@ extension KafkaProducer {
 }
 
 extension Array where Element == UInt8 {
-    init(_ string: String) { self = Array(string.utf8) }
+    public init(_ string: String) { self = Array(string.utf8) }
 }

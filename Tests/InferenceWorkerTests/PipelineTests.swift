@@ -1,0 +1,172 @@
+import Foundation
+import InferenceCore
+import InferenceWorker
+import Kafka
+import KafkaTestSupport
+import Testing
+
+@Suite struct PipelineTests {
+    @Test func everyEventGetsExactlyOneOutcomeEqualToTheEnginesAndOrderIsKeptPerPartition() async throws {
+        let harness = try PipelineHarness()
+        let running = harness.start(harness.configuration())
+        try await running.waitUntilAssigned()
+
+        let n = 400
+        var values: [[UInt8]?] = []
+        var validRows: [(id: String, raw: [RawFeatureValue])] = []
+        for i in 0..<n {
+            if i % 20 == 7 {
+                values.append(Array("{\"id\":\"r\(i)\",\"features\":[1,2]}".utf8)) // wrong arity
+            } else {
+                let request = TestModels.request(i, id: "r\(i)")
+                values.append(request.json)
+                validRows.append(("r\(i)", request.raw))
+            }
+        }
+        try await harness.send(values)
+        #expect(await harness.waitForOutcomes(n))
+        try await running.stop()
+
+        let counters = running.pipeline.counters.snapshot
+        #expect(counters.outcomes == n, "exactly one acknowledged outcome per event")
+        #expect(counters.deadLettered == n / 20)
+        let predictions = harness.predictions
+        #expect(predictions.count == validRows.count)
+        #expect(harness.deadLetterRecords.count == n / 20)
+        #expect(Set(predictions.map(\.id)).count == predictions.count, "no duplicate")
+
+        // Each prediction is what the engine computes for that row.
+        let expected = TestModels.scorer().predict(validRows.map(\.raw))
+        let expectedByID = Dictionary(uniqueKeysWithValues: zip(validRows.map(\.id), expected))
+        for prediction in predictions {
+            let engine = try #require(try expectedByID[prediction.id]?.get())
+            #expect(Float(prediction.score) == engine.score, "\(prediction.id)")
+            #expect(prediction.label == engine.label)
+        }
+
+        // Per output partition, predictions of one input partition come in input order.
+        var lastOffset: [String: Int64] = [:]
+        for prediction in predictions {
+            let key = "\(prediction.record.partition)<-\(prediction.sourcePartition)"
+            #expect(prediction.sourceOffset > lastOffset[key, default: -1], "order kept for \(key)")
+            lastOffset[key] = prediction.sourceOffset
+        }
+        await harness.close()
+    }
+
+    @Test func aCrashMidStreamLosesNothingAndDuplicatesStayWithinTheInFlightBound() async throws {
+        let harness = try PipelineHarness()
+        var configuration = harness.configuration()
+        configuration.maxInFlightRecords = 200
+        configuration.adaptiveBatching = false
+        // A slow model, so that the crash finds records in flight.
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.02))
+        let first = harness.start(configuration, model: slow)
+        try await first.waitUntilAssigned()
+        let n = 2000
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(300))
+        try await first.crash()
+        let doneAtCrash = first.pipeline.counters.snapshot.outcomes
+        #expect(doneAtCrash < n, "the crash happened mid-stream")
+
+        let second = harness.start(configuration)
+        let complete = await harness.outcomes.wait(timeout: .seconds(60)) { snapshot in
+            Set(snapshot.records.compactMap { ReadPrediction($0)?.id }).count >= n
+        }
+        #expect(complete != nil, "every input has an outcome after the restart")
+        try await second.stop()
+        let ids = harness.predictions.map(\.id)
+        let duplicates = ids.count - Set(ids).count
+        print("crash test: \(duplicates) duplicate predictions out of \(n) events; \(doneAtCrash) done before the crash (in-flight bound \(configuration.maxInFlightRecords))")
+        // In flight at most max-in-flight-records plus one poll's records.
+        #expect(duplicates <= configuration.maxInFlightRecords + configuration.consumerConfiguration.maxPollRecords)
+        await harness.close()
+    }
+
+    @Test func retriableProduceErrorsAreRetriedAndNothingIsDeadLetteredOrLost() async throws {
+        let harness = try PipelineHarness()
+        let n = 300
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
+        let running = harness.start(harness.configuration())
+        try await running.waitUntilAssigned()
+        harness.broker.injectRequestErrors([.notEnoughReplicas, .requestTimedOut, .notLeaderForPartition, .notEnoughReplicas, .requestTimedOut], api: .produce)
+        #expect(await harness.waitForOutcomes(n))
+        try await running.stop()
+        #expect(harness.deadLetterRecords.isEmpty)
+        let ids = harness.predictions.map(\.id)
+        #expect(Set(ids) == Set((0..<n).map { "r\($0)" }))
+        #expect(ids.count == n, "the idempotent producer adds no duplicate")
+        await harness.close()
+    }
+
+    @Test func twoWorkersSplitThePartitionsAndOneLeavingHandsOverWithoutLoss() async throws {
+        let harness = try PipelineHarness()
+        let group = uniqueName("workers")
+        let a = harness.start(harness.configuration(group: group, worker: "a"))
+        let b = harness.start(harness.configuration(group: group, worker: "b"))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while a.pipeline.assignedPartitions.count + b.pipeline.assignedPartitions.count != 4 || a.pipeline.assignedPartitions.isEmpty || b.pipeline.assignedPartitions.isEmpty {
+            guard ContinuousClock.now < deadline else { throw HarnessError("partitions not split: \(a.pipeline.assignedPartitions) / \(b.pipeline.assignedPartitions)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(Set(a.pipeline.assignedPartitions).isDisjoint(with: b.pipeline.assignedPartitions))
+
+        try await harness.send((0..<400).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(400))
+        #expect(a.pipeline.counters.snapshot.predicted > 0 && b.pipeline.counters.snapshot.predicted > 0, "both workers did work")
+
+        try await b.stop()
+        try await harness.send((400..<800).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(800))
+        try await a.stop()
+        let ids = harness.predictions.map(\.id)
+        #expect(Set(ids) == Set((0..<800).map { "r\($0)" }), "nothing lost in the hand-over")
+        #expect(ids.count == 800, "a graceful hand-over duplicates nothing")
+        await harness.close()
+    }
+
+    @Test func aGracefulStopCommitsEverythingSoARestartProducesNoDuplicates() async throws {
+        let harness = try PipelineHarness()
+        let configuration = harness.configuration()
+        let first = harness.start(configuration)
+        try await first.waitUntilAssigned()
+        try await harness.send((0..<300).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(300))
+        try await first.stop() // what SIGTERM does
+
+        let second = harness.start(configuration)
+        try await second.waitUntilAssigned()
+        try await harness.send((300..<400).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(400))
+        try await second.stop()
+        #expect(second.pipeline.counters.snapshot.consumed == 100, "the restart reads only the new events")
+        let ids = harness.predictions.map(\.id)
+        #expect(ids.count == 400 && Set(ids).count == 400)
+        await harness.close()
+    }
+
+    @Test func aConsumerFasterThanTheModelPausesAndStaysWithinItsBounds() async throws {
+        let harness = try PipelineHarness()
+        var configuration = harness.configuration()
+        configuration.maxInFlightRecords = 100
+        configuration.maxBatchSize = 16
+        configuration.adaptiveBatching = false
+        let n = 1500
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.004))
+        let running = harness.start(configuration, model: slow)
+        var maxInFlight = 0
+        while running.pipeline.counters.snapshot.outcomes < n {
+            maxInFlight = max(maxInFlight, running.pipeline.inFlight.records)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        try await running.stop()
+        let bound = configuration.maxInFlightRecords + configuration.consumerConfiguration.maxPollRecords
+        print("back-pressure test: at most \(maxInFlight) records in flight (bound \(bound)), \(running.pipeline.counters.snapshot.pauses) pauses")
+        #expect(maxInFlight <= bound)
+        #expect(running.pipeline.counters.snapshot.pauses > 0, "the input was paused")
+        #expect(running.pipeline.counters.snapshot.predicted == n)
+        await harness.close()
+    }
+}
