@@ -262,6 +262,32 @@ public struct TreeEnsembleKernel: ModelKernel {
                         while laneStart < blockEnd {
                             let laneCount = min(TreeEnsembleKernel.lanes, blockEnd - laneStart)
                             let rows = input + laneStart * width
+                            if laneCount == 8 {
+                                // The common case, spelled out so the eight walks stay in registers.
+                                let margins = output + laneStart * groups + group
+                                var n0 = root, n1 = root, n2 = root, n3 = root
+                                var n4 = root, n5 = root, n6 = root, n7 = root
+                                for _ in 0..<depth {
+                                    n0 = step(n0, rows)
+                                    n1 = step(n1, rows + width)
+                                    n2 = step(n2, rows + 2 * width)
+                                    n3 = step(n3, rows + 3 * width)
+                                    n4 = step(n4, rows + 4 * width)
+                                    n5 = step(n5, rows + 5 * width)
+                                    n6 = step(n6, rows + 6 * width)
+                                    n7 = step(n7, rows + 7 * width)
+                                }
+                                margins[0] += leafValue[n0]
+                                margins[groups] += leafValue[n1]
+                                margins[2 * groups] += leafValue[n2]
+                                margins[3 * groups] += leafValue[n3]
+                                margins[4 * groups] += leafValue[n4]
+                                margins[5 * groups] += leafValue[n5]
+                                margins[6 * groups] += leafValue[n6]
+                                margins[7 * groups] += leafValue[n7]
+                                laneStart += 8
+                                continue
+                            }
                             for lane in 0..<laneCount { node[lane] = root }
                             for _ in 0..<depth {
                                 for lane in 0..<laneCount {
@@ -293,6 +319,37 @@ public struct TreeEnsembleKernel: ModelKernel {
                     var treeStart = 0
                     while treeStart < treeRoot.count {
                         let laneCount = min(TreeEnsembleKernel.lanes, treeRoot.count - treeStart)
+                        if laneCount == 8 {
+                            // The common case, spelled out so the eight walks stay in registers.
+                            let roots = treeRoot.baseAddress! + treeStart
+                            let depths = treeDepth.baseAddress! + treeStart
+                            var n0 = Int(roots[0]), n1 = Int(roots[1]), n2 = Int(roots[2]), n3 = Int(roots[3])
+                            var n4 = Int(roots[4]), n5 = Int(roots[5]), n6 = Int(roots[6]), n7 = Int(roots[7])
+                            let depth = Int(max(
+                                max(max(depths[0], depths[1]), max(depths[2], depths[3])),
+                                max(max(depths[4], depths[5]), max(depths[6], depths[7]))))
+                            for _ in 0..<depth {
+                                n0 = step(n0, values)
+                                n1 = step(n1, values)
+                                n2 = step(n2, values)
+                                n3 = step(n3, values)
+                                n4 = step(n4, values)
+                                n5 = step(n5, values)
+                                n6 = step(n6, values)
+                                n7 = step(n7, values)
+                            }
+                            let group = treeGroup.baseAddress! + treeStart
+                            margins[Int(group[0])] += leafValue[n0]
+                            margins[Int(group[1])] += leafValue[n1]
+                            margins[Int(group[2])] += leafValue[n2]
+                            margins[Int(group[3])] += leafValue[n3]
+                            margins[Int(group[4])] += leafValue[n4]
+                            margins[Int(group[5])] += leafValue[n5]
+                            margins[Int(group[6])] += leafValue[n6]
+                            margins[Int(group[7])] += leafValue[n7]
+                            treeStart += 8
+                            continue
+                        }
                         var depth = 0
                         for lane in 0..<laneCount {
                             node[lane] = Int(treeRoot[treeStart + lane])
