@@ -176,6 +176,28 @@ public struct TreeEnsembleKernel: ModelKernel {
             }
         }
 
+        // A model without trees predicts its base score; it also has no node columns to point at.
+        if !treeRoots.isEmpty {
+            addLeafValues(input: inputBase, rowCount: rowCount, output: outputBase)
+        }
+
+        switch objective {
+        case .squaredErrorRegression:
+            break
+        case .binaryLogistic:
+            for row in 0..<rowCount {
+                outputBase[row] = Self.sigmoid(outputBase[row])
+            }
+        case .multiclassSoftprob, .multiclassSoftmax:
+            for row in 0..<rowCount {
+                Self.softmax(outputBase + row * groups, count: groups)
+            }
+        }
+    }
+
+    /// Adds every tree's leaf value for every row to the row's margins, in tree order.
+    private func addLeafValues(input inputBase: UnsafePointer<Float>, rowCount: Int, output outputBase: UnsafeMutablePointer<Float>) {
+        let groups = outputWidth
         nodeFeature.withUnsafeBufferPointer { feature in
             nodeThreshold.withUnsafeBufferPointer { threshold in
                 nodeFirstChild.withUnsafeBufferPointer { firstChild in
@@ -205,19 +227,6 @@ public struct TreeEnsembleKernel: ModelKernel {
                         }
                     }
                 }
-            }
-        }
-
-        switch objective {
-        case .squaredErrorRegression:
-            break
-        case .binaryLogistic:
-            for row in 0..<rowCount {
-                outputBase[row] = Self.sigmoid(outputBase[row])
-            }
-        case .multiclassSoftprob, .multiclassSoftmax:
-            for row in 0..<rowCount {
-                Self.softmax(outputBase + row * groups, count: groups)
             }
         }
     }
