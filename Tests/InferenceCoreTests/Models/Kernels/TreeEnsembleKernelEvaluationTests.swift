@@ -90,6 +90,30 @@ struct TreeEnsembleKernelEvaluationTests {
         }
     }
 
+    @Test("uneven depths, children in any order and unreachable nodes, one row or many at a time")
+    func irregularTree() throws {
+        // 0: f0 < 0 ? 4 : 1 (NaN right);  1: f1 < 0 ? 2 : 5 (NaN left);  3: unreachable (pruned).
+        var tree = HandMadeXGBoostModel.stump(feature: 0, threshold: 0, defaultLeft: false, left: 0, right: 0)
+        tree["left_children"] = [4, 2, -1, -1, -1, -1]
+        tree["right_children"] = [1, 5, -1, -1, -1, -1]
+        tree["split_indices"] = [0, 1, 0, 0, 0, 0]
+        tree["split_conditions"] = [0, 0, 10, 999, -1, 20]
+        tree["default_left"] = [0, 1, 0, 0, 0, 0]
+        tree["split_type"] = [0, 0, 0, 0, 0, 0]
+        tree["tree_param"] = ["num_deleted": "1", "num_feature": "2", "num_nodes": "6", "size_leaf_vector": "1"]
+        var model = HandMadeXGBoostModel()
+        model.trees = [tree, tree, HandMadeXGBoostModel.stump(feature: 1, threshold: 5, defaultLeft: true, left: 0, right: 100)]
+        let kernel = try TreeEnsembleKernel(xgboostJSON: model.json)
+        #expect(kernel.nodeCount == 5 + 5 + 3, "the unreachable node is dropped")
+
+        let rows: [[Float]] = [[-1, 0], [1, -1], [1, 1], [.nan, .nan], [1, .nan], [-1, 7], [0, 0], [.nan, 6], [1, -3]]
+        let expected: [Float] = [-2, 20, 40, 20, 20, 98, 40, 140, 20]
+        #expect(kernel.predictAll(rows.flatMap { $0 }) == expected, "nine rows: eight in lockstep, one alone")
+        for (row, value) in zip(rows, expected) {
+            #expect(kernel.predictAll(row) == [value], "row \(row) alone")
+        }
+    }
+
     @Test("a model without trees predicts its base score")
     func noTrees() throws {
         var model = HandMadeXGBoostModel()
