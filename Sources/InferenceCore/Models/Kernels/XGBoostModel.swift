@@ -308,6 +308,11 @@ struct XGBoostModel: Sendable {
             return TreeEnsembleError(
                 code: .invalidField, path: jsonPath(context.codingPath),
                 message: "expected \(type): \(context.debugDescription)", underlying: error)
+        case .dataCorrupted where looksLikeUBJSON(data):
+            return TreeEnsembleError(
+                code: .malformedJSON, path: "",
+                message: "this looks like XGBoost's binary UBJSON format (model.ubj); "
+                    + "save the model with a .json file name instead", underlying: error)
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             // The document itself failed to parse: truncated or not JSON. JSONDecoder on Linux says
             // only "not valid JSON"; JSONSerialization says where, so ask it (error path only).
@@ -324,6 +329,14 @@ struct XGBoostModel: Sendable {
         @unknown default:
             return TreeEnsembleError(code: .malformedJSON, path: "", message: "\(error)", underlying: error)
         }
+    }
+
+    /// A UBJSON object opens with `{` and a length-typed key (`L`, `l`, `I`, `i`, `U`), where JSON
+    /// would have whitespace, `"` or `}`.
+    private static func looksLikeUBJSON(_ data: Data) -> Bool {
+        guard data.count >= 2, data[data.startIndex] == UInt8(ascii: "{") else { return false }
+        return [UInt8(ascii: "L"), UInt8(ascii: "l"), UInt8(ascii: "I"), UInt8(ascii: "i"), UInt8(ascii: "U")]
+            .contains(data[data.startIndex + 1])
     }
 
     /// JSONSerialization's description of a syntax error, such as "Unexpected end of file during
