@@ -28,7 +28,7 @@ struct TreeEnsembleKernelFidelityTests {
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(5))")
     }
 
-    @Test("multiclass probabilities sum to 1", arguments: ["multiclass", "multiclass_softmax", "rf_multiclass"])
+    @Test("multiclass probabilities sum to 1", arguments: ["multiclass", "multiclass_softmax", "rf_multiclass", "xgb2_rf_multiclass"])
     func probabilitiesSumToOne(caseName: String) throws {
         let fixture = try XGBoostFixture.load(caseName)
         let kernel = try TreeEnsembleKernel(xgboostJSON: fixture.modelJSON)

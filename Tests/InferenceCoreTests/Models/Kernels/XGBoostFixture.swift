@@ -19,10 +19,12 @@ struct XGBoostFixture {
     let inputs: [Float]
     let expected: [Float]
 
-    /// The case names under Fixtures/xgboost/.
+    /// The case names under Fixtures/xgboost/: XGBoost 3.2.0 models, and xgb2_* from XGBoost 2.1.4
+    /// (the older schema, whose base_score is a scalar string).
     static let caseNames = [
         "regression", "binary", "multiclass", "multiclass_softmax",
         "rf_regressor", "rf_classifier", "rf_multiclass",
+        "xgb2_binary", "xgb2_rf_multiclass",
     ]
 
     static func directory(_ name: String) throws -> URL {
