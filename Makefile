@@ -24,7 +24,7 @@ test: deps
 
 demo: deps
 	swift build -c release --product inference-worker
-	.build/release/inference-worker embedded-broker --topic requests:8 --topic predictions:8 --topic requests.DLT:1 --duration 10 $(DEMO_ARGS)
+	.build/release/inference-worker demo $(DEMO_ARGS)
 
 clean:
 	rm -rf .build
