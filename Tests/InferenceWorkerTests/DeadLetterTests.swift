@@ -11,6 +11,18 @@ import Testing
         var value: [UInt8]?
         var reason: String
         var stage: String
+        /// What Kafka Connect's class headers must name: the component, and the error type.
+        var raisedBy: (component: String, error: String) {
+            switch reason {
+            case "output_validation_failure": ("InferenceCore.OutputSchema", "InferenceCore.OutputValidationError")
+            case "malformed_json", "oversized_payload": ("InferenceCore.RequestDecoder", "InferenceCore.RequestDecodingError")
+            default:
+                stage == "VALUE_CONVERTER" || decoderCatches
+                    ? ("InferenceCore.RequestDecoder", "InferenceCore.RequestDecodingError")
+                    : ("InferenceCore.InputSchema", "InferenceCore.InputValidationError")
+            }
+        }
+        var decoderCatches: Bool { ["wrong arity", "unknown feature"].contains(name) }
         var description: String { name }
     }
 
@@ -65,8 +77,8 @@ import Testing
             #expect(headers.value("__connect.errors.topic") == harness.input)
             #expect(headers.value("__connect.errors.partition") == "0")
             #expect(headers.value("__connect.errors.stage") == c.stage, "\(c)")
-            #expect(headers.value("__connect.errors.class.name")?.isEmpty == false)
-            #expect(headers.value("__connect.errors.exception.class.name")?.isEmpty == false)
+            #expect(headers.value("__connect.errors.class.name") == c.raisedBy.component, "\(c)")
+            #expect(headers.value("__connect.errors.exception.class.name") == c.raisedBy.error, "\(c)")
             #expect(headers.value("__connect.errors.exception.message")?.isEmpty == false)
             #expect(headers.value("inference.errors.reason") == c.reason, "\(c)")
             #expect(headers.value("inference.model.name") == "scorer")

@@ -315,7 +315,7 @@ public final class InferencePipeline: Sendable {
                     model.encode(output, context: context, into: &encodeBuffer)
                     send(OutputSlot(kind: .prediction, input: row.input, topic: configuration.outputTopic, value: encodeBuffer, headers: message.headers), producer: producer)
                 case .failure(let error):
-                    deadLetter(row.input, reason: .outputValidationFailure, message: error.message, model: model, producer: producer)
+                    deadLetter(row.input, reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message, model: model, producer: producer)
                 }
             }
             if case .flush(let next) = batcher.recordCompletion(batchSize: n, queueingDelay: batch.queueingDelay, modelLatency: modelLatency, now: finished) {
@@ -365,7 +365,7 @@ public final class InferencePipeline: Sendable {
                 case .success(let request):
                     decoded = request
                 case .failure(let error):
-                    deadLetter(record, reason: error.deadLetterReason ?? .malformedJSON, message: error.description, model: serving, producer: producer)
+                    deadLetter(record, reason: (error.deadLetterReason ?? .malformedJSON).raised(by: "InferenceCore.RequestDecoder", error), message: error.description, model: serving, producer: producer)
                     continue
                 }
                 let row = batcher.pendingCount
@@ -375,7 +375,7 @@ public final class InferencePipeline: Sendable {
                         try serving.model.schema.encode(row: rawValues, into: UnsafeMutableBufferPointer(rebasing: m[(row * width)..<((row + 1) * width)]))
                     }
                 } catch {
-                    deadLetter(record, reason: error.deadLetterReason ?? .schemaViolation, message: error.message, model: serving, producer: producer)
+                    deadLetter(record, reason: (error.deadLetterReason ?? .schemaViolation).raised(by: "InferenceCore.InputSchema", error), message: error.message, model: serving, producer: producer)
                     continue
                 }
                 if case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: decoded.id), now: clock.now) {
@@ -526,6 +526,12 @@ public final class InferencePipeline: Sendable {
 }
 
 extension DeadLetterReason {
+    /// The same reason, with Kafka Connect's class headers naming the component that raised the
+    /// error and the error's own type (the reason alone cannot know which raised it).
+    func raised(by component: String, _ error: any Error) -> DeadLetterReason {
+        DeadLetterReason(code: code, stage: stage, className: component, exceptionClassName: String(reflecting: type(of: error)))
+    }
+
     /// The prediction could not be written to the output topic (a non-retriable producer error,
     /// e.g. the record is larger than the topic allows).
     static let outputProduceFailure = DeadLetterReason(
