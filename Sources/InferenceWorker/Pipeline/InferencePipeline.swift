@@ -491,7 +491,8 @@ public final class InferencePipeline: Sendable {
     /// that can never be written; retry a dead letter forever (its partition stops advancing).
     private func failed(_ id: UInt64, _ slot: OutputSlot, error: KafkaError, producer: KafkaProducer) {
         let (shuttingDown, abandoned) = runtime.withLock { ($0.shuttingDown, $0.abandoned) }
-        if abandoned {
+        if abandoned || error.code == .closed {
+            // Stopping: leave the input unacknowledged; it is redelivered after the restart.
             _ = slots.remove(id)
             return
         }
