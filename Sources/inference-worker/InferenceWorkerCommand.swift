@@ -6,7 +6,7 @@ struct InferenceWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference-worker",
         abstract: "A streaming inference worker: Kafka in, micro-batched model, predictions out.",
-        subcommands: []
+        subcommands: [ModelCommand.self]
     )
 
     func run() async throws {
