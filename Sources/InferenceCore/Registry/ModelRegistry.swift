@@ -88,6 +88,23 @@ public final class ModelRegistry: Sendable {
     /// What the registry did and refused, oldest first (at most `maxEvents`).
     public var events: [ModelRegistryEvent] { state.withLock { $0.events } }
 
+    /// A snapshot for health endpoints and logs.
+    public struct Status: Sendable {
+        /// The version serving, if any.
+        public var currentVersion: String?
+        /// Versions present on disk that failed to load on their last attempt -> the error message.
+        public var failingVersions: [String: String]
+    }
+
+    /// What serves now and which versions on disk are failing.
+    public var status: Status {
+        state.withLock { state in
+            Status(
+                currentVersion: state.current?.version,
+                failingVersions: state.lastFailure.filter { !$0.key.hasPrefix("pinned:") })
+        }
+    }
+
     /// Scans the model directory and activates the version the policy selects, if it is not serving
     /// yet and it loads. Blocking (disk reads, hashing, self-test): call it off the cooperative pool.
     @discardableResult
@@ -100,7 +117,12 @@ public final class ModelRegistry: Sendable {
         let candidates: [ModelVersion]
         do throws(ModelBundleError) {
             let versions = try ModelBundle.versions(in: configuration.modelDirectory)
-            state.withLock { $0.lastScanFailure = nil }
+            let present = Set(versions.map(\.name))
+            state.withLock { state in
+                state.lastScanFailure = nil
+                // Forget failures of versions that were removed, so `status` lists only what is on disk.
+                state.lastFailure = state.lastFailure.filter { $0.key.hasPrefix("pinned:") || present.contains($0.key) }
+            }
             switch configuration.policy {
             case .latest:
                 candidates = versions.reversed()

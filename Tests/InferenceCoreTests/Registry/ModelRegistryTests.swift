@@ -64,6 +64,8 @@ struct ModelRegistryTests {
         #expect(registry.current?.version == "1")
         #expect(registry.refresh() == .unchanged)  // failures are reported once, not on every poll
         #expect(rejectedVersions(registry).sorted() == ["2", "3", "4"])
+        #expect(registry.status.currentVersion == "1")
+        #expect(registry.status.failingVersions.keys.sorted() == ["2", "3", "4"])
         let codes = registry.events.compactMap { event -> ModelBundleError.Code? in
             if case .rejected(_, let error) = event.kind { error.code } else { nil }
         }
@@ -72,6 +74,11 @@ struct ModelRegistryTests {
         // Fixing version 3 in place activates it.
         try TestSupport.writeLinearBundle(root: root, version: "3", bias: 3, referenceExpectedBias: 3)
         #expect(registry.refresh() == .activated(version: "3"))
+        // 2 is still broken on disk (no longer tried: it is below the serving version); 4 is still broken.
+        #expect(registry.status.failingVersions.keys.sorted() == ["2", "4"])
+        try FileManager.default.removeItem(at: root.appendingPathComponent("toy/4"))
+        registry.refresh()
+        #expect(registry.status.failingVersions.keys.sorted() == ["2"])
     }
 
     @Test func startupFallsBackToTheNewestGoodVersion() throws {
@@ -151,6 +158,7 @@ struct ModelRegistryTests {
                 }
             }
             group.addTask {
+                defer { swapped.set() }  // even if writing fails, so that the workers stop
                 try TestSupport.writeLinearBundle(root: root, version: "3", bias: 3000, referenceExpectedBias: 42)  // fails self-test
                 try TestSupport.writeLinearBundle(root: root, version: "2", bias: 2000, referenceExpectedBias: 2000)
                 let outcome = registry.refresh()
