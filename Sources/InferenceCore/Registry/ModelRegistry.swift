@@ -41,6 +41,22 @@ public final class ModelRegistry: Sendable {
 
         /// `<root>/<modelName>/`.
         public var modelDirectory: URL { root.appendingPathComponent(modelName, isDirectory: true) }
+
+        /// Rejects settings that cannot work, with a message naming the setting.
+        public func validate() throws(ModelRegistryConfigurationError) {
+            if modelName.isEmpty || modelName.contains("/") || modelName.hasPrefix(".") {
+                throw ModelRegistryConfigurationError(setting: "modelName", message: "'\(modelName)' must be a plain directory name under the model root")
+            }
+            if case .pinned(let version) = policy, version.name.isEmpty || version.name.contains("/") {
+                throw ModelRegistryConfigurationError(setting: "policy", message: "pinned version '\(version.name)' must be a plain directory name")
+            }
+            if pollInterval <= .zero {
+                throw ModelRegistryConfigurationError(setting: "pollInterval", message: "must be positive, got \(pollInterval)")
+            }
+            if maxEvents < 1 {
+                throw ModelRegistryConfigurationError(setting: "maxEvents", message: "must be at least 1, got \(maxEvents)")
+            }
+        }
     }
 
     /// The result of one `refresh()`.
@@ -186,9 +202,12 @@ public final class ModelRegistry: Sendable {
         return current == nil ? .noModel : .unchanged
     }
 
-    /// Polls every `pollInterval` until the task is cancelled. Each refresh runs on a Dispatch queue,
-    /// not on the cooperative pool, because loading blocks on disk and hashing.
-    public func run() async throws {
+    /// Polls every `pollInterval` until the task is cancelled (then throws `CancellationError`).
+    /// Each refresh runs on a Dispatch queue, not on the cooperative pool, because loading blocks on
+    /// disk and hashing.
+    ///
+    /// - Parameter sleep: waits between polls; injectable so tests drive the loop without sleeping.
+    public func run(sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async throws {
         while true {
             try Task.checkCancellation()
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -197,7 +216,7 @@ public final class ModelRegistry: Sendable {
                     continuation.resume()
                 }
             }
-            try await Task.sleep(for: configuration.pollInterval)
+            try await sleep(configuration.pollInterval)
         }
     }
 

@@ -122,6 +122,41 @@ struct ModelRegistryTests {
         #expect(try registry.current?.predict([[.number(1)]])[0].get().score == 201)
     }
 
+    @Test func runPollsUntilCancelled() async throws {
+        let root = try TestSupport.temporaryDirectory()
+        try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
+        let registry = registry(root)
+        let polls = Mutex(0)
+        // The injected sleep counts polls, adds version 2 after the first one and cancels after the
+        // second: no real waiting.
+        let task = Task {
+            try await registry.run { _ in
+                let count = polls.withLock { count in
+                    count += 1
+                    return count
+                }
+                if count == 1 { try TestSupport.writeLinearBundle(root: root, version: "2", bias: 2) }
+                if count == 2 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(polls.withLock { $0 } == 2)
+        #expect(registry.current?.version == "2")
+    }
+
+    @Test func configurationValidation() throws {
+        let root = URL(fileURLWithPath: "/models")
+        try ModelRegistry.Configuration(root: root, modelName: "fraud-mlp").validate()
+        for bad in [
+            ModelRegistry.Configuration(root: root, modelName: "../etc"),
+            ModelRegistry.Configuration(root: root, modelName: "m", policy: .pinned("")),
+            ModelRegistry.Configuration(root: root, modelName: "m", pollInterval: .zero),
+            ModelRegistry.Configuration(root: root, modelName: "m", maxEvents: 0),
+        ] {
+            #expect(throws: ModelRegistryConfigurationError.self) { try bad.validate() }
+        }
+    }
+
     final class Flag: Sendable {
         private let value = Mutex(false)
         func set() { value.withLock { $0 = true } }
