@@ -22,11 +22,18 @@ extension ModelCommand {
         @Argument(help: "The bundle's version directory, e.g. models/fraud-mlp/1.")
         var directory: String
 
+        @Flag(help: "Do not require the manifest's name and version to match the <name>/<version> directory names (the registry requires it).")
+        var ignoreDirectoryNames = false
+
         func run() throws {
-            let url = URL(fileURLWithPath: directory, isDirectory: true)
+            let url = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
+            let options = ModelBundle.LoadOptions(
+                runSelfTest: false,
+                expectedName: ignoreDirectoryNames ? nil : url.deletingLastPathComponent().lastPathComponent,
+                expectedVersion: ignoreDirectoryNames ? nil : url.lastPathComponent)
             let model: LoadedModel
             do {
-                model = try ModelBundle.load(from: url, options: .init(runSelfTest: false))
+                model = try ModelBundle.load(from: url, options: options)
             } catch {
                 printError("INVALID \(directory)\n  \(error.code): \(error.message)" + (error.path.map { "\n  path: \($0)" } ?? ""))
                 throw ExitCode(1)
@@ -87,7 +94,7 @@ extension ModelCommand {
             print("model      \(describeModel(manifest))")
 
             print("\ninput features (schema order):")
-            print(pad("  #", 4) + pad("name", 26) + pad("type", 12) + pad("range", 26) + pad("missing", 18) + "preprocess")
+            print(pad("  #", 5) + pad("name", 26) + pad("type", 12) + pad("range", 26) + pad("missing", 18) + "preprocess")
             for (index, feature) in manifest.input.features.enumerated() {
                 let range = feature.type == "numeric" ? "[\(feature.min.map { format($0) } ?? "-inf"), \(feature.max.map { format($0) } ?? "+inf")]" : "\(feature.vocabulary?.count ?? 0) categories"
                 var missing = feature.missing ?? "forbidden"
@@ -100,7 +107,7 @@ extension ModelCommand {
                 if let scale = feature.preprocess?.standardScale { preprocess.append("standard_scale(mean \(format(scale.mean)), std \(format(scale.std)))") }
                 if feature.preprocess?.ordinal == true { preprocess.append("ordinal") } else if feature.type == "categorical" { preprocess.append("one_hot") }
                 if let vocabulary = feature.vocabulary { preprocess.append("vocabulary \(vocabulary)") }
-                print(pad("  \(index)", 4) + pad(feature.name, 26) + pad(feature.type, 12) + pad(range, 26) + pad(missing, 18) + preprocess.joined(separator: " "))
+                print(pad("  \(index)", 5) + pad(feature.name, 26) + pad(feature.type, 12) + pad(range, 26) + pad(missing, 18) + preprocess.joined(separator: " "))
             }
 
             let output = manifest.output
