@@ -8,7 +8,8 @@ import Synchronization
 /// as tests do). A candidate version is loaded and validated (digests, shapes, self-test on the
 /// bundle's reference rows) off the lock, then swapped in atomically. Callers read `current` once per
 /// batch and keep that `LoadedModel` for the whole batch, so an in-flight batch finishes on the
-/// version it started with. A version that fails to load is reported (log + `events`) and the model
+/// version it started with. A version that fails to load is reported (`events`, `status`, and an info
+/// log: a library logs at info or below, the application decides what to alert on) and the model
 /// already serving keeps serving.
 public final class ModelRegistry: Sendable {
     /// Where to look and what to serve.
@@ -145,7 +146,7 @@ public final class ModelRegistry: Sendable {
             case .pinned(let pinned):
                 candidates = versions.filter { $0 == pinned }
                 if candidates.isEmpty, record(.pinnedVersionMissing(version: pinned.name), dedupeKey: "pinned:" + pinned.name, message: "missing") {
-                    logger.warning("pinned model version not found", metadata: metadata(version: pinned.name))
+                    logger.info("pinned model version not found", metadata: metadata(version: pinned.name))
                 }
             }
         } catch {
@@ -155,7 +156,7 @@ public final class ModelRegistry: Sendable {
             }
             if isNew {
                 appendEvent(.scanFailed(error))
-                logger.warning("model directory scan failed", metadata: ["model.name": "\(configuration.modelName)", "error": "\(error)"])
+                logger.info("model directory scan failed", metadata: ["model.name": "\(configuration.modelName)", "error": "\(error)"])
             }
             return serving == nil ? .noModel : .unchanged
         }
@@ -192,7 +193,7 @@ public final class ModelRegistry: Sendable {
                 meta["error"] = "\(error)"
                 if isNew {
                     appendEvent(.rejected(version: candidate.name, error: error))
-                    logger.warning("model version rejected; previous version keeps serving", metadata: meta)
+                    logger.info("model version rejected; previous version keeps serving", metadata: meta)
                 } else {
                     logger.debug("model version still rejected", metadata: meta)
                 }
