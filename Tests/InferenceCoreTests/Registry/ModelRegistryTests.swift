@@ -17,6 +17,7 @@ struct ModelRegistryTests {
 
     @Test func latestPicksTheHighestVersionNumerically() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         for version in ["1", "9", "10"] {
             try TestSupport.writeLinearBundle(root: root, version: version, bias: Float(version)!, referenceExpectedBias: Float(version)!)
         }
@@ -32,6 +33,7 @@ struct ModelRegistryTests {
 
     @Test func pinnedServesOnlyThePinnedVersion() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         for version in ["1", "2", "3"] { try TestSupport.writeLinearBundle(root: root, version: version, bias: Float(version)!) }
         let pinned = registry(root, policy: .pinned("2"))
         #expect(pinned.refresh() == .activated(version: "2"))
@@ -48,6 +50,7 @@ struct ModelRegistryTests {
 
     @Test func badBundleNeverReplacesAGoodOne() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1, referenceExpectedBias: 1)
         let registry = registry(root)
         #expect(registry.refresh() == .activated(version: "1"))
@@ -83,6 +86,7 @@ struct ModelRegistryTests {
 
     @Test func startupFallsBackToTheNewestGoodVersion() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
         let broken = try TestSupport.writeLinearBundle(root: root, version: "2", bias: 2)
         try FileManager.default.removeItem(at: broken.appendingPathComponent("bias.f32"))
@@ -93,6 +97,7 @@ struct ModelRegistryTests {
 
     @Test func bundleStillBeingCopiedIsPickedUpWhenComplete() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
         let registry = registry(root)
         #expect(registry.refresh() == .activated(version: "1"))
@@ -104,6 +109,7 @@ struct ModelRegistryTests {
 
     @Test func missingModelDirectoryIsReportedNotFatal() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let registry = registry(root, name: "absent")
         #expect(registry.refresh() == .noModel)
         guard case .scanFailed(let error)? = registry.events.first?.kind else { Issue.record("\(registry.events)"); return }
@@ -112,6 +118,7 @@ struct ModelRegistryTests {
 
     @Test func inFlightBatchFinishesOnItsVersion() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 100)
         let registry = registry(root)
         registry.refresh()
@@ -124,6 +131,7 @@ struct ModelRegistryTests {
 
     @Test func runPollsUntilCancelled() async throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
         let registry = registry(root)
         let polls = Mutex(0)
@@ -167,6 +175,7 @@ struct ModelRegistryTests {
 
     @Test func hotSwapUnderConcurrentBatchesNeverMixesVersions() async throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1000, referenceExpectedBias: 1000)
         let registry = registry(root)
         #expect(registry.refresh() == .activated(version: "1"))
