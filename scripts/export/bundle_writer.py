@@ -158,10 +158,15 @@ def _numeric_stats(x: np.ndarray, bins: int = 10) -> Dict[str, Any]:
                              "missing_rate": float(1 - present.size / max(x.size, 1))}
     if present.size == 0:
         return stats
-    # Quantile bin edges (deciles): each bin holds ~10% of training data, which keeps PSI stable.
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))
-    if edges.size < 2:
-        edges = np.array([present.min(), present.min() + 1.0])
+    distinct = np.unique(present)
+    if distinct.size == 1:
+        edges = np.array([distinct[0], distinct[0] + 1.0])
+    elif distinct.size <= bins:
+        # A discrete feature (flags, small counts): one bin per value, edges halfway between values.
+        edges = np.concatenate([[distinct[0]], (distinct[:-1] + distinct[1:]) / 2, [distinct[-1]]])
+    else:
+        # Quantile bin edges (deciles): each bin holds ~10% of training data, which keeps PSI stable.
+        edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))
     counts, _ = np.histogram(present, bins=edges)
     stats.update({
         "bin_edges": [float(e) for e in edges],

@@ -8,7 +8,8 @@ import Synchronization
 /// as tests do). A candidate version is loaded and validated (digests, shapes, self-test on the
 /// bundle's reference rows) off the lock, then swapped in atomically. Callers read `current` once per
 /// batch and keep that `LoadedModel` for the whole batch, so an in-flight batch finishes on the
-/// version it started with. A version that fails to load is reported (log + `events`) and the model
+/// version it started with. A version that fails to load is reported (`events`, `status`, and an info
+/// log: a library logs at info or below, the application decides what to alert on) and the model
 /// already serving keeps serving.
 public final class ModelRegistry: Sendable {
     /// Where to look and what to serve.
@@ -41,6 +42,22 @@ public final class ModelRegistry: Sendable {
 
         /// `<root>/<modelName>/`.
         public var modelDirectory: URL { root.appendingPathComponent(modelName, isDirectory: true) }
+
+        /// Rejects settings that cannot work, with a message naming the setting.
+        public func validate() throws(ModelRegistryConfigurationError) {
+            if modelName.isEmpty || modelName.contains("/") || modelName.hasPrefix(".") {
+                throw ModelRegistryConfigurationError(setting: "modelName", message: "'\(modelName)' must be a plain directory name under the model root")
+            }
+            if case .pinned(let version) = policy, version.name.isEmpty || version.name.contains("/") {
+                throw ModelRegistryConfigurationError(setting: "policy", message: "pinned version '\(version.name)' must be a plain directory name")
+            }
+            if pollInterval <= .zero {
+                throw ModelRegistryConfigurationError(setting: "pollInterval", message: "must be positive, got \(pollInterval)")
+            }
+            if maxEvents < 1 {
+                throw ModelRegistryConfigurationError(setting: "maxEvents", message: "must be at least 1, got \(maxEvents)")
+            }
+        }
     }
 
     /// The result of one `refresh()`.
@@ -88,6 +105,23 @@ public final class ModelRegistry: Sendable {
     /// What the registry did and refused, oldest first (at most `maxEvents`).
     public var events: [ModelRegistryEvent] { state.withLock { $0.events } }
 
+    /// A snapshot for health endpoints and logs.
+    public struct Status: Sendable {
+        /// The version serving, if any.
+        public var currentVersion: String?
+        /// Versions present on disk that failed to load on their last attempt -> the error message.
+        public var failingVersions: [String: String]
+    }
+
+    /// What serves now and which versions on disk are failing.
+    public var status: Status {
+        state.withLock { state in
+            Status(
+                currentVersion: state.current?.version,
+                failingVersions: state.lastFailure.filter { !$0.key.hasPrefix("pinned:") })
+        }
+    }
+
     /// Scans the model directory and activates the version the policy selects, if it is not serving
     /// yet and it loads. Blocking (disk reads, hashing, self-test): call it off the cooperative pool.
     @discardableResult
@@ -100,14 +134,19 @@ public final class ModelRegistry: Sendable {
         let candidates: [ModelVersion]
         do throws(ModelBundleError) {
             let versions = try ModelBundle.versions(in: configuration.modelDirectory)
-            state.withLock { $0.lastScanFailure = nil }
+            let present = Set(versions.map(\.name))
+            state.withLock { state in
+                state.lastScanFailure = nil
+                // Forget failures of versions that were removed, so `status` lists only what is on disk.
+                state.lastFailure = state.lastFailure.filter { $0.key.hasPrefix("pinned:") || present.contains($0.key) }
+            }
             switch configuration.policy {
             case .latest:
                 candidates = versions.reversed()
             case .pinned(let pinned):
                 candidates = versions.filter { $0 == pinned }
                 if candidates.isEmpty, record(.pinnedVersionMissing(version: pinned.name), dedupeKey: "pinned:" + pinned.name, message: "missing") {
-                    logger.warning("pinned model version not found", metadata: metadata(version: pinned.name))
+                    logger.info("pinned model version not found", metadata: metadata(version: pinned.name))
                 }
             }
         } catch {
@@ -117,7 +156,7 @@ public final class ModelRegistry: Sendable {
             }
             if isNew {
                 appendEvent(.scanFailed(error))
-                logger.warning("model directory scan failed", metadata: ["model.name": "\(configuration.modelName)", "error": "\(error)"])
+                logger.info("model directory scan failed", metadata: ["model.name": "\(configuration.modelName)", "error": "\(error)"])
             }
             return serving == nil ? .noModel : .unchanged
         }
@@ -154,7 +193,7 @@ public final class ModelRegistry: Sendable {
                 meta["error"] = "\(error)"
                 if isNew {
                     appendEvent(.rejected(version: candidate.name, error: error))
-                    logger.warning("model version rejected; previous version keeps serving", metadata: meta)
+                    logger.info("model version rejected; previous version keeps serving", metadata: meta)
                 } else {
                     logger.debug("model version still rejected", metadata: meta)
                 }
@@ -164,9 +203,12 @@ public final class ModelRegistry: Sendable {
         return current == nil ? .noModel : .unchanged
     }
 
-    /// Polls every `pollInterval` until the task is cancelled. Each refresh runs on a Dispatch queue,
-    /// not on the cooperative pool, because loading blocks on disk and hashing.
-    public func run() async throws {
+    /// Polls every `pollInterval` until the task is cancelled (then throws `CancellationError`).
+    /// Each refresh runs on a Dispatch queue, not on the cooperative pool, because loading blocks on
+    /// disk and hashing.
+    ///
+    /// - Parameter sleep: waits between polls; injectable so tests drive the loop without sleeping.
+    public func run(sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async throws {
         while true {
             try Task.checkCancellation()
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -175,7 +217,7 @@ public final class ModelRegistry: Sendable {
                     continuation.resume()
                 }
             }
-            try await Task.sleep(for: configuration.pollInterval)
+            try await sleep(configuration.pollInterval)
         }
     }
 

@@ -15,6 +15,10 @@ public struct InputSchema: Sendable {
     public let offsets: [Int]
     /// Feature name -> position, for decoders mapping object keys.
     public let featureIndex: [String: Int]
+    /// Per feature, what the hot loop needs, as trivial values.
+    let steps: [EncodingStep]
+    /// Per feature, category -> index (empty for numerics).
+    let vocabularies: [[String: Int]]
 
     /// Creates a schema. The features should be consistent (see `FeatureSpec.consistencyProblem`);
     /// the bundle loader checks that and reports problems as `ModelBundleError`.
@@ -32,6 +36,8 @@ public struct InputSchema: Sendable {
         self.offsets = offsets
         self.width = width
         self.featureIndex = index
+        self.steps = features.map(EncodingStep.init)
+        self.vocabularies = features.map(\.vocabularyIndex)
     }
 
     /// Validates `row` (one value per feature, schema order) and writes its encoding into
@@ -42,8 +48,8 @@ public struct InputSchema: Sendable {
         }
         precondition(destination.count >= width, "InputSchema.encode: destination smaller than the schema width")
         let base = destination.baseAddress!
-        for position in 0..<features.count {
-            try encode(row[position], feature: features[position], into: base + offsets[position])
+        for position in 0..<steps.count {
+            try encode(row[position], position: position, into: base + offsets[position])
         }
     }
 
@@ -70,62 +76,59 @@ public struct InputSchema: Sendable {
         return batch
     }
 
-    /// Validates and encodes a single value into `feature.width` columns at `destination`.
-    func encode(_ value: RawFeatureValue, feature: FeatureSpec, into destination: UnsafeMutablePointer<Float>) throws(InputValidationError) {
-        switch feature.valueType {
+    /// Validates and encodes value `position` of a row into its columns at `destination`.
+    ///
+    /// Reads only the trivial `EncodingStep` (no reference counting per value); the full
+    /// `FeatureSpec` is touched only to name the feature in an error.
+    private func encode(_ value: RawFeatureValue, position: Int, into destination: UnsafeMutablePointer<Float>) throws(InputValidationError) {
+        let step = steps[position]
+        switch step.operation {
         case .numeric:
             let number: Double
             switch value {
             case .missing, .null:
-                guard feature.missing == .allowed else { throw InputValidationError(feature: feature.name, reason: .missing) }
+                guard step.missingAllowed else { throw error(position, .missing) }
                 if nativeMissing {
                     destination[0] = .nan
                     return
                 }
-                // The loader guarantees a default here (consistencyProblem).
-                number = feature.numericDefault ?? 0
+                number = step.numericDefault
             case .number(let x):
-                guard x.isFinite else { throw InputValidationError(feature: feature.name, reason: .nonFinite(x)) }
-                if let lo = feature.minimum, x < lo {
-                    throw InputValidationError(feature: feature.name, reason: .outOfRange(value: x, min: feature.minimum, max: feature.maximum))
-                }
-                if let hi = feature.maximum, x > hi {
-                    throw InputValidationError(feature: feature.name, reason: .outOfRange(value: x, min: feature.minimum, max: feature.maximum))
+                guard x.isFinite else { throw error(position, .nonFinite(x)) }
+                if x < step.minimum || x > step.maximum {
+                    throw error(position, .outOfRange(value: x, min: features[position].minimum, max: features[position].maximum))
                 }
                 number = x
             case .string, .bool:
-                throw InputValidationError(feature: feature.name, reason: .wrongType(expected: .numeric, got: value.kind))
+                throw error(position, .wrongType(expected: .numeric, got: value.kind))
             }
-            switch feature.encoding {
-            case .standardScale(let mean, let std):
-                destination[0] = Float((number - mean) / std)
-            case .identity, .oneHot, .ordinal:
-                destination[0] = Float(number)
-            }
-        case .categorical:
+            destination[0] = step.scales ? Float((number - step.mean) / step.std) : Float(number)
+        case .oneHot, .ordinal:
             let category: Int
             switch value {
             case .missing, .null:
-                guard feature.missing == .allowed else { throw InputValidationError(feature: feature.name, reason: .missing) }
+                guard step.missingAllowed else { throw error(position, .missing) }
                 if nativeMissing {
-                    for column in 0..<feature.width { destination[column] = .nan }
+                    for column in 0..<step.width { destination[column] = .nan }
                     return
                 }
-                category = feature.categoricalDefault.flatMap { feature.vocabularyIndex[$0] } ?? 0
+                category = step.categoryDefault
             case .string(let text):
-                guard let index = feature.vocabularyIndex[text] else {
-                    throw InputValidationError(feature: feature.name, reason: .unknownCategory(text))
-                }
+                guard let index = vocabularies[position][text] else { throw error(position, .unknownCategory(text)) }
                 category = index
             case .number, .bool:
-                throw InputValidationError(feature: feature.name, reason: .wrongType(expected: .categorical, got: value.kind))
+                throw error(position, .wrongType(expected: .categorical, got: value.kind))
             }
-            if case .oneHot = feature.encoding {
-                for column in 0..<feature.width { destination[column] = 0 }
+            if step.operation == .oneHot {
+                for column in 0..<step.width { destination[column] = 0 }
                 destination[category] = 1
             } else {
                 destination[0] = Float(category)
             }
         }
+    }
+
+    private func error(_ position: Int, _ reason: InputValidationError.Reason) -> InputValidationError {
+        InputValidationError(feature: features[position].name, reason: reason)
     }
 }

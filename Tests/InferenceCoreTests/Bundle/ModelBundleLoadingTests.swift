@@ -28,6 +28,7 @@ struct ModelBundleLoadingTests {
 
     @Test func tamperedWeightsAreRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("mlp-relu-binary", to: root)
         let url = bundle.appendingPathComponent("layer0_weights.f32")
         var data = try Data(contentsOf: url)
@@ -38,6 +39,7 @@ struct ModelBundleLoadingTests {
 
     @Test func truncatedWeightsAreRefusedAsSizeMismatch() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("softmax-3class", to: root)
         let url = bundle.appendingPathComponent("weights.f32")
         let data = try Data(contentsOf: url)
@@ -47,6 +49,7 @@ struct ModelBundleLoadingTests {
 
     @Test func extraBytesAreRefusedEvenWhenTheDigestIsUpdated() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         let data = try Data(contentsOf: bundle.appendingPathComponent("weights.f32"))
         try TestSupport.replaceFile("weights.f32", in: bundle, with: data + TestSupport.float32Data([1]))
@@ -55,6 +58,7 @@ struct ModelBundleLoadingTests {
 
     @Test func missingFileIsRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         try FileManager.default.removeItem(at: bundle.appendingPathComponent("bias.f32"))
         expectBundleError(.fileMissing, bundle)
@@ -62,6 +66,7 @@ struct ModelBundleLoadingTests {
 
     @Test func missingManifestIsRetriable() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         do {
             _ = try ModelBundle.load(from: root)
             Issue.record("loaded an empty directory")
@@ -73,6 +78,7 @@ struct ModelBundleLoadingTests {
 
     @Test func unlistedFileIsRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         var files = manifest["files"] as! [String: String]
@@ -84,6 +90,7 @@ struct ModelBundleLoadingTests {
 
     @Test func pathEscapingTheBundleIsRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         var files = manifest["files"] as! [String: String]
@@ -95,6 +102,7 @@ struct ModelBundleLoadingTests {
 
     @Test func inconsistentShapesAreRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("mlp-tanh-softmax", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         var model = manifest["model"] as! [String: Any]
@@ -111,6 +119,7 @@ struct ModelBundleLoadingTests {
 
     @Test func outputTypeMustMatchTheKind() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("logistic-binary", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         manifest["output"] = ["type": "regression"]
@@ -120,6 +129,7 @@ struct ModelBundleLoadingTests {
 
     @Test func schemaProblemsAreRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         var input = manifest["input"] as! [String: Any]
@@ -140,6 +150,7 @@ struct ModelBundleLoadingTests {
 
     @Test func unknownKindAndFormatVersionAreRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         manifest["kind"] = "transformer"
@@ -155,6 +166,7 @@ struct ModelBundleLoadingTests {
 
     @Test func nonFiniteWeightsAreRefused() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         var weights = try Data(contentsOf: bundle.appendingPathComponent("weights.f32"))
         weights.replaceSubrange(0..<4, with: TestSupport.float32Data([.nan]))
@@ -164,6 +176,7 @@ struct ModelBundleLoadingTests {
 
     @Test func wrongReferenceOutputsFailTheSelfTest() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("softmax-3class", to: root)
         // Consistently re-signed, so only the self-test can notice that the weights changed.
         var weights = try Data(contentsOf: bundle.appendingPathComponent("weights.f32"))
@@ -179,6 +192,7 @@ struct ModelBundleLoadingTests {
 
     @Test func treeEnsembleDispatchesToTheTreeKernel() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root)
         var manifest = try TestSupport.readManifestJSON(bundle)
         let json = Data(#"{"learner": {}}"#.utf8)
@@ -202,6 +216,7 @@ struct ModelBundleLoadingTests {
 
     @Test func nameAndVersionMustMatchTheDirectoryWhenAsked() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let bundle = try TestSupport.copyFixture("linear-regression", to: root, version: "7")
         #expect(throws: ModelBundleError.self) {
             try ModelBundle.load(from: bundle, options: .init(expectedName: "linear-regression", expectedVersion: "7"))

@@ -15,6 +15,7 @@ struct ModelVersionTests {
 
     @Test func listingSkipsHiddenDirectoriesAndFiles() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         for name in ["9", "10", ".staging-11", "2"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: true)
         }

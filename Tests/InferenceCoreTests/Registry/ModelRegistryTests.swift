@@ -17,6 +17,7 @@ struct ModelRegistryTests {
 
     @Test func latestPicksTheHighestVersionNumerically() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         for version in ["1", "9", "10"] {
             try TestSupport.writeLinearBundle(root: root, version: version, bias: Float(version)!, referenceExpectedBias: Float(version)!)
         }
@@ -32,6 +33,7 @@ struct ModelRegistryTests {
 
     @Test func pinnedServesOnlyThePinnedVersion() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         for version in ["1", "2", "3"] { try TestSupport.writeLinearBundle(root: root, version: version, bias: Float(version)!) }
         let pinned = registry(root, policy: .pinned("2"))
         #expect(pinned.refresh() == .activated(version: "2"))
@@ -48,6 +50,7 @@ struct ModelRegistryTests {
 
     @Test func badBundleNeverReplacesAGoodOne() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1, referenceExpectedBias: 1)
         let registry = registry(root)
         #expect(registry.refresh() == .activated(version: "1"))
@@ -64,6 +67,8 @@ struct ModelRegistryTests {
         #expect(registry.current?.version == "1")
         #expect(registry.refresh() == .unchanged)  // failures are reported once, not on every poll
         #expect(rejectedVersions(registry).sorted() == ["2", "3", "4"])
+        #expect(registry.status.currentVersion == "1")
+        #expect(registry.status.failingVersions.keys.sorted() == ["2", "3", "4"])
         let codes = registry.events.compactMap { event -> ModelBundleError.Code? in
             if case .rejected(_, let error) = event.kind { error.code } else { nil }
         }
@@ -72,10 +77,16 @@ struct ModelRegistryTests {
         // Fixing version 3 in place activates it.
         try TestSupport.writeLinearBundle(root: root, version: "3", bias: 3, referenceExpectedBias: 3)
         #expect(registry.refresh() == .activated(version: "3"))
+        // 2 is still broken on disk (no longer tried: it is below the serving version); 4 is still broken.
+        #expect(registry.status.failingVersions.keys.sorted() == ["2", "4"])
+        try FileManager.default.removeItem(at: root.appendingPathComponent("toy/4"))
+        registry.refresh()
+        #expect(registry.status.failingVersions.keys.sorted() == ["2"])
     }
 
     @Test func startupFallsBackToTheNewestGoodVersion() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
         let broken = try TestSupport.writeLinearBundle(root: root, version: "2", bias: 2)
         try FileManager.default.removeItem(at: broken.appendingPathComponent("bias.f32"))
@@ -86,6 +97,7 @@ struct ModelRegistryTests {
 
     @Test func bundleStillBeingCopiedIsPickedUpWhenComplete() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
         let registry = registry(root)
         #expect(registry.refresh() == .activated(version: "1"))
@@ -97,6 +109,7 @@ struct ModelRegistryTests {
 
     @Test func missingModelDirectoryIsReportedNotFatal() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         let registry = registry(root, name: "absent")
         #expect(registry.refresh() == .noModel)
         guard case .scanFailed(let error)? = registry.events.first?.kind else { Issue.record("\(registry.events)"); return }
@@ -105,6 +118,7 @@ struct ModelRegistryTests {
 
     @Test func inFlightBatchFinishesOnItsVersion() throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 100)
         let registry = registry(root)
         registry.refresh()
@@ -113,6 +127,42 @@ struct ModelRegistryTests {
         #expect(registry.refresh() == .activated(version: "2"))
         #expect(try grabbed.predict([[.number(1)]])[0].get().score == 101)
         #expect(try registry.current?.predict([[.number(1)]])[0].get().score == 201)
+    }
+
+    @Test func runPollsUntilCancelled() async throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1)
+        let registry = registry(root)
+        let polls = Mutex(0)
+        // The injected sleep counts polls, adds version 2 after the first one and cancels after the
+        // second: no real waiting.
+        let task = Task {
+            try await registry.run { _ in
+                let count = polls.withLock { count in
+                    count += 1
+                    return count
+                }
+                if count == 1 { try TestSupport.writeLinearBundle(root: root, version: "2", bias: 2) }
+                if count == 2 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(polls.withLock { $0 } == 2)
+        #expect(registry.current?.version == "2")
+    }
+
+    @Test func configurationValidation() throws {
+        let root = URL(fileURLWithPath: "/models")
+        try ModelRegistry.Configuration(root: root, modelName: "fraud-mlp").validate()
+        for bad in [
+            ModelRegistry.Configuration(root: root, modelName: "../etc"),
+            ModelRegistry.Configuration(root: root, modelName: "m", policy: .pinned("")),
+            ModelRegistry.Configuration(root: root, modelName: "m", pollInterval: .zero),
+            ModelRegistry.Configuration(root: root, modelName: "m", maxEvents: 0),
+        ] {
+            #expect(throws: ModelRegistryConfigurationError.self) { try bad.validate() }
+        }
     }
 
     final class Flag: Sendable {
@@ -125,6 +175,7 @@ struct ModelRegistryTests {
 
     @Test func hotSwapUnderConcurrentBatchesNeverMixesVersions() async throws {
         let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
         try TestSupport.writeLinearBundle(root: root, version: "1", bias: 1000, referenceExpectedBias: 1000)
         let registry = registry(root)
         #expect(registry.refresh() == .activated(version: "1"))
@@ -151,6 +202,7 @@ struct ModelRegistryTests {
                 }
             }
             group.addTask {
+                defer { swapped.set() }  // even if writing fails, so that the workers stop
                 try TestSupport.writeLinearBundle(root: root, version: "3", bias: 3000, referenceExpectedBias: 42)  // fails self-test
                 try TestSupport.writeLinearBundle(root: root, version: "2", bias: 2000, referenceExpectedBias: 2000)
                 let outcome = registry.refresh()

@@ -53,7 +53,39 @@ public struct DenseLayer: Sendable {
                         output[r] = Float(sum)
                     }
                 } else {
-                    for r in 0..<rowCount {
+                    // Four rows at a time: each weight row is loaded once for four rows. Every output
+                    // still accumulates over inputs in order, so results equal the one-row loop's.
+                    var r = 0
+                    while r + 4 <= rowCount {
+                        let x0 = input + r * inWidth
+                        let x1 = x0 + inWidth
+                        let x2 = x1 + inWidth
+                        let x3 = x2 + inWidth
+                        let y0 = output + r * outWidth
+                        let y1 = y0 + outWidth
+                        let y2 = y1 + outWidth
+                        let y3 = y2 + outWidth
+                        for j in 0..<outWidth {
+                            let bj = b[j]
+                            y0[j] = bj
+                            y1[j] = bj
+                            y2[j] = bj
+                            y3[j] = bj
+                        }
+                        for i in 0..<inWidth {
+                            let a0 = x0[i], a1 = x1[i], a2 = x2[i], a3 = x3[i]
+                            let wRow = w + i * outWidth
+                            for j in 0..<outWidth {
+                                let wj = wRow[j]
+                                y0[j] += a0 * wj
+                                y1[j] += a1 * wj
+                                y2[j] += a2 * wj
+                                y3[j] += a3 * wj
+                            }
+                        }
+                        r += 4
+                    }
+                    for r in r..<rowCount {
                         let x = input + r * inWidth
                         let y = output + r * outWidth
                         for j in 0..<outWidth { y[j] = b[j] }

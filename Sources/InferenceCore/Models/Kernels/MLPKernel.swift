@@ -2,7 +2,7 @@
 ///
 /// The batch goes through one layer at a time (all rows of layer 1, then all rows of layer 2), so
 /// each layer's weights stay hot in cache for the whole batch. Two scratch buffers sized for the
-/// widest hidden layer are allocated once per batch, never per row.
+/// widest hidden layer are allocated once per batch (on the stack when small), never per row.
 public struct MLPKernel: ModelKernel {
     /// The layers, first to last; each one's `inputWidth` equals the previous one's `outputWidth`.
     public let layers: [DenseLayer]
@@ -27,21 +27,22 @@ public struct MLPKernel: ModelKernel {
     public func predict(input: UnsafeBufferPointer<Float>, rowCount: Int, output: UnsafeMutableBufferPointer<Float>) {
         guard rowCount > 0 else { return }
         precondition(input.count >= rowCount * inputWidth && output.count >= rowCount * outputWidth, "MLPKernel: buffers smaller than rowCount")
-        let scratchCount = rowCount * scratchWidth
-        let scratchA = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(scratchCount, 1))
-        let scratchB = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(scratchCount, 1))
-        defer {
-            scratchA.deallocate()
-            scratchB.deallocate()
-        }
-        var source = UnsafePointer(input.baseAddress!)
-        var target = scratchA
-        for (index, layer) in layers.enumerated() {
-            let isLast = index == layers.count - 1
-            let destination = isLast ? output.baseAddress! : target
-            layer.forward(input: source, rowCount: rowCount, output: destination)
-            source = UnsafePointer(destination)
-            target = destination == scratchA ? scratchB : scratchA
+        let scratchCount = Swift.max(rowCount * scratchWidth, 1)
+        // Stack-allocated when small (batch 1..few dozen rows), heap otherwise; once per batch either way.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { bufferA in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { bufferB in
+                let scratchA = bufferA.baseAddress!
+                let scratchB = bufferB.baseAddress!
+                var source = UnsafePointer(input.baseAddress!)
+                var target = scratchA
+                for (index, layer) in layers.enumerated() {
+                    let isLast = index == layers.count - 1
+                    let destination = isLast ? output.baseAddress! : target
+                    layer.forward(input: source, rowCount: rowCount, output: destination)
+                    source = UnsafePointer(destination)
+                    target = destination == scratchA ? scratchB : scratchA
+                }
+            }
         }
         outputActivation.apply(output.baseAddress!, rowCount: rowCount, width: outputWidth)
     }
