@@ -45,20 +45,29 @@ public struct RequestDecoder: Sendable {
     }
 
     /// The model's features, in declared order.
-    public let featureNames: [String]
+    public var featureNames: [String] { features.names }
     /// The limits.
     public let configuration: Configuration
-    private let table: FeatureNameTable
+    /// Names and lookup table behind one reference, so that a parse retains one object, not five arrays.
+    private let features: Features
+
+    fileprivate final class Features: Sendable {
+        let names: [String]
+        let table: FeatureNameTable
+        init(names: [String], table: FeatureNameTable) {
+            self.names = names
+            self.table = table
+        }
+    }
 
     /// Creates a decoder for a model's ordered feature names; throws on duplicate names or a bad configuration.
     public init(featureNames: [String], configuration: Configuration = .init()) throws(ConfigurationValidationError) {
         try configuration.validate()
         switch FeatureNameTable.make(featureNames) {
-        case .success(let table): self.table = table
+        case .success(let table): self.features = Features(names: featureNames, table: table)
         case .failure(let duplicate):
             throw ConfigurationValidationError(message: "feature name \"\(featureNames[duplicate.index])\" appears twice in the model's feature list")
         }
-        self.featureNames = featureNames
         self.configuration = configuration
     }
 
@@ -79,7 +88,7 @@ public struct RequestDecoder: Sendable {
         }
         var parser = Parser(
             cursor: JSONCursor(base: base.assumingMemoryBound(to: UInt8.self), count: payload.count, maxDepth: configuration.maxDepth),
-            decoder: self,
+            features: features,
             values: values
         )
         return try parser.parseRequest()
@@ -104,21 +113,20 @@ public struct RequestDecoder: Sendable {
         }.get()
     }
 
-    fileprivate func featureIndex(_ key: UnsafeRawBufferPointer) -> Int? { table.index(of: key) }
 }
 
 extension RequestDecoder {
     /// One pass over one payload.
     fileprivate struct Parser {
         var cursor: JSONCursor
-        let decoder: RequestDecoder
+        let features: Features
         let values: UnsafeMutableBufferPointer<RawFeatureValue>
         /// The first shape error, reported once the payload has proved to be valid JSON.
         var pending: RequestDecodingError?
 
-        init(cursor: JSONCursor, decoder: RequestDecoder, values: UnsafeMutableBufferPointer<RawFeatureValue>) {
+        init(cursor: JSONCursor, features: Features, values: UnsafeMutableBufferPointer<RawFeatureValue>) {
             self.cursor = cursor
-            self.decoder = decoder
+            self.features = features
             self.values = values
         }
 
@@ -151,8 +159,8 @@ extension RequestDecoder {
                     let keyStart = cursor.position
                     let span = try cursor.scanString()
                     let key = cursor.withKeyBytes(span) { bytes -> TopLevelKey in
-                        if bytes.elementsEqual("features".utf8) { return .features }
-                        if bytes.elementsEqual("id".utf8) { return .id }
+                        if Self.equals(bytes, "features") { return .features }
+                        if Self.equals(bytes, "id") { return .id }
                         return .other
                     }
                     cursor.skipWhitespace()
@@ -223,7 +231,7 @@ extension RequestDecoder {
         }
 
         mutating func parseFeatures() throws(RequestDecodingError) -> DecodedRequest.FeatureLayout {
-            let count = decoder.featureNames.count
+            let count = features.names.count
             switch cursor.peek {
             case UInt8(ascii: "["):
                 let arrayStart = cursor.position
@@ -254,7 +262,7 @@ extension RequestDecoder {
                 if index != count {
                     remember(RequestDecodingError(
                         code: .wrongArity, byteOffset: arrayStart,
-                        message: "the features array has \(index) values; the model expects \(count), in this order: \(Self.list(decoder.featureNames))",
+                        message: "the features array has \(index) values; the model expects \(count), in this order: \(Self.list(features.names))",
                         expectedCount: count, actualCount: index
                     ))
                 }
@@ -272,7 +280,7 @@ extension RequestDecoder {
                     guard cursor.peek == UInt8(ascii: "\"") else { throw cursor.unexpected(expecting: "a feature name") }
                     let keyStart = cursor.position
                     let span = try cursor.scanString()
-                    let index = cursor.withKeyBytes(span) { decoder.featureIndex($0) }
+                    let index = cursor.withKeyBytes(span) { features.table.index(of: $0) }
                     cursor.skipWhitespace()
                     try cursor.expect(UInt8(ascii: ":"), "':' after a feature name")
                     cursor.skipWhitespace()
@@ -280,7 +288,7 @@ extension RequestDecoder {
                         if case .missing = values[index] {
                             try parseFeatureValue(index)
                         } else {
-                            let name = decoder.featureNames[index]
+                            let name = features.names[index]
                             remember(RequestDecodingError(code: .duplicateFeature, byteOffset: keyStart, message: "feature \"\(name)\" appears twice", feature: name))
                             try cursor.skipValue(depth: 2)
                         }
@@ -288,7 +296,7 @@ extension RequestDecoder {
                         let name = Self.truncated(cursor.decodeString(span))
                         remember(RequestDecodingError(
                             code: .unknownFeature, byteOffset: keyStart,
-                            message: "unknown feature \"\(name)\"; the model's features are \(Self.list(decoder.featureNames))", feature: name
+                            message: "unknown feature \"\(name)\"; the model's features are \(Self.list(features.names))", feature: name
                         ))
                         try cursor.skipValue(depth: 2)
                     }
@@ -321,7 +329,7 @@ extension RequestDecoder {
             case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
                 values[index] = try cursor.scanLiteral()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                let name = decoder.featureNames[index]
+                let name = features.names[index]
                 remember(RequestDecodingError(
                     code: .featureWrongType, byteOffset: cursor.position,
                     message: "feature \"\(name)\" is an \(cursor.peek == UInt8(ascii: "{") ? "object" : "array"); features must be numbers, strings, booleans or null",
@@ -332,6 +340,14 @@ extension RequestDecoder {
             default:
                 throw cursor.unexpected(expecting: "a feature value")
             }
+        }
+
+        @inline(__always)
+        static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+            guard bytes.count == literal.utf8CodeUnitCount else { return false }
+            let expected = literal.utf8Start
+            for i in 0..<bytes.count where bytes[i] != expected[i] { return false }
+            return true
         }
 
         static func list(_ names: [String]) -> String {
