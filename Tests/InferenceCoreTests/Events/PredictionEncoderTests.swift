@@ -92,6 +92,34 @@ import Testing
         #expect(buffer.capacity == capacity)
     }
 
+    @Test func worstCaseEscapingStaysWithinTheReservedBound() throws {
+        let nasty = String(repeating: "\u{1}\u{1F}\"\\", count: 64)
+        let encoder = PredictionEncoder(modelName: nasty, modelVersion: nasty)
+        let labels = PredictionLabels([nasty, nasty + "x", "😀"])
+        let probabilities: [Float] = [-.leastNormalMagnitude, -.greatestFiniteMagnitude, .nan]
+        var context = self.context
+        context.source = TopicPartition(topic: nasty, partition: .min)
+        context.offset = RecordOffset(.max)
+        context.eventTimeMilliseconds = .min
+        context.processingTimeMilliseconds = .max
+        for id in [nasty, nil] {
+            context.requestID = id
+            let json = probabilities.withUnsafeBufferPointer { p in
+                encode(.multiclass(probabilities: p, labelIndex: 0, labels: labels), context, with: encoder)
+            }
+            #expect(json.contains(#""partition":-2147483648,"offset":9223372036854775807},"event_time":-9223372036854775808,"processing_time":9223372036854775807}"#))
+            #expect(json.contains(#"\u0001\u001f\"\\"#))
+            let decoder = try RequestDecoder(featureNames: ["x"])
+            var values: [RawFeatureValue] = []
+            do {
+                _ = try decoder.decode(Array(json.utf8), into: &values)
+                Issue.record("expected missing_features")
+            } catch {
+                #expect(error.code == .missingFeatures, "\(error)")
+            }
+        }
+    }
+
     @Test func outputIsValidJSONForTheDecoder() throws {
         // The prediction has no "features", so our request decoder reports missing_features - which it
         // only does after validating the whole document as JSON.
