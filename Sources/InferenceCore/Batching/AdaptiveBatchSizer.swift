@@ -105,7 +105,7 @@ public struct AdaptiveBatchSizer: Sendable {
         self.configuration = configuration
         self.maxBatchSize = max(1, maxBatchSize)
         self.batchSize = min(max(1, configuration.initialBatchSize), self.maxBatchSize)
-        self.objectiveSeconds = configuration.latencyObjective.seconds
+        self.objectiveSeconds = configuration.latencyObjective.doubleSeconds
         samples.reserveCapacity(configuration.window)
     }
 
@@ -124,7 +124,7 @@ public struct AdaptiveBatchSizer: Sendable {
     public mutating func record(batchSize n: Int, queueingDelay: Duration, modelLatency: Duration) {
         guard n >= 1 else { return }
         observations += 1
-        let sample = Sample(size: Double(n), modelSeconds: modelLatency.seconds, queueingSeconds: max(0, queueingDelay.seconds))
+        let sample = Sample(size: Double(n), modelSeconds: modelLatency.doubleSeconds, queueingSeconds: max(0, queueingDelay.doubleSeconds))
         if samples.count < configuration.window {
             samples.append(sample)
         } else {
@@ -176,13 +176,5 @@ public struct AdaptiveBatchSizer: Sendable {
             // One size in the window (steady state): keep the slope, re-estimate the intercept.
             costModel = CostModel(perRecordSeconds: previous.perRecordSeconds, fixedSeconds: meanT - previous.perRecordSeconds * meanN)
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds as a `Double` (attosecond precision is not needed for latency control).
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
     }
 }

@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// Run ``run()`` inside a task that someone cancels (a `Service` in the worker's `ServiceGroup`);
 /// cancellation or ``finish()`` ends it.
-public final class MicroBatchDriver<Element: Sendable, C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
+public final class MicroBatchDriver<Element: Sendable, C: Clock>: Sendable where C.Duration == Duration {
     /// A batch as emitted by the driver.
     public typealias Batch = MicroBatcher<Element, C.Instant>.Batch
 

@@ -16,9 +16,9 @@ public enum CodecBenchmark {
         public var elapsed: Duration
 
         /// Records per second.
-        public var recordsPerSecond: Double { Double(records) / elapsed.seconds }
+        public var recordsPerSecond: Double { Double(records) / elapsed.doubleSeconds }
         /// Nanoseconds per record.
-        public var nanosecondsPerRecord: Double { elapsed.seconds * 1e9 / Double(records) }
+        public var nanosecondsPerRecord: Double { elapsed.doubleSeconds * 1e9 / Double(records) }
 
         public var description: String {
             let name = self.name.padding(toLength: 44, withPad: " ", startingAt: 0)
