@@ -13,7 +13,10 @@ public protocol ClassifiedFailure: Error {
 }
 
 extension ClassifiedFailure {
+    /// Default: not retriable.
     public var isRetriable: Bool { false }
+    /// Default: not fatal.
     public var isFatal: Bool { false }
+    /// Default: no reason (the record itself is not at fault).
     public var deadLetterReason: DeadLetterReason? { nil }
 }
