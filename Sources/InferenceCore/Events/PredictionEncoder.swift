@@ -39,14 +39,45 @@ public struct PredictionEncoder: Sendable {
         append(outputs, context: context, to: &buffer)
     }
 
+    /// Replaces `buffer`'s contents with the prediction's JSON, taking the id from the request's
+    /// raw bytes instead of `context.requestID`: no `String` per record.
+    ///
+    /// - Parameter rawRequestID: the bytes ``DecodedRequest/idSpan`` designates in the payload of a
+    ///   request that decoded successfully (valid JSON string contents or a JSON number's text, copied
+    ///   between quotes as they are); `nil` derives the id as `<topic>-<partition>-<offset>`.
+    ///   Other bytes may produce invalid JSON.
+    public func encode(_ outputs: PredictionOutputView, context: PredictionContext, rawRequestID: UnsafeRawBufferPointer?, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        append(outputs, context: context, rawRequestID: rawRequestID, to: &buffer)
+    }
+
     /// Appends the prediction's JSON to `buffer` (for callers that pack several messages in one buffer).
     public func append(_ outputs: PredictionOutputView, context: PredictionContext, to buffer: inout [UInt8]) {
+        append(outputs, context: context, rawRequestID: nil, useContextID: true, to: &buffer)
+    }
+
+    /// Appends the prediction's JSON with the id taken from raw request bytes; see
+    /// ``encode(_:context:rawRequestID:into:)``.
+    public func append(_ outputs: PredictionOutputView, context: PredictionContext, rawRequestID: UnsafeRawBufferPointer?, to buffer: inout [UInt8]) {
+        append(outputs, context: context, rawRequestID: rawRequestID, useContextID: false, to: &buffer)
+    }
+
+    private func append(_ outputs: PredictionOutputView, context: PredictionContext, rawRequestID: UnsafeRawBufferPointer?, useContextID: Bool, to buffer: inout [UInt8]) {
         let topicBound = JSONWriter.escapedBound(context.source.topic)
         var bound = 160 + modelPrefix.count + 2 * topicBound + 4 * JSONWriter.integerBound + outputsBound(outputs)
-        bound += context.requestID.map(JSONWriter.escapedBound) ?? JSONWriter.integerBound * 2
+        let contextID = useContextID ? context.requestID : nil
+        if let rawRequestID {
+            bound += rawRequestID.count + 2
+        } else {
+            bound += contextID.map(JSONWriter.escapedBound) ?? JSONWriter.integerBound * 2
+        }
         JSONWriter.append(to: &buffer, upperBound: bound) { w in
             w.raw(#"{"id":"#)
-            if let id = context.requestID {
+            if let rawRequestID {
+                w.byte(UInt8(ascii: "\""))
+                w.raw(UnsafeBufferPointer(start: rawRequestID.baseAddress?.assumingMemoryBound(to: UInt8.self), count: rawRequestID.count))
+                w.byte(UInt8(ascii: "\""))
+            } else if let id = contextID {
                 w.string(id)
             } else {
                 // <topic>-<partition>-<offset>: unique per record in a cluster, stable across redeliveries.

@@ -30,11 +30,17 @@ public struct RequestDecoder: Sendable {
         /// Deepest nesting of objects and arrays accepted (the request object itself is level 1).
         /// Default 64.
         public var maxDepth: Int
+        /// Whether ``DecodedRequest/id`` is filled in. An id longer than 15 UTF-8 bytes (a UUID, say)
+        /// costs one heap allocation per record as a `String`; with `false` the decoder only reports
+        /// ``DecodedRequest/idSpan`` and the worker hands those bytes to
+        /// ``PredictionEncoder/encode(_:context:rawRequestID:into:)``. Default `true`.
+        public var materializesID: Bool
 
         /// Creates a configuration; see each property for its default.
-        public init(maxPayloadBytes: Int = 1 << 20, maxDepth: Int = 64) {
+        public init(maxPayloadBytes: Int = 1 << 20, maxDepth: Int = 64, materializesID: Bool = true) {
             self.maxPayloadBytes = maxPayloadBytes
             self.maxDepth = maxDepth
+            self.materializesID = materializesID
         }
 
         /// Rejects limits that could not decode any request or would risk the stack.
@@ -89,7 +95,8 @@ public struct RequestDecoder: Sendable {
         var parser = Parser(
             cursor: JSONCursor(base: base.assumingMemoryBound(to: UInt8.self), count: payload.count, maxDepth: configuration.maxDepth),
             features: features,
-            values: values
+            values: values,
+            materializesID: configuration.materializesID
         )
         return try parser.parseRequest()
     }
@@ -121,11 +128,13 @@ extension RequestDecoder {
         var cursor: JSONCursor
         let features: Features
         let values: UnsafeMutableBufferPointer<RawFeatureValue>
+        let materializesID: Bool
         /// The first shape error, reported once the payload has proved to be valid JSON.
         var pending: RequestDecodingError?
 
-        init(cursor: JSONCursor, features: Features, values: UnsafeMutableBufferPointer<RawFeatureValue>) {
+        init(cursor: JSONCursor, features: Features, values: UnsafeMutableBufferPointer<RawFeatureValue>, materializesID: Bool) {
             self.cursor = cursor
+            self.materializesID = materializesID
             self.features = features
             self.values = values
         }
@@ -148,6 +157,7 @@ extension RequestDecoder {
             cursor.position += 1
             var id: String?
             var idIsNumber = false
+            var idSpan: Range<Int>?
             var sawID = false
             var layout: DecodedRequest.FeatureLayout?
             cursor.skipWhitespace()
@@ -173,7 +183,7 @@ extension RequestDecoder {
                             try cursor.skipValue(depth: 1)
                         } else {
                             sawID = true
-                            (id, idIsNumber) = try parseID()
+                            (id, idIsNumber, idSpan) = try parseID()
                         }
                     case .features:
                         if layout != nil {
@@ -200,7 +210,7 @@ extension RequestDecoder {
             guard let layout else {
                 throw RequestDecodingError(code: .missingFeatures, byteOffset: objectStart, message: "the request has no \"features\" key; send \"features\": [values in model order] or {\"name\": value}")
             }
-            return DecodedRequest(id: id, idIsNumber: idIsNumber, layout: layout)
+            return DecodedRequest(id: id, idIsNumber: idIsNumber, idSpan: idSpan, layout: layout)
         }
 
         /// Only whitespace may follow the document.
@@ -209,24 +219,27 @@ extension RequestDecoder {
             guard cursor.atEnd else { throw cursor.malformed("trailing data after the JSON document") }
         }
 
-        mutating func parseID() throws(RequestDecodingError) -> (String?, Bool) {
+        /// The id's text (when materialised), whether it was a number, and its raw span.
+        mutating func parseID() throws(RequestDecodingError) -> (String?, Bool, Range<Int>?) {
             switch cursor.peek {
             case UInt8(ascii: "\""):
                 let span = try cursor.scanString()
-                return (cursor.decodeString(span), false)
+                let text = materializesID ? cursor.decodeString(span) : nil
+                return (text, false, span.start..<span.end)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let start = cursor.position
                 _ = try cursor.scanNumber()
-                return (cursor.text(start, cursor.position), true)
+                let text = materializesID ? cursor.text(start, cursor.position) : nil
+                return (text, true, start..<cursor.position)
             case UInt8(ascii: "n"):
                 let start = cursor.position
-                if case .null = try cursor.scanLiteral() { return (nil, false) }
+                if case .null = try cursor.scanLiteral() { return (nil, false, nil) }
                 remember(RequestDecodingError(code: .invalidID, byteOffset: start, message: "\"id\" must be a string, a number or null"))
-                return (nil, false)
+                return (nil, false, nil)
             default:
                 remember(RequestDecodingError(code: .invalidID, byteOffset: cursor.position, message: "\"id\" must be a string, a number or null"))
                 try cursor.skipValue(depth: 1)
-                return (nil, false)
+                return (nil, false, nil)
             }
         }
 

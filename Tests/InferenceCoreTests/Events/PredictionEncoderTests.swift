@@ -82,6 +82,33 @@ import Testing
         }
     }
 
+    @Test func rawRequestIDsAreCopiedAsWritten() throws {
+        let decoder = try RequestDecoder(featureNames: ["x"], configuration: .init(materializesID: false))
+        for (payload, expectedID) in [
+            (#"{"id":"plain-id","features":[1]}"#, #""plain-id""#),
+            (#"{"id":"esc\"aped\u00e9","features":[1]}"#, #""esc\"aped\u00e9""#),
+            (#"{"id":12345678901234567890,"features":[1]}"#, #""12345678901234567890""#),
+            (#"{"features":[1]}"#, #""requests-2-42""#),
+        ] {
+            let bytes = Array(payload.utf8)
+            var values: [RawFeatureValue] = []
+            let request = try decoder.decode(bytes, into: &values)
+            var buffer: [UInt8] = []
+            bytes.withUnsafeBytes { raw in
+                let id = request.idSpan.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }
+                encoder.encode(.regression(score: 1), context: context, rawRequestID: id, into: &buffer)
+            }
+            let json = String(decoding: buffer, as: UTF8.self)
+            #expect(json.hasPrefix("{\"id\":\(expectedID),\"model\""), "\(json)")
+        }
+        // Without an escape, the raw path writes exactly what the String path writes.
+        var viaString: [UInt8] = []
+        encoder.encode(.regression(score: 1), context: context, into: &viaString)
+        var viaRaw: [UInt8] = []
+        Array("abc".utf8).withUnsafeBytes { encoder.encode(.regression(score: 1), context: context, rawRequestID: $0, into: &viaRaw) }
+        #expect(viaRaw == viaString)
+    }
+
     @Test func reusedBufferIsReplacedNotAppended() {
         var buffer: [UInt8] = []
         encoder.encode(.regression(score: 1), context: context, into: &buffer)
