@@ -259,49 +259,45 @@ struct JSONCursor {
 
         var negative = false
         if byte(p) == UInt8(ascii: "-") { negative = true; p += 1 }
+        // Digits accumulate with wrapping arithmetic; more than 19 significant digits (which could
+        // wrap) take the slow path below, so a wrapped mantissa is never used.
         var mantissa: UInt64 = 0
         var significantDigits = 0
-        var droppedDigits = false
-        var decimalExponent = 0
+        var fractionDigits = 0
 
         let first = byte(p)
         if first == UInt8(ascii: "0") {
             p += 1
             if isDigit(byte(p)) { throw malformed("leading zero in number", at: start) }
         } else if isDigit(first) {
+            let digitsStart = p
             while p < end {
                 let digit = base[p] &- UInt8(ascii: "0")
                 guard digit < 10 else { break }
-                if significantDigits < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(digit)
-                    significantDigits += 1
-                } else {
-                    droppedDigits = true
-                    decimalExponent += 1
-                }
-                p += 1
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                p &+= 1
             }
+            significantDigits = p &- digitsStart
         } else {
             throw malformed(negative ? "'-' must be followed by a digit" : "invalid number", at: start)
         }
         if byte(p) == UInt8(ascii: ".") {
             p += 1
             guard isDigit(byte(p)) else { throw malformed("a decimal point must be followed by a digit", at: start) }
+            let fractionStart = p
+            // Leading zeros of a fraction ("0.000123") are not significant digits.
+            if mantissa == 0 {
+                while p < end, base[p] == UInt8(ascii: "0") { p &+= 1 }
+            }
+            let digitsStart = p
             while p < end {
                 let digit = base[p] &- UInt8(ascii: "0")
                 guard digit < 10 else { break }
-                if significantDigits < 19 {
-                    // Leading zeros of a fraction ("0.000123") are not significant digits.
-                    if mantissa != 0 || digit != 0 {
-                        mantissa = mantissa &* 10 &+ UInt64(digit)
-                        significantDigits += 1
-                    }
-                    decimalExponent -= 1
-                } else {
-                    droppedDigits = true
-                }
-                p += 1
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                p &+= 1
             }
+            significantDigits &+= p &- digitsStart
+            fractionDigits = p &- fractionStart
         }
         var explicitExponent = 0
         if byte(p) | 0x20 == UInt8(ascii: "e") {
@@ -320,8 +316,9 @@ struct JSONCursor {
             if exponentNegative { explicitExponent = -explicitExponent }
         }
 
+        let droppedDigits = significantDigits > 19
         if mantissa == 0 && !droppedDigits { return negative ? -0.0 : 0.0 }
-        let exponent = decimalExponent + explicitExponent
+        let exponent = explicitExponent - fractionDigits
         // Clinger's fast path: an integer below 2^53 and a power of ten up to 10^22 are both exact
         // doubles, so one IEEE multiplication or division is correctly rounded.
         if !droppedDigits, mantissa <= 1 << 53, exponent >= -22, exponent <= 22 {
