@@ -13,7 +13,9 @@
 /// 3. **Hit**: fit the batch cost `t(n) = a*n + b` by least squares over the window (BentoML). When the
 ///    window holds a single batch size (steady state) the slope `a` of the last good fit is kept and only
 ///    `b` is re-estimated as `mean(t) - a*mean(n)`, so a steady state does not lose its model. With a fit,
-///    the best size is `n* = floor((objective - mean queueing - b) / a)` clamped to `1...maxBatchSize`:
+///    the best size is `n* = floor((objective - mean queueing - b - margin) / a)` clamped to
+///    `1...maxBatchSize`, where `margin` is the largest residual `t - (a*n + b)` in the window (noise:
+///    without it, half the batches sized at the mean optimum would miss):
 ///    throughput `n / (a*n + b)` grows with `n`, so the largest size meeting the objective is the best.
 ///    The size then moves toward `n*`: up by ``Configuration/additiveIncrease`` per batch (AIMD's
 ///    additive probe; never past `n*`), or straight down to `n*` when the fit predicts a miss.
@@ -105,14 +107,14 @@ public struct AdaptiveBatchSizer: Sendable {
         self.configuration = configuration
         self.maxBatchSize = max(1, maxBatchSize)
         self.batchSize = min(max(1, configuration.initialBatchSize), self.maxBatchSize)
-        self.objectiveSeconds = configuration.latencyObjective.seconds
+        self.objectiveSeconds = configuration.latencyObjective.doubleSeconds
         samples.reserveCapacity(configuration.window)
     }
 
     /// The optimum the current fit predicts, `nil` without a usable fit.
     public var predictedOptimalBatchSize: Int? {
         guard let model = costModel, model.perRecordSeconds > 0 else { return nil }
-        let budget = objectiveSeconds - meanQueueingSeconds - model.fixedSeconds
+        let budget = objectiveSeconds - meanQueueingSeconds - model.fixedSeconds - noiseMarginSeconds
         // The tiny epsilon keeps an exactly-on-the-boundary optimum from flooring one below after the
         // rounding error of the fit.
         let raw = (budget / model.perRecordSeconds + 1e-9).rounded(.down)
@@ -124,7 +126,7 @@ public struct AdaptiveBatchSizer: Sendable {
     public mutating func record(batchSize n: Int, queueingDelay: Duration, modelLatency: Duration) {
         guard n >= 1 else { return }
         observations += 1
-        let sample = Sample(size: Double(n), modelSeconds: modelLatency.seconds, queueingSeconds: max(0, queueingDelay.seconds))
+        let sample = Sample(size: Double(n), modelSeconds: modelLatency.doubleSeconds, queueingSeconds: max(0, queueingDelay.doubleSeconds))
         if samples.count < configuration.window {
             samples.append(sample)
         } else {
@@ -148,6 +150,16 @@ public struct AdaptiveBatchSizer: Sendable {
         } else {
             batchSize = min(maxBatchSize, batchSize + configuration.additiveIncrease)
         }
+    }
+
+    /// The largest amount by which a batch in the window took longer than the fit predicts: a safety
+    /// margin so that batches sized at the optimum still meet the objective despite noise (with a
+    /// window of 32 this is roughly the 97th percentile of the residuals).
+    private var noiseMarginSeconds: Double {
+        guard let model = costModel else { return 0 }
+        var margin = 0.0
+        for s in samples { margin = max(margin, s.modelSeconds - model.predictedSeconds(batchSize: Int(s.size))) }
+        return margin
     }
 
     private var meanQueueingSeconds: Double {
@@ -176,13 +188,5 @@ public struct AdaptiveBatchSizer: Sendable {
             // One size in the window (steady state): keep the slope, re-estimate the intercept.
             costModel = CostModel(perRecordSeconds: previous.perRecordSeconds, fixedSeconds: meanT - previous.perRecordSeconds * meanN)
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds as a `Double` (attosecond precision is not needed for latency control).
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
     }
 }

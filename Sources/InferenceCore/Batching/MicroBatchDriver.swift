@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// Run ``run()`` inside a task that someone cancels (a `Service` in the worker's `ServiceGroup`);
 /// cancellation or ``finish()`` ends it.
-public final class MicroBatchDriver<Element: Sendable, C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
+public final class MicroBatchDriver<Element: Sendable, C: Clock>: Sendable where C.Duration == Duration {
     /// A batch as emitted by the driver.
     public typealias Batch = MicroBatcher<Element, C.Instant>.Batch
 
@@ -69,7 +69,10 @@ public final class MicroBatchDriver<Element: Sendable, C: Clock>: Sendable where
     /// The current target batch size (adaptive or fixed).
     public var targetBatchSize: Int { state.withLock { $0.batcher.targetBatchSize } }
 
-    /// Emits what is pending as a `.drain` batch, stops accepting records and ends ``batches`` and ``run()``.
+    /// Emits what is pending as a `.drain` batch, stops accepting records and ends ``batches``.
+    ///
+    /// ``run()`` returns at its next wake-up: at once when no batch was open, else when the drained
+    /// batch's (now stale) deadline passes, at most `maxDelay` later. Cancel its task to end it at once.
     public func finish() {
         let now = clock.now
         state.withLock { s in

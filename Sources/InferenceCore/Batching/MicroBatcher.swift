@@ -55,6 +55,8 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
     public private(set) var sizer: AdaptiveBatchSizer?
     private var pending: [Element] = []
     private var openedAt: Instant?
+    /// `openedAt + maxDelay`, computed once per batch rather than on every append.
+    private var deadline: Instant?
 
     /// Creates a batcher; throws when the configuration does not validate.
     public init(configuration: MicroBatcherConfiguration) throws(ConfigurationValidationError) {
@@ -73,22 +75,25 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
     public var pendingCount: Int { pending.count }
 
     /// When the open batch must close (oldest record's arrival + `maxDelay`); `nil` when empty.
-    public var nextDeadline: Instant? { openedAt.map { $0.advanced(by: configuration.maxDelay) } }
+    public var nextDeadline: Instant? { deadline }
 
     /// Adds a record that arrived at `now`; returns `.flush` when the batch is full, or when `now` is
     /// already past the oldest record's deadline (the caller's timer fired late).
     public mutating func append(_ element: Element, now: Instant) -> Action {
-        if openedAt == nil { openedAt = now }
+        if openedAt == nil {
+            openedAt = now
+            deadline = now.advanced(by: configuration.maxDelay)
+        }
         pending.append(element)
         if pending.count >= targetBatchSize { return .flush(close(now: now, reason: .size)) }
-        if let deadline = nextDeadline, now >= deadline { return .flush(close(now: now, reason: .deadline)) }
+        if let deadline, now >= deadline { return .flush(close(now: now, reason: .deadline)) }
         return .none
     }
 
     /// Closes the open batch if its oldest record's deadline has passed at `now`; a stale timer
     /// (one armed for a batch that has since closed by size) gets `.none`.
     public mutating func deadlineReached(now: Instant) -> Action {
-        guard let deadline = nextDeadline, now >= deadline else { return .none }
+        guard let deadline, now >= deadline else { return .none }
         return .flush(close(now: now, reason: .deadline))
     }
 
@@ -119,6 +124,7 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
         pending.reserveCapacity(targetBatchSize)
         let batch = Batch(elements: elements, openedAt: openedAt ?? now, closedAt: now, reason: reason)
         openedAt = nil
+        deadline = nil
         return batch
     }
 }

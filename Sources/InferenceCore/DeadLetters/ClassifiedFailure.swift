@@ -13,38 +13,10 @@ public protocol ClassifiedFailure: Error {
 }
 
 extension ClassifiedFailure {
+    /// Default: not retriable.
     public var isRetriable: Bool { false }
+    /// Default: not fatal.
     public var isFatal: Bool { false }
+    /// Default: no reason (the record itself is not at fault).
     public var deadLetterReason: DeadLetterReason? { nil }
 }
-
-extension RequestDecodingError: ClassifiedFailure {
-    /// Unparseable bytes are `malformed_json`; well-formed JSON of the wrong shape for the model
-    /// (arity, unknown or duplicate feature, a feature that is an object) is a `schema_violation`;
-    /// an oversized payload is `oversized_payload`.
-    public var deadLetterReason: DeadLetterReason? {
-        switch code {
-        case .oversizedPayload: .oversizedPayload
-        case .wrongArity, .unknownFeature, .duplicateFeature, .missingFeatures, .featuresWrongType, .featureWrongType: .schemaViolation
-        default: .malformedJSON
-        }
-    }
-}
-
-extension InputValidationError: ClassifiedFailure {
-    /// Values outside the declared range (or not finite) are `out_of_range_value`, categories
-    /// outside the vocabulary `unknown_category`, everything else a `schema_violation`.
-    public var deadLetterReason: DeadLetterReason? {
-        switch reason {
-        case .outOfRange, .nonFinite: .outOfRangeValue
-        case .unknownCategory: .unknownCategory
-        case .missing, .wrongType, .wrongArity, .unknownFeature: .schemaViolation
-        }
-    }
-}
-
-extension OutputValidationError: ClassifiedFailure {
-    public var deadLetterReason: DeadLetterReason? { .outputValidationFailure }
-}
-
-extension OffsetTrackingError: ClassifiedFailure {}

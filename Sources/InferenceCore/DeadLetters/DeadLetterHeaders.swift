@@ -20,20 +20,31 @@
 public struct DeadLetterHeaders: Sendable, Hashable {
     /// Kafka Connect's context header keys, in the order written.
     public enum ConnectKey {
+        /// Topic the input was read from.
         public static let topic = "__connect.errors.topic"
+        /// Its partition, in decimal.
         public static let partition = "__connect.errors.partition"
+        /// Its offset, in decimal.
         public static let offset = "__connect.errors.offset"
+        /// Kafka Connect stage name.
         public static let stage = "__connect.errors.stage"
+        /// The component that failed.
         public static let className = "__connect.errors.class.name"
+        /// The error type.
         public static let exceptionClassName = "__connect.errors.exception.class.name"
+        /// The error message.
         public static let exceptionMessage = "__connect.errors.exception.message"
     }
 
     /// This project's header keys, in the order written.
     public enum InferenceKey {
+        /// Stable reason code.
         public static let reason = "inference.errors.reason"
+        /// Model name, when known.
         public static let modelName = "inference.model.name"
+        /// Model version, when known.
         public static let modelVersion = "inference.model.version"
+        /// Worker instance.
         public static let workerID = "inference.worker.id"
     }
 

@@ -79,8 +79,8 @@ public struct DeadLetterPolicy: Sendable, Hashable {
     /// The delay before retry number `attempt` without jitter: `min(maxDelay, initial * multiplier^(attempt-1))`.
     public func cappedDelaySeconds(attempt: Int) -> Double {
         let exponent = Double(max(0, attempt - 1))
-        let raw = configuration.initialDelay.seconds * pow(configuration.multiplier, exponent)
-        return min(configuration.maxDelay.seconds, raw.isFinite ? raw : .infinity)
+        let raw = configuration.initialDelay.doubleSeconds * pow(configuration.multiplier, exponent)
+        return min(configuration.maxDelay.doubleSeconds, raw.isFinite ? raw : .infinity)
     }
 }
 

@@ -30,6 +30,9 @@ public struct DeadLetterReason: Hashable, Sendable, CustomStringConvertible {
     public static let malformedJSON = DeadLetterReason(code: "malformed_json", stage: "VALUE_CONVERTER", className: "InferenceCore.RequestDecoder", exceptionClassName: "InferenceCore.RequestDecodingError")
     /// The payload exceeds the configured maximum size.
     public static let oversizedPayload = DeadLetterReason(code: "oversized_payload", stage: "VALUE_CONVERTER", className: "InferenceCore.RequestDecoder", exceptionClassName: "InferenceCore.RequestDecodingError")
+    /// The request is valid JSON but its features do not fit the model's feature list (wrong arity,
+    /// unknown or repeated names, nested values, no `features`): found by the request decoder.
+    public static let requestSchemaViolation = DeadLetterReason(code: "schema_violation", stage: "VALUE_CONVERTER", className: "InferenceCore.RequestDecoder", exceptionClassName: "InferenceCore.RequestDecodingError")
     /// A feature has the wrong type or a required feature is missing, per the model's input schema.
     public static let schemaViolation = DeadLetterReason(code: "schema_violation", stage: "TRANSFORMATION", className: "InferenceCore.InputSchema", exceptionClassName: "InferenceCore.InputValidationError")
     /// A numeric feature lies outside the schema's allowed range (or is infinite).
@@ -41,8 +44,9 @@ public struct DeadLetterReason: Hashable, Sendable, CustomStringConvertible {
     /// The model produced an output that fails validation (NaN, probabilities not summing to 1...).
     public static let outputValidationFailure = DeadLetterReason(code: "output_validation_failure", stage: "TASK_PUT", className: "InferenceWorker.ModelRunner", exceptionClassName: "InferenceCore.OutputValidationError")
 
-    /// Every predefined reason, for documentation and metrics label sets.
+    /// Every predefined reason. Codes repeat (`schema_violation` from the decoder and from the input
+    /// schema); use `Set(allPredefined.map(\.code))` for a metrics label set.
     public static let allPredefined: [DeadLetterReason] = [
-        .malformedJSON, .oversizedPayload, .schemaViolation, .outOfRangeValue, .unknownCategory, .modelFailure, .outputValidationFailure,
+        .malformedJSON, .oversizedPayload, .requestSchemaViolation, .schemaViolation, .outOfRangeValue, .unknownCategory, .modelFailure, .outputValidationFailure,
     ]
 }

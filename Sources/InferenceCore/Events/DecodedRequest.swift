@@ -14,13 +14,19 @@ public struct DecodedRequest: Sendable, Hashable {
     public var id: String?
     /// `true` when `id` was a JSON number.
     public var idIsNumber: Bool
+    /// Where the id's text lies in the payload: a string's contents between its quotes, escapes as
+    /// written (valid JSON string contents, so they can be copied into another JSON string as they
+    /// are), or a number's text. `nil` when there is no id. Filled in whether or not
+    /// ``RequestDecoder/Configuration/materializesID`` is set.
+    public var idSpan: Range<Int>?
     /// How the features were laid out.
     public var layout: FeatureLayout
 
     /// Creates a decoded request description.
-    public init(id: String?, idIsNumber: Bool = false, layout: FeatureLayout) {
+    public init(id: String?, idIsNumber: Bool = false, idSpan: Range<Int>? = nil, layout: FeatureLayout) {
         self.id = id
         self.idIsNumber = idIsNumber
+        self.idSpan = idSpan
         self.layout = layout
     }
 }

@@ -92,6 +92,14 @@ struct JSONCursor {
         let start = position
         var hasEscapes = false
         while true {
+            // Fast scan over plain ASCII on locals; escapes, control characters and UTF-8 take the slow path.
+            var p = position
+            while p < end {
+                let byte = base[p]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+                p += 1
+            }
+            position = p
             guard position < end else { throw malformed("unterminated string starting at byte \(open)") }
             let byte = base[position]
             if byte == UInt8(ascii: "\"") {
@@ -104,8 +112,6 @@ struct JSONCursor {
                 try scanEscape()
             } else if byte < 0x20 {
                 throw malformed("control character 0x\(String(byte, radix: 16)) in string; escape it (\\n, \\t, \\u00XX)")
-            } else if byte < 0x80 {
-                position += 1
             } else {
                 try scanUTF8Sequence()
             }
@@ -243,84 +249,119 @@ struct JSONCursor {
 
     /// Scans a number per the JSON grammar and converts it; the cursor is on `-` or a digit.
     mutating func scanNumber() throws(RequestDecodingError) -> Double {
+        // The hot loop works on locals (not `self.position`) so the compiler keeps them in registers.
+        let base = self.base, end = self.end
         let start = position
+        var p = position
+        defer { position = p }
+        @inline(__always) func byte(_ i: Int) -> UInt8 { i < end ? base[i] : 0 }
+        @inline(__always) func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
+
         var negative = false
-        if peek == UInt8(ascii: "-") { negative = true; position += 1 }
+        if byte(p) == UInt8(ascii: "-") { negative = true; p += 1 }
+        // Digits accumulate with wrapping arithmetic; more than 19 significant digits (which could
+        // wrap) take the slow path below, so a wrapped mantissa is never used.
         var mantissa: UInt64 = 0
         var significantDigits = 0
-        var droppedDigits = false
-        var decimalExponent = 0
+        var fractionDigits = 0
 
-        @inline(__always) func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
-        @inline(__always) func accumulate(_ b: UInt8, fractional: Bool) {
-            let digit = UInt64(b &- UInt8(ascii: "0"))
-            if significantDigits < 19 {
-                if mantissa != 0 || digit != 0 {
-                    mantissa = mantissa &* 10 &+ digit
-                    significantDigits += 1
-                }
-                if fractional { decimalExponent -= 1 }
-            } else {
-                droppedDigits = true
-                if !fractional { decimalExponent += 1 }
-            }
-        }
-
-        let first = peek
+        let first = byte(p)
         if first == UInt8(ascii: "0") {
-            position += 1
-            if isDigit(peek) { throw malformed("leading zero in number", at: start) }
-        } else if isDigit(first), first != UInt8(ascii: "0") {
-            while position < end, isDigit(base[position]) {
-                accumulate(base[position], fractional: false)
-                position += 1
+            p += 1
+            if isDigit(byte(p)) { throw malformed("leading zero in number", at: start) }
+        } else if isDigit(first) {
+            let digitsStart = p
+            while p < end {
+                let digit = base[p] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                p &+= 1
             }
+            significantDigits = p &- digitsStart
         } else {
             throw malformed(negative ? "'-' must be followed by a digit" : "invalid number", at: start)
         }
-        if peek == UInt8(ascii: ".") {
-            position += 1
-            guard isDigit(peek) else { throw malformed("a decimal point must be followed by a digit", at: start) }
-            while position < end, isDigit(base[position]) {
-                accumulate(base[position], fractional: true)
-                position += 1
+        if byte(p) == UInt8(ascii: ".") {
+            p += 1
+            guard isDigit(byte(p)) else { throw malformed("a decimal point must be followed by a digit", at: start) }
+            let fractionStart = p
+            // Leading zeros of a fraction ("0.000123") are not significant digits.
+            if mantissa == 0 {
+                while p < end, base[p] == UInt8(ascii: "0") { p &+= 1 }
             }
+            let digitsStart = p
+            while p < end {
+                let digit = base[p] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                p &+= 1
+            }
+            significantDigits &+= p &- digitsStart
+            fractionDigits = p &- fractionStart
         }
         var explicitExponent = 0
-        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
-            position += 1
+        if byte(p) | 0x20 == UInt8(ascii: "e") {
+            p += 1
             var exponentNegative = false
-            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") {
-                exponentNegative = peek == UInt8(ascii: "-")
-                position += 1
+            if byte(p) == UInt8(ascii: "+") || byte(p) == UInt8(ascii: "-") {
+                exponentNegative = byte(p) == UInt8(ascii: "-")
+                p += 1
             }
-            guard isDigit(peek) else { throw malformed("an exponent needs at least one digit", at: start) }
-            while position < end, isDigit(base[position]) {
+            guard isDigit(byte(p)) else { throw malformed("an exponent needs at least one digit", at: start) }
+            while p < end, isDigit(base[p]) {
                 // Clamped: anything beyond +-100000 is zero or infinity anyway.
-                if explicitExponent < 100_000 { explicitExponent = explicitExponent * 10 + Int(base[position] - UInt8(ascii: "0")) }
-                position += 1
+                if explicitExponent < 100_000 { explicitExponent = explicitExponent * 10 + Int(base[p] &- UInt8(ascii: "0")) }
+                p += 1
             }
             if exponentNegative { explicitExponent = -explicitExponent }
         }
 
+        let droppedDigits = significantDigits > 19
         if mantissa == 0 && !droppedDigits { return negative ? -0.0 : 0.0 }
-        let exponent = decimalExponent + explicitExponent
+        let exponent = explicitExponent - fractionDigits
         // Clinger's fast path: an integer below 2^53 and a power of ten up to 10^22 are both exact
         // doubles, so one IEEE multiplication or division is correctly rounded.
         if !droppedDigits, mantissa <= 1 << 53, exponent >= -22, exponent <= 22 {
             var value = Double(mantissa)
-            value = exponent < 0 ? value / Self.powersOfTen[-exponent] : value * Self.powersOfTen[exponent]
+            value = exponent < 0 ? value / Self.powerOfTen(-exponent) : value * Self.powerOfTen(exponent)
             return negative ? -value : value
         }
         // Slow path: the span is grammatically valid JSON, which Swift's locale-independent parser
         // accepts; it returns +-infinity on overflow and 0 on underflow.
-        return Double(text(start, position)) ?? (negative ? -.infinity : .infinity)
+        return Double(text(start, p)) ?? (negative ? -.infinity : .infinity)
     }
 
-    static let powersOfTen: [Double] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ]
+    /// 10^k for k in 0...22, all exact doubles; a switch rather than a global array so that no
+    /// lazy-initialisation check runs per number.
+    @inline(__always)
+    static func powerOfTen(_ k: Int) -> Double {
+        switch k {
+        case 0: 1e0
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        case 18: 1e18
+        case 19: 1e19
+        case 20: 1e20
+        case 21: 1e21
+        default: 1e22
+        }
+    }
+
 
     // MARK: Skipping
 

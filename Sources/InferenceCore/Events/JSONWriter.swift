@@ -1,75 +1,140 @@
-/// Appends JSON tokens to a byte buffer without Foundation.
-enum JSONWriter {
-    private static let hexDigits: StaticString = "0123456789abcdef"
+/// Writes JSON tokens into memory reserved up front, without Foundation.
+///
+/// ``JSONWriter/append(to:upperBound:_:)`` grows the destination array once by an upper bound of the
+/// output, hands out a writer over that memory, then trims what was not used: one uniqueness check
+/// and at most one reallocation per message instead of one per token.
+/// Every write checks the bound (`precondition`): a wrong bound is a bug that must trap, never
+/// write out of bounds.
+struct JSONWriter {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
 
-    /// Appends `value` as a JSON string literal, quotes included. Escapes `"`, `\` and the control
-    /// characters (as `\n`, `\r`, `\t`, `\b`, `\f` or `\u00XX`); everything else is copied as UTF-8.
-    static func appendString(_ value: String, to buffer: inout [UInt8]) {
-        var value = value
-        value.withUTF8 { utf8 in
-            buffer.append(UInt8(ascii: "\""))
-            var runStart = 0
-            for i in 0..<utf8.count {
-                let byte = utf8[i]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
-                runStart = i + 1
-                buffer.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""): buffer.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): buffer.append(UInt8(ascii: "\\"))
-                case 0x0A: buffer.append(UInt8(ascii: "n"))
-                case 0x0D: buffer.append(UInt8(ascii: "r"))
-                case 0x09: buffer.append(UInt8(ascii: "t"))
-                case 0x08: buffer.append(UInt8(ascii: "b"))
-                case 0x0C: buffer.append(UInt8(ascii: "f"))
-                default:
-                    buffer.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    buffer.append(hexDigits.utf8Start[Int(byte >> 4)])
-                    buffer.append(hexDigits.utf8Start[Int(byte & 0xF)])
-                }
-            }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            buffer.append(UInt8(ascii: "\""))
-        }
+    private init(base: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
     }
 
-    /// Appends raw ASCII (keys and punctuation known at compile time).
+    /// Bytes a string can take once escaped: 6 per byte (`\u00XX`) plus the quotes.
+    static func escapedBound(_ value: String) -> Int { value.utf8.count * 6 + 2 }
+    /// Bytes any Int64 takes in decimal ("-9223372036854775808").
+    static let integerBound = 20
+    /// Bytes any Float takes as Swift's shortest description ("-1.17549435e-38" is 15) or `null`.
+    static let floatBound = 16
+
+    /// Appends to `buffer` at most `upperBound` bytes written by `body`.
+    static func append(to buffer: inout [UInt8], upperBound: Int, _ body: (inout JSONWriter) -> Void) {
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: upperBound))
+        let written = buffer.withUnsafeMutableBufferPointer { all in
+            var writer = JSONWriter(base: all.baseAddress! + start, capacity: upperBound)
+            body(&writer)
+            return writer.count
+        }
+        buffer.removeLast(upperBound - written)
+    }
+
     @inline(__always)
-    static func appendRaw(_ text: StaticString, to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(count + n <= capacity, "JSONWriter upper bound too small")
+        defer { count += n }
+        return base + count
     }
 
-    /// Appends a decimal integer.
-    static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
-        if value < 0 {
-            buffer.append(UInt8(ascii: "-"))
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        reserve(1).pointee = value
+    }
+
+    @inline(__always)
+    mutating func raw(_ text: StaticString) {
+        raw(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count).update(from: source, count: bytes.count)
+    }
+
+    /// Writes `value` as a JSON string literal, quotes included. Escapes `"`, `\` and the control
+    /// characters (as `\n`, `\r`, `\t`, `\b`, `\f` or `\u00XX`); everything else is copied as UTF-8
+    /// (Swift strings are valid UTF-8, so the output is too).
+    mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { string($0) }
+    }
+
+    mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
+        byte(UInt8(ascii: "\""))
+        escapedContents(utf8)
+        byte(UInt8(ascii: "\""))
+    }
+
+    /// Writes the escaped contents of a string literal, without the quotes.
+    mutating func escapedContents(_ value: String) {
+        var value = value
+        value.withUTF8 { escapedContents($0) }
+    }
+
+    mutating func escapedContents(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        for i in 0..<utf8.count {
+            let c = utf8[i]
+            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+            raw(UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
+            runStart = i + 1
+            byte(UInt8(ascii: "\\"))
+            switch c {
+            case UInt8(ascii: "\""): byte(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): byte(UInt8(ascii: "\\"))
+            case 0x0A: byte(UInt8(ascii: "n"))
+            case 0x0D: byte(UInt8(ascii: "r"))
+            case 0x09: byte(UInt8(ascii: "t"))
+            case 0x08: byte(UInt8(ascii: "b"))
+            case 0x0C: byte(UInt8(ascii: "f"))
+            default:
+                raw("u00")
+                byte(Self.hexDigit(c >> 4))
+                byte(Self.hexDigit(c & 0xF))
+            }
         }
+        raw(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+    }
+
+    /// Writes a decimal integer.
+    mutating func integer(_ value: Int64) {
         var magnitude = value.magnitude
-        // 20 digits hold any UInt64; written backwards into a fixed tuple-free stack scratch.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
-            var i = 20
-            repeat {
-                i -= 1
-                scratch[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude != 0
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[i..<20]))
-        }
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; digits += 1 }
+        let sign = value < 0 ? 1 : 0
+        let out = reserve(sign + digits)
+        if sign == 1 { out[0] = UInt8(ascii: "-") }
+        var i = sign + digits
+        repeat {
+            i -= 1
+            out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude != 0
     }
 
-    /// Appends a Float as its shortest round-tripping decimal (Swift's `description`), or `null` when
-    /// it is NaN or infinite (JSON has no representation for them).
+    /// Writes a Float as its shortest round-tripping decimal (Swift's `description`), or `null`
+    /// when it is NaN or infinite (JSON cannot represent them).
     ///
-    /// `Float.description` is at most 15 UTF-8 bytes ("-1.17549435e-38"), which Swift stores inline
-    /// in the `String` value: no heap allocation. Its forms ("0.7", "1e-05", "1e+20", "100.0") are all
-    /// valid JSON numbers.
-    static func appendFloat(_ value: Float, to buffer: inout [UInt8]) {
+    /// `Float.description` is at most 15 UTF-8 bytes, which Swift stores inline in the `String`
+    /// value: no heap allocation. Its forms ("0.7", "1e-05", "1e+20", "100.0") are all valid JSON numbers.
+    mutating func float(_ value: Float) {
         guard value.isFinite else {
-            appendRaw("null", to: &buffer)
+            raw("null")
             return
         }
         var text = value.description
-        text.withUTF8 { buffer.append(contentsOf: $0) }
+        text.withUTF8 { raw($0) }
     }
 }

@@ -24,12 +24,11 @@ public struct PredictionEncoder: Sendable {
     public init(modelName: String, modelVersion: String) {
         self.modelName = modelName
         self.modelVersion = modelVersion
-        var prefix: [UInt8] = []
-        JSONWriter.appendRaw(",\"model\":{\"name\":", to: &prefix)
-        JSONWriter.appendString(modelName, to: &prefix)
-        JSONWriter.appendRaw(",\"version\":", to: &prefix)
-        JSONWriter.appendString(modelVersion, to: &prefix)
-        JSONWriter.appendRaw("},\"outputs\":", to: &prefix)
+        var prefix: [UInt8] = Array(#","model":{"name":"#.utf8)
+        prefix.appendJSONString(modelName)
+        prefix.append(contentsOf: #","version":"#.utf8)
+        prefix.appendJSONString(modelVersion)
+        prefix.append(contentsOf: #"},"outputs":"#.utf8)
         self.modelPrefix = prefix
     }
 
@@ -40,32 +39,75 @@ public struct PredictionEncoder: Sendable {
         append(outputs, context: context, to: &buffer)
     }
 
+    /// Replaces `buffer`'s contents with the prediction's JSON, taking the id from the request's
+    /// raw bytes instead of `context.requestID`: no `String` per record.
+    ///
+    /// - Parameter rawRequestID: the bytes ``DecodedRequest/idSpan`` designates in the payload of a
+    ///   request that decoded successfully (valid JSON string contents or a JSON number's text, copied
+    ///   between quotes as they are); `nil` derives the id as `<topic>-<partition>-<offset>`.
+    ///   Other bytes may produce invalid JSON.
+    public func encode(_ outputs: PredictionOutputView, context: PredictionContext, rawRequestID: UnsafeRawBufferPointer?, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        append(outputs, context: context, rawRequestID: rawRequestID, to: &buffer)
+    }
+
     /// Appends the prediction's JSON to `buffer` (for callers that pack several messages in one buffer).
     public func append(_ outputs: PredictionOutputView, context: PredictionContext, to buffer: inout [UInt8]) {
-        JSONWriter.appendRaw("{\"id\":", to: &buffer)
-        if let id = context.requestID {
-            JSONWriter.appendString(id, to: &buffer)
+        append(outputs, context: context, rawRequestID: nil, useContextID: true, to: &buffer)
+    }
+
+    /// Appends the prediction's JSON with the id taken from raw request bytes; see
+    /// ``encode(_:context:rawRequestID:into:)``.
+    public func append(_ outputs: PredictionOutputView, context: PredictionContext, rawRequestID: UnsafeRawBufferPointer?, to buffer: inout [UInt8]) {
+        append(outputs, context: context, rawRequestID: rawRequestID, useContextID: false, to: &buffer)
+    }
+
+    private func append(_ outputs: PredictionOutputView, context: PredictionContext, rawRequestID: UnsafeRawBufferPointer?, useContextID: Bool, to buffer: inout [UInt8]) {
+        let topicBound = JSONWriter.escapedBound(context.source.topic)
+        var bound = 160 + modelPrefix.count + 2 * topicBound + 4 * JSONWriter.integerBound + outputsBound(outputs)
+        let contextID = useContextID ? context.requestID : nil
+        if let rawRequestID {
+            bound += rawRequestID.count + 2
         } else {
-            // <topic>-<partition>-<offset>: unique per record in a cluster, stable across redeliveries.
-            appendDerivedID(context, to: &buffer)
+            bound += contextID.map(JSONWriter.escapedBound) ?? JSONWriter.integerBound * 2
         }
-        buffer.append(contentsOf: modelPrefix)
-        appendOutputs(outputs, to: &buffer)
-        JSONWriter.appendRaw(",\"source\":{\"topic\":", to: &buffer)
-        JSONWriter.appendString(context.source.topic, to: &buffer)
-        JSONWriter.appendRaw(",\"partition\":", to: &buffer)
-        JSONWriter.appendInteger(Int64(context.source.partition), to: &buffer)
-        JSONWriter.appendRaw(",\"offset\":", to: &buffer)
-        JSONWriter.appendInteger(context.offset.rawValue, to: &buffer)
-        JSONWriter.appendRaw("},\"event_time\":", to: &buffer)
-        if let eventTime = context.eventTimeMilliseconds {
-            JSONWriter.appendInteger(eventTime, to: &buffer)
-        } else {
-            JSONWriter.appendRaw("null", to: &buffer)
+        JSONWriter.append(to: &buffer, upperBound: bound) { w in
+            w.raw(#"{"id":"#)
+            if let rawRequestID {
+                w.byte(UInt8(ascii: "\""))
+                w.raw(UnsafeBufferPointer(start: rawRequestID.baseAddress?.assumingMemoryBound(to: UInt8.self), count: rawRequestID.count))
+                w.byte(UInt8(ascii: "\""))
+            } else if let id = contextID {
+                w.string(id)
+            } else {
+                // <topic>-<partition>-<offset>: unique per record in a cluster, stable across redeliveries.
+                // Written piecewise, the same text as `derivedID(topic:partition:offset:)` without building a String.
+                w.byte(UInt8(ascii: "\""))
+                w.escapedContents(context.source.topic)
+                w.byte(UInt8(ascii: "-"))
+                w.integer(Int64(context.source.partition))
+                w.byte(UInt8(ascii: "-"))
+                w.integer(context.offset.rawValue)
+                w.byte(UInt8(ascii: "\""))
+            }
+            modelPrefix.withUnsafeBufferPointer { w.raw($0) }
+            writeOutputs(outputs, to: &w)
+            w.raw(#","source":{"topic":"#)
+            w.string(context.source.topic)
+            w.raw(#","partition":"#)
+            w.integer(Int64(context.source.partition))
+            w.raw(#","offset":"#)
+            w.integer(context.offset.rawValue)
+            w.raw(#"},"event_time":"#)
+            if let eventTime = context.eventTimeMilliseconds {
+                w.integer(eventTime)
+            } else {
+                w.raw("null")
+            }
+            w.raw(#","processing_time":"#)
+            w.integer(context.processingTimeMilliseconds)
+            w.byte(UInt8(ascii: "}"))
         }
-        JSONWriter.appendRaw(",\"processing_time\":", to: &buffer)
-        JSONWriter.appendInteger(context.processingTimeMilliseconds, to: &buffer)
-        buffer.append(UInt8(ascii: "}"))
     }
 
     /// The id a request without one gets: `<topic>-<partition>-<offset>`.
@@ -73,52 +115,51 @@ public struct PredictionEncoder: Sendable {
         "\(topic)-\(partition)-\(offset.rawValue)"
     }
 
-    private func appendDerivedID(_ context: PredictionContext, to buffer: inout [UInt8]) {
-        // Escaping the topic then splicing the numbers in before the closing quote avoids building a String.
-        JSONWriter.appendString(context.source.topic, to: &buffer)
-        buffer.removeLast()
-        buffer.append(UInt8(ascii: "-"))
-        JSONWriter.appendInteger(Int64(context.source.partition), to: &buffer)
-        buffer.append(UInt8(ascii: "-"))
-        JSONWriter.appendInteger(context.offset.rawValue, to: &buffer)
-        buffer.append(UInt8(ascii: "\""))
+    private func outputsBound(_ outputs: PredictionOutputView) -> Int {
+        switch outputs {
+        case .regression: 16 + JSONWriter.floatBound
+        case .binary(_, _, let labels): 32 + JSONWriter.floatBound + labels.longestEncoded
+        case .multiclass(let probabilities, _, let labels):
+            48 + labels.longestEncoded + labels.encoded.count + min(probabilities.count, labels.count) * (JSONWriter.floatBound + 2)
+        }
     }
 
-    private func appendOutputs(_ outputs: PredictionOutputView, to buffer: inout [UInt8]) {
+    private func writeOutputs(_ outputs: PredictionOutputView, to w: inout JSONWriter) {
         switch outputs {
         case .regression(let score):
-            JSONWriter.appendRaw("{\"score\":", to: &buffer)
-            JSONWriter.appendFloat(score, to: &buffer)
-            buffer.append(UInt8(ascii: "}"))
+            w.raw(#"{"score":"#)
+            w.float(score)
+            w.byte(UInt8(ascii: "}"))
         case .binary(let score, let labelIndex, let labels):
-            JSONWriter.appendRaw("{\"score\":", to: &buffer)
-            JSONWriter.appendFloat(score, to: &buffer)
-            JSONWriter.appendRaw(",\"label\":", to: &buffer)
-            appendLabel(labelIndex, labels, to: &buffer)
-            buffer.append(UInt8(ascii: "}"))
+            w.raw(#"{"score":"#)
+            w.float(score)
+            w.raw(#","label":"#)
+            writeLabel(labelIndex, labels, to: &w)
+            w.byte(UInt8(ascii: "}"))
         case .multiclass(let probabilities, let labelIndex, let labels):
-            JSONWriter.appendRaw("{\"label\":", to: &buffer)
-            appendLabel(labelIndex, labels, to: &buffer)
-            JSONWriter.appendRaw(",\"probabilities\":{", to: &buffer)
+            w.raw(#"{"label":"#)
+            writeLabel(labelIndex, labels, to: &w)
+            w.raw(#","probabilities":{"#)
             let count = min(probabilities.count, labels.count)
             for i in 0..<count {
-                if i > 0 { buffer.append(UInt8(ascii: ",")) }
-                buffer.append(contentsOf: labels.encoded[labels.ranges[i]])
-                buffer.append(UInt8(ascii: ":"))
-                JSONWriter.appendFloat(probabilities[i], to: &buffer)
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                writeLabel(i, labels, to: &w)
+                w.byte(UInt8(ascii: ":"))
+                w.float(probabilities[i])
             }
-            JSONWriter.appendRaw("}}", to: &buffer)
+            w.raw("}}")
         }
     }
 
     /// Writes the label, or `null` for an index outside the label set (a caller bug made visible
     /// in the output rather than a crash).
-    private func appendLabel(_ index: Int, _ labels: PredictionLabels, to buffer: inout [UInt8]) {
-        if labels.ranges.indices.contains(index) {
-            buffer.append(contentsOf: labels.encoded[labels.ranges[index]])
-        } else {
-            JSONWriter.appendRaw("null", to: &buffer)
+    private func writeLabel(_ index: Int, _ labels: PredictionLabels, to w: inout JSONWriter) {
+        guard labels.ranges.indices.contains(index) else {
+            w.raw("null")
+            return
         }
+        let range = labels.ranges[index]
+        labels.encoded.withUnsafeBufferPointer { w.raw(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     /// The index of the largest probability (the first on ties); `0` for an empty buffer.

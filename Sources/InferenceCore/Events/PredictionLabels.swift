@@ -5,6 +5,8 @@ public struct PredictionLabels: Sendable, Hashable {
     /// Each label as a complete JSON string literal (quotes included), concatenated.
     let encoded: [UInt8]
     let ranges: [Range<Int>]
+    /// The longest encoded label, for the encoder's size bound.
+    let longestEncoded: Int
 
     /// Escapes `names` once.
     public init(_ names: [String]) {
@@ -13,11 +15,12 @@ public struct PredictionLabels: Sendable, Hashable {
         var ranges: [Range<Int>] = []
         for name in names {
             let start = encoded.count
-            JSONWriter.appendString(name, to: &encoded)
+            encoded.appendJSONString(name)
             ranges.append(start..<encoded.count)
         }
         self.encoded = encoded
         self.ranges = ranges
+        self.longestEncoded = ranges.map(\.count).max() ?? 0
     }
 
     /// The number of labels.

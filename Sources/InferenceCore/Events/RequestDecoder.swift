@@ -30,11 +30,17 @@ public struct RequestDecoder: Sendable {
         /// Deepest nesting of objects and arrays accepted (the request object itself is level 1).
         /// Default 64.
         public var maxDepth: Int
+        /// Whether ``DecodedRequest/id`` is filled in. An id longer than 15 UTF-8 bytes (a UUID, say)
+        /// costs one heap allocation per record as a `String`; with `false` the decoder only reports
+        /// ``DecodedRequest/idSpan`` and the worker hands those bytes to
+        /// ``PredictionEncoder/encode(_:context:rawRequestID:into:)``. Default `true`.
+        public var materializesID: Bool
 
         /// Creates a configuration; see each property for its default.
-        public init(maxPayloadBytes: Int = 1 << 20, maxDepth: Int = 64) {
+        public init(maxPayloadBytes: Int = 1 << 20, maxDepth: Int = 64, materializesID: Bool = true) {
             self.maxPayloadBytes = maxPayloadBytes
             self.maxDepth = maxDepth
+            self.materializesID = materializesID
         }
 
         /// Rejects limits that could not decode any request or would risk the stack.
@@ -45,20 +51,29 @@ public struct RequestDecoder: Sendable {
     }
 
     /// The model's features, in declared order.
-    public let featureNames: [String]
+    public var featureNames: [String] { features.names }
     /// The limits.
     public let configuration: Configuration
-    private let table: FeatureNameTable
+    /// Names and lookup table behind one reference, so that a parse retains one object, not five arrays.
+    private let features: Features
+
+    fileprivate final class Features: Sendable {
+        let names: [String]
+        let table: FeatureNameTable
+        init(names: [String], table: FeatureNameTable) {
+            self.names = names
+            self.table = table
+        }
+    }
 
     /// Creates a decoder for a model's ordered feature names; throws on duplicate names or a bad configuration.
     public init(featureNames: [String], configuration: Configuration = .init()) throws(ConfigurationValidationError) {
         try configuration.validate()
         switch FeatureNameTable.make(featureNames) {
-        case .success(let table): self.table = table
+        case .success(let table): self.features = Features(names: featureNames, table: table)
         case .failure(let duplicate):
             throw ConfigurationValidationError(message: "feature name \"\(featureNames[duplicate.index])\" appears twice in the model's feature list")
         }
-        self.featureNames = featureNames
         self.configuration = configuration
     }
 
@@ -79,8 +94,9 @@ public struct RequestDecoder: Sendable {
         }
         var parser = Parser(
             cursor: JSONCursor(base: base.assumingMemoryBound(to: UInt8.self), count: payload.count, maxDepth: configuration.maxDepth),
-            decoder: self,
-            values: values
+            features: features,
+            values: values,
+            materializesID: configuration.materializesID
         )
         return try parser.parseRequest()
     }
@@ -104,21 +120,22 @@ public struct RequestDecoder: Sendable {
         }.get()
     }
 
-    fileprivate func featureIndex(_ key: UnsafeRawBufferPointer) -> Int? { table.index(of: key) }
 }
 
 extension RequestDecoder {
     /// One pass over one payload.
     fileprivate struct Parser {
         var cursor: JSONCursor
-        let decoder: RequestDecoder
+        let features: Features
         let values: UnsafeMutableBufferPointer<RawFeatureValue>
+        let materializesID: Bool
         /// The first shape error, reported once the payload has proved to be valid JSON.
         var pending: RequestDecodingError?
 
-        init(cursor: JSONCursor, decoder: RequestDecoder, values: UnsafeMutableBufferPointer<RawFeatureValue>) {
+        init(cursor: JSONCursor, features: Features, values: UnsafeMutableBufferPointer<RawFeatureValue>, materializesID: Bool) {
             self.cursor = cursor
-            self.decoder = decoder
+            self.materializesID = materializesID
+            self.features = features
             self.values = values
         }
 
@@ -140,6 +157,7 @@ extension RequestDecoder {
             cursor.position += 1
             var id: String?
             var idIsNumber = false
+            var idSpan: Range<Int>?
             var sawID = false
             var layout: DecodedRequest.FeatureLayout?
             cursor.skipWhitespace()
@@ -151,8 +169,8 @@ extension RequestDecoder {
                     let keyStart = cursor.position
                     let span = try cursor.scanString()
                     let key = cursor.withKeyBytes(span) { bytes -> TopLevelKey in
-                        if bytes.elementsEqual("features".utf8) { return .features }
-                        if bytes.elementsEqual("id".utf8) { return .id }
+                        if Self.equals(bytes, "features") { return .features }
+                        if Self.equals(bytes, "id") { return .id }
                         return .other
                     }
                     cursor.skipWhitespace()
@@ -165,7 +183,7 @@ extension RequestDecoder {
                             try cursor.skipValue(depth: 1)
                         } else {
                             sawID = true
-                            (id, idIsNumber) = try parseID()
+                            (id, idIsNumber, idSpan) = try parseID()
                         }
                     case .features:
                         if layout != nil {
@@ -192,7 +210,7 @@ extension RequestDecoder {
             guard let layout else {
                 throw RequestDecodingError(code: .missingFeatures, byteOffset: objectStart, message: "the request has no \"features\" key; send \"features\": [values in model order] or {\"name\": value}")
             }
-            return DecodedRequest(id: id, idIsNumber: idIsNumber, layout: layout)
+            return DecodedRequest(id: id, idIsNumber: idIsNumber, idSpan: idSpan, layout: layout)
         }
 
         /// Only whitespace may follow the document.
@@ -201,29 +219,32 @@ extension RequestDecoder {
             guard cursor.atEnd else { throw cursor.malformed("trailing data after the JSON document") }
         }
 
-        mutating func parseID() throws(RequestDecodingError) -> (String?, Bool) {
+        /// The id's text (when materialised), whether it was a number, and its raw span.
+        mutating func parseID() throws(RequestDecodingError) -> (String?, Bool, Range<Int>?) {
             switch cursor.peek {
             case UInt8(ascii: "\""):
                 let span = try cursor.scanString()
-                return (cursor.decodeString(span), false)
+                let text = materializesID ? cursor.decodeString(span) : nil
+                return (text, false, span.start..<span.end)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let start = cursor.position
                 _ = try cursor.scanNumber()
-                return (cursor.text(start, cursor.position), true)
+                let text = materializesID ? cursor.text(start, cursor.position) : nil
+                return (text, true, start..<cursor.position)
             case UInt8(ascii: "n"):
                 let start = cursor.position
-                if case .null = try cursor.scanLiteral() { return (nil, false) }
+                if case .null = try cursor.scanLiteral() { return (nil, false, nil) }
                 remember(RequestDecodingError(code: .invalidID, byteOffset: start, message: "\"id\" must be a string, a number or null"))
-                return (nil, false)
+                return (nil, false, nil)
             default:
                 remember(RequestDecodingError(code: .invalidID, byteOffset: cursor.position, message: "\"id\" must be a string, a number or null"))
                 try cursor.skipValue(depth: 1)
-                return (nil, false)
+                return (nil, false, nil)
             }
         }
 
         mutating func parseFeatures() throws(RequestDecodingError) -> DecodedRequest.FeatureLayout {
-            let count = decoder.featureNames.count
+            let count = features.names.count
             switch cursor.peek {
             case UInt8(ascii: "["):
                 let arrayStart = cursor.position
@@ -254,7 +275,7 @@ extension RequestDecoder {
                 if index != count {
                     remember(RequestDecodingError(
                         code: .wrongArity, byteOffset: arrayStart,
-                        message: "the features array has \(index) values; the model expects \(count), in this order: \(Self.list(decoder.featureNames))",
+                        message: "the features array has \(index) values; the model expects \(count), in this order: \(Self.list(features.names))",
                         expectedCount: count, actualCount: index
                     ))
                 }
@@ -272,7 +293,7 @@ extension RequestDecoder {
                     guard cursor.peek == UInt8(ascii: "\"") else { throw cursor.unexpected(expecting: "a feature name") }
                     let keyStart = cursor.position
                     let span = try cursor.scanString()
-                    let index = cursor.withKeyBytes(span) { decoder.featureIndex($0) }
+                    let index = cursor.withKeyBytes(span) { features.table.index(of: $0) }
                     cursor.skipWhitespace()
                     try cursor.expect(UInt8(ascii: ":"), "':' after a feature name")
                     cursor.skipWhitespace()
@@ -280,7 +301,7 @@ extension RequestDecoder {
                         if case .missing = values[index] {
                             try parseFeatureValue(index)
                         } else {
-                            let name = decoder.featureNames[index]
+                            let name = features.names[index]
                             remember(RequestDecodingError(code: .duplicateFeature, byteOffset: keyStart, message: "feature \"\(name)\" appears twice", feature: name))
                             try cursor.skipValue(depth: 2)
                         }
@@ -288,7 +309,7 @@ extension RequestDecoder {
                         let name = Self.truncated(cursor.decodeString(span))
                         remember(RequestDecodingError(
                             code: .unknownFeature, byteOffset: keyStart,
-                            message: "unknown feature \"\(name)\"; the model's features are \(Self.list(decoder.featureNames))", feature: name
+                            message: "unknown feature \"\(name)\"; the model's features are \(Self.list(features.names))", feature: name
                         ))
                         try cursor.skipValue(depth: 2)
                     }
@@ -321,7 +342,7 @@ extension RequestDecoder {
             case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
                 values[index] = try cursor.scanLiteral()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                let name = decoder.featureNames[index]
+                let name = features.names[index]
                 remember(RequestDecodingError(
                     code: .featureWrongType, byteOffset: cursor.position,
                     message: "feature \"\(name)\" is an \(cursor.peek == UInt8(ascii: "{") ? "object" : "array"); features must be numbers, strings, booleans or null",
@@ -332,6 +353,14 @@ extension RequestDecoder {
             default:
                 throw cursor.unexpected(expecting: "a feature value")
             }
+        }
+
+        @inline(__always)
+        static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+            guard bytes.count == literal.utf8CodeUnitCount else { return false }
+            let expected = literal.utf8Start
+            for i in 0..<bytes.count where bytes[i] != expected[i] { return false }
+            return true
         }
 
         static func list(_ names: [String]) -> String {

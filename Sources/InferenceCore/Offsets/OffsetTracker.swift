@@ -15,7 +15,12 @@
 /// operation is amortised O(1) per record (a ring buffer per partition; acknowledgement is O(log n)
 /// only when the partition's in-flight window has offset gaps), plus one dictionary lookup.
 public struct OffsetTracker: Sendable {
-    private var partitions: [TopicPartition: PartitionOffsetWindow] = [:]
+    /// Windows live in an array addressed through `slots`: mutating `windows[i]` in place goes through
+    /// an addressor, whereas mutating a dictionary value goes through a `_modify` coroutine whose frame
+    /// for a value this size is heap-allocated (measured: one malloc/free per operation).
+    private var windows: [PartitionOffsetWindow] = []
+    private var slots: [TopicPartition: Int] = [:]
+    private var freeSlots: [Int] = []
     /// Offsets that advanced since the last ``takeAdvancedOffsets()``.
     private var lastReported: [TopicPartition: Int64] = [:]
 
@@ -28,7 +33,23 @@ public struct OffsetTracker: Sendable {
     public init() {}
 
     /// Partitions with state (dispatched at least once and not revoked).
-    public var trackedPartitions: [TopicPartition] { Array(partitions.keys) }
+    public var trackedPartitions: [TopicPartition] { Array(slots.keys) }
+
+    private func slot(_ partition: TopicPartition) -> Int? { slots[partition] }
+
+    private mutating func slotCreating(_ partition: TopicPartition) -> Int {
+        if let slot = slots[partition] { return slot }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            windows[free] = PartitionOffsetWindow()
+            slot = free
+        } else {
+            windows.append(PartitionOffsetWindow())
+            slot = windows.count - 1
+        }
+        slots[partition] = slot
+        return slot
+    }
 
     /// Registers a record as in flight. Offsets must increase strictly per partition.
     ///
@@ -38,26 +59,24 @@ public struct OffsetTracker: Sendable {
             throw OffsetTrackingError(code: .invalidOffset, partition: partition, offset: offset, message: "negative offsets are logical positions, not records")
         }
         let size = max(0, bytes)
-        if partitions[partition] == nil { partitions[partition] = PartitionOffsetWindow() }
-        let last = partitions[partition]!.lastDispatched
-        guard offset.rawValue > last else {
+        let slot = slotCreating(partition)
+        guard windows[slot].dispatchIfIncreasing(offset.rawValue, bytes: size) else {
+            let last = windows[slot].lastDispatched
             throw OffsetTrackingError(code: .notIncreasing, partition: partition, offset: offset, message: "offset \(offset) dispatched after \(last); offsets must be dispatched in increasing order (seek or rebalance without revoke?)")
         }
-        partitions[partition]!.dispatch(offset.rawValue, bytes: size)
         totalInFlight += 1
         totalInFlightBytes += size
     }
 
     /// Marks a dispatched record's outcome (prediction or dead letter) as acknowledged by the broker.
     public mutating func acknowledge(_ offset: RecordOffset, in partition: TopicPartition) throws(OffsetTrackingError) {
-        guard partitions[partition] != nil else {
+        guard let slot = slot(partition) else {
             throw OffsetTrackingError(code: .unknownOffset, partition: partition, offset: offset, message: "partition not tracked (never dispatched, or revoked)")
         }
-        let before = partitions[partition]!.inFlightBytes
-        switch partitions[partition]!.acknowledge(offset.rawValue) {
-        case .acknowledged:
+        switch windows[slot].acknowledge(offset.rawValue) {
+        case .acknowledged(let bytes):
             totalInFlight -= 1
-            totalInFlightBytes -= before - partitions[partition]!.inFlightBytes
+            totalInFlightBytes -= bytes
         case .unknown:
             throw OffsetTrackingError(code: .unknownOffset, partition: partition, offset: offset, message: "offset was never dispatched or is already committable")
         case .duplicate:
@@ -68,20 +87,20 @@ public struct OffsetTracker: Sendable {
     /// The offset to commit for `partition`: lowest in flight, else highest acknowledged + 1;
     /// `nil` when nothing was acknowledged and nothing is in flight (or the partition is untracked).
     public func committableOffset(for partition: TopicPartition) -> RecordOffset? {
-        partitions[partition]?.committable.map(RecordOffset.init(rawValue:))
+        slot(partition).flatMap { windows[$0].committable }.map(RecordOffset.init(rawValue:))
     }
 
     /// Records in flight on `partition`.
-    public func inFlight(for partition: TopicPartition) -> Int { partitions[partition]?.inFlight ?? 0 }
+    public func inFlight(for partition: TopicPartition) -> Int { slot(partition).map { windows[$0].inFlight } ?? 0 }
 
     /// Payload bytes in flight on `partition`.
-    public func inFlightBytes(for partition: TopicPartition) -> Int { partitions[partition]?.inFlightBytes ?? 0 }
+    public func inFlightBytes(for partition: TopicPartition) -> Int { slot(partition).map { windows[$0].inFlightBytes } ?? 0 }
 
     /// The committable offsets that changed since the previous call, for a periodic commit.
     public mutating func takeAdvancedOffsets() -> [(partition: TopicPartition, offset: RecordOffset)] {
         var result: [(partition: TopicPartition, offset: RecordOffset)] = []
-        for (partition, window) in partitions {
-            guard let offset = window.committable, lastReported[partition] != offset else { continue }
+        for (partition, slot) in slots {
+            guard let offset = windows[slot].committable, lastReported[partition] != offset else { continue }
             lastReported[partition] = offset
             result.append((partition, RecordOffset(rawValue: offset)))
         }
@@ -92,7 +111,11 @@ public struct OffsetTracker: Sendable {
     /// unassigning); records still in flight are forgotten and will be redelivered to the next owner.
     @discardableResult
     public mutating func revoke(_ partition: TopicPartition) -> RecordOffset? {
-        guard let window = partitions.removeValue(forKey: partition) else { return nil }
+        guard let slot = slots.removeValue(forKey: partition) else { return nil }
+        let window = windows[slot]
+        // Free the ring buffer's memory now; the slot is reused by the next new partition.
+        windows[slot] = PartitionOffsetWindow()
+        freeSlots.append(slot)
         lastReported[partition] = nil
         totalInFlight -= window.inFlight
         totalInFlightBytes -= window.inFlightBytes

@@ -43,7 +43,14 @@ struct PartitionOffsetWindow: Sendable {
         lastDispatched = offset
     }
 
-    enum AcknowledgeResult { case acknowledged, unknown, duplicate }
+    /// `false` when `offset` is not above the last dispatched offset (nothing changes then).
+    mutating func dispatchIfIncreasing(_ offset: Int64, bytes size: Int) -> Bool {
+        guard offset > lastDispatched else { return false }
+        dispatch(offset, bytes: size)
+        return true
+    }
+
+    enum AcknowledgeResult { case acknowledged(bytes: Int), unknown, duplicate }
 
     mutating func acknowledge(_ offset: Int64) -> AcknowledgeResult {
         guard count > 0, offset >= offsets[head], offset <= lastDispatched else { return .unknown }
@@ -64,8 +71,9 @@ struct PartitionOffsetWindow: Sendable {
         let s = slot(index)
         if done[s] { return .duplicate }
         done[s] = true
+        let released = bytes[s]
         inFlight -= 1
-        inFlightBytes -= bytes[s]
+        inFlightBytes -= released
         // Pop the acknowledged prefix; each entry is popped once, so this is amortised O(1).
         while count > 0, done[head] {
             nextAfterDone = offsets[head] + 1
@@ -73,7 +81,7 @@ struct PartitionOffsetWindow: Sendable {
             if head == capacity { head = 0 }
             count -= 1
         }
-        return .acknowledged
+        return .acknowledged(bytes: released)
     }
 
     private mutating func grow() {

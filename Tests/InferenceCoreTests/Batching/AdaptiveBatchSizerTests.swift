@@ -74,6 +74,29 @@ import Testing
         #expect(sizes.suffix(50).allSatisfy { $0 == 19 })
     }
 
+    @Test(arguments: [0.05, 0.1, 0.2])
+    func keepsTheObjectiveUnderNoise(noise: Double) {
+        // Batch cost 0.7 ms * n + 2 ms, each batch off by up to +-noise: sizing at the mean optimum
+        // (25) would miss about half the time; the residual margin must keep misses rare.
+        var random = SplitMix64(seed: 5)
+        var sizer = AdaptiveBatchSizer(configuration: .init(latencyObjective: .milliseconds(20)), maxBatchSize: 64)
+        var sizes: [Int] = []
+        var misses = 0
+        for i in 0..<1500 {
+            let n = sizer.batchSize
+            let milliseconds = (0.7 * Double(n) + 2) * Double.random(in: (1 - noise)...(1 + noise), using: &random)
+            if i >= 1000 {
+                sizes.append(n)
+                if milliseconds > 20 { misses += 1 }
+            }
+            sizer.record(batchSize: n, queueingDelay: .zero, modelLatency: .microseconds(Int64(milliseconds * 1000)))
+        }
+        let worstCaseOptimum = Int(((20 / (1 + noise)) - 2) / 0.7)
+        #expect(misses <= 10, "\(misses) misses in 500 batches")
+        #expect(sizes.allSatisfy { $0 <= 25 })
+        #expect(Double(sizes.reduce(0, +)) / Double(sizes.count) >= Double(worstCaseOptimum) - 1)
+    }
+
     @Test func staysWithinBounds() {
         // A model that can never meet the objective: the size bottoms out at 1, never 0.
         var sizer = AdaptiveBatchSizer(configuration: .init(latencyObjective: .milliseconds(1), initialBatchSize: 10), maxBatchSize: 16)

@@ -70,11 +70,10 @@ import Testing
         #expect(policy.disposition(for: Opaque(), attempt: 1, using: &random) == .stop)
         let lenient = DeadLetterPolicy(configuration: .init(unclassified: .deadLetter(.modelFailure)))
         #expect(lenient.disposition(for: Opaque(), attempt: 1, using: &random) == .deadLetter(.modelFailure))
-        // Well-formed JSON of the wrong shape is a schema violation; unparseable bytes are malformed.
-        let decoding = RequestDecodingError(code: .unknownFeature, byteOffset: 3, message: "x")
-        #expect(policy.disposition(for: decoding, attempt: 1, using: &random) == .deadLetter(.schemaViolation))
-        let malformed = RequestDecodingError(code: .malformedJSON, byteOffset: 3, message: "x")
-        #expect(policy.disposition(for: malformed, attempt: 1, using: &random) == .deadLetter(.malformedJSON))
+        let shape = RequestDecodingError(code: .unknownFeature, byteOffset: 3, message: "x")
+        #expect(policy.disposition(for: shape, attempt: 1, using: &random) == .deadLetter(.requestSchemaViolation))
+        let syntax = RequestDecodingError(code: .malformedJSON, byteOffset: 3, message: "x")
+        #expect(policy.disposition(for: syntax, attempt: 1, using: &random) == .deadLetter(.malformedJSON))
         let oversized = RequestDecodingError(code: .oversizedPayload, byteOffset: 3, message: "x")
         #expect(policy.disposition(for: oversized, attempt: 1, using: &random) == .deadLetter(.oversizedPayload))
         let tracking = OffsetTrackingError(code: .notIncreasing, partition: .init(topic: "t", partition: 0), offset: .init(1), message: "x")
@@ -83,12 +82,13 @@ import Testing
 
     @Test func reasonsHaveStableCodesAndConnectStages() {
         #expect(DeadLetterReason.allPredefined.map(\.code) == [
-            "malformed_json", "oversized_payload", "schema_violation", "out_of_range_value", "unknown_category",
+            "malformed_json", "oversized_payload", "schema_violation", "schema_violation", "out_of_range_value", "unknown_category",
             "model_failure", "output_validation_failure",
         ])
         let connectStages: Set<String> = ["KEY_CONVERTER", "VALUE_CONVERTER", "HEADER_CONVERTER", "TRANSFORMATION", "TASK_PUT", "TASK_POLL", "KAFKA_PRODUCE", "KAFKA_CONSUME"]
         #expect(DeadLetterReason.allPredefined.allSatisfy { connectStages.contains($0.stage) })
-        #expect(Set(DeadLetterReason.allPredefined).count == 7)
+        #expect(Set(DeadLetterReason.allPredefined).count == 8)
+        #expect(Set(DeadLetterReason.allPredefined.map(\.code)).count == 7)
     }
 
     @Test func rejectsInvalidConfiguration() {

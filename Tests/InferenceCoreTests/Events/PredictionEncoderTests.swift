@@ -82,6 +82,33 @@ import Testing
         }
     }
 
+    @Test func rawRequestIDsAreCopiedAsWritten() throws {
+        let decoder = try RequestDecoder(featureNames: ["x"], configuration: .init(materializesID: false))
+        for (payload, expectedID) in [
+            (#"{"id":"plain-id","features":[1]}"#, #""plain-id""#),
+            (#"{"id":"esc\"aped\u00e9","features":[1]}"#, #""esc\"aped\u00e9""#),
+            (#"{"id":12345678901234567890,"features":[1]}"#, #""12345678901234567890""#),
+            (#"{"features":[1]}"#, #""requests-2-42""#),
+        ] {
+            let bytes = Array(payload.utf8)
+            var values: [RawFeatureValue] = []
+            let request = try decoder.decode(bytes, into: &values)
+            var buffer: [UInt8] = []
+            bytes.withUnsafeBytes { raw in
+                let id = request.idSpan.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }
+                encoder.encode(.regression(score: 1), context: context, rawRequestID: id, into: &buffer)
+            }
+            let json = String(decoding: buffer, as: UTF8.self)
+            #expect(json.hasPrefix("{\"id\":\(expectedID),\"model\""), "\(json)")
+        }
+        // Without an escape, the raw path writes exactly what the String path writes.
+        var viaString: [UInt8] = []
+        encoder.encode(.regression(score: 1), context: context, into: &viaString)
+        var viaRaw: [UInt8] = []
+        Array("abc".utf8).withUnsafeBytes { encoder.encode(.regression(score: 1), context: context, rawRequestID: $0, into: &viaRaw) }
+        #expect(viaRaw == viaString)
+    }
+
     @Test func reusedBufferIsReplacedNotAppended() {
         var buffer: [UInt8] = []
         encoder.encode(.regression(score: 1), context: context, into: &buffer)
@@ -90,6 +117,34 @@ import Testing
         encoder.encode(.regression(score: 1), context: context, into: &buffer)
         #expect(buffer == first)
         #expect(buffer.capacity == capacity)
+    }
+
+    @Test func worstCaseEscapingStaysWithinTheReservedBound() throws {
+        let nasty = String(repeating: "\u{1}\u{1F}\"\\", count: 64)
+        let encoder = PredictionEncoder(modelName: nasty, modelVersion: nasty)
+        let labels = PredictionLabels([nasty, nasty + "x", "😀"])
+        let probabilities: [Float] = [-.leastNormalMagnitude, -.greatestFiniteMagnitude, .nan]
+        var context = self.context
+        context.source = TopicPartition(topic: nasty, partition: .min)
+        context.offset = RecordOffset(.max)
+        context.eventTimeMilliseconds = .min
+        context.processingTimeMilliseconds = .max
+        for id in [nasty, nil] {
+            context.requestID = id
+            let json = probabilities.withUnsafeBufferPointer { p in
+                encode(.multiclass(probabilities: p, labelIndex: 0, labels: labels), context, with: encoder)
+            }
+            #expect(json.contains(#""partition":-2147483648,"offset":9223372036854775807},"event_time":-9223372036854775808,"processing_time":9223372036854775807}"#))
+            #expect(json.contains(#"\u0001\u001f\"\\"#))
+            let decoder = try RequestDecoder(featureNames: ["x"])
+            var values: [RawFeatureValue] = []
+            do {
+                _ = try decoder.decode(Array(json.utf8), into: &values)
+                Issue.record("expected missing_features")
+            } catch {
+                #expect(error.code == .missingFeatures, "\(error)")
+            }
+        }
     }
 
     @Test func outputIsValidJSONForTheDecoder() throws {

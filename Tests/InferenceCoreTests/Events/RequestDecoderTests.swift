@@ -22,13 +22,13 @@ import Testing
 
     @Test func arrayInModelOrder() throws {
         let (request, values) = try decode(#"{"id": "abc", "features": [1.5, 2, "DE", null]}"#)
-        #expect(request == DecodedRequest(id: "abc", idIsNumber: false, layout: .array))
+        #expect(request == DecodedRequest(id: "abc", idIsNumber: false, idSpan: 8..<11, layout: .array))
         #expect(values == [.number(1.5), .number(2), .string("DE"), .null])
     }
 
     @Test func objectKeyedByName() throws {
         let (request, values) = try decode(#"{"features": {"country": "DE", "amount": 1.5, "flag": true}, "id": "x"}"#)
-        #expect(request == DecodedRequest(id: "x", layout: .object))
+        #expect(request == DecodedRequest(id: "x", idSpan: 68..<69, layout: .object))
         #expect(values == [.number(1.5), .missing, .string("DE"), .bool(true)])
     }
 
@@ -39,6 +39,22 @@ import Testing
         #expect(numeric.id == "12345678901234567890123")
         #expect(numeric.idIsNumber)
         #expect(try decode(#"{"id":-1.5e3,"features":[1,2,3,4]}"#).0.id == "-1.5e3")
+    }
+
+    @Test func idSpanPointsAtTheRawText() throws {
+        let json = #"{"id": "a\"b", "features": [1, 2, 3, 4]}"#
+        let bytes = Array(json.utf8)
+        let lazy = try RequestDecoder(featureNames: Self.names, configuration: .init(materializesID: false))
+        var values: [RawFeatureValue] = []
+        let request = try lazy.decode(bytes, into: &values)
+        #expect(request.id == nil)
+        let span = try #require(request.idSpan)
+        #expect(String(decoding: bytes[span], as: UTF8.self) == #"a\"b"#)
+        #expect(try decoder.decode(bytes, into: &values).id == "a\"b")
+        let numeric = Array(#"{"id":-12.5e3,"features":[1,2,3,4]}"#.utf8)
+        let numericSpan = try #require(try lazy.decode(numeric, into: &values).idSpan)
+        #expect(String(decoding: numeric[numericSpan], as: UTF8.self) == "-12.5e3")
+        #expect(try lazy.decode(Array(#"{"id":null,"features":[1,2,3,4]}"#.utf8), into: &values).idSpan == nil)
     }
 
     @Test func unknownTopLevelKeysAreSkipped() throws {

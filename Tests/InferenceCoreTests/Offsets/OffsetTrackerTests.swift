@@ -111,6 +111,21 @@ import Testing
         #expect(tracker.totalInFlight == 0)
     }
 
+    @Test func topicsWithTheSameLengthAndPartitionStayApart() throws {
+        // TopicPartition hashes only the partition and the topic's length: these collide on purpose.
+        let a = TopicPartition(topic: "orders", partition: 1)
+        let b = TopicPartition(topic: "titles", partition: 1)
+        #expect(a.hashValue == b.hashValue)
+        #expect(a != b)
+        var tracker = OffsetTracker()
+        try tracker.dispatch(o(10), in: a)
+        try tracker.dispatch(o(20), in: b)
+        try tracker.acknowledge(o(20), in: b)
+        #expect(tracker.committableOffset(for: a) == o(10))
+        #expect(tracker.committableOffset(for: b) == o(21))
+        #expect(throws: OffsetTrackingError.self) { try tracker.acknowledge(o(20), in: a) }
+    }
+
     @Test func takeAdvancedOffsetsReportsOnlyChanges() throws {
         var tracker = OffsetTracker()
         try tracker.dispatch(o(0), in: p0)

@@ -1,0 +1,3 @@
+extension OutputValidationError: ClassifiedFailure {
+    public var deadLetterReason: DeadLetterReason? { .outputValidationFailure }
+}
