@@ -112,7 +112,7 @@ import Testing
     @Test func reusedBufferIsReplacedNotAppended() {
         var buffer: [UInt8] = []
         encoder.encode(.regression(score: 1), context: context, into: &buffer)
-        let first = buffer
+        let first = buffer.map { $0 } // a copy with its own storage: `buffer` stays uniquely referenced
         let capacity = buffer.capacity
         encoder.encode(.regression(score: 1), context: context, into: &buffer)
         #expect(buffer == first)
