@@ -1,0 +1,60 @@
+import Foundation
+import InferenceCore
+import InferenceWorker
+import Kafka
+import KafkaTestSupport
+import Synchronization
+import Testing
+
+/// A model source whose model a test replaces at will, like the registry after a new version loads.
+final class SwitchableModelSource: ModelSource {
+    private let model: Mutex<LoadedModel>
+    init(_ model: LoadedModel) { self.model = Mutex(model) }
+    func replace(with newModel: LoadedModel) { model.withLock { $0 = newModel } }
+    var current: LoadedModel? { model.withLock { $0 } }
+    func prepare() {}
+    func watch() async throws { while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) } }
+    var unavailableReason: String { "" }
+}
+
+@Suite struct HotSwapTests {
+    @Test func aNewVersionTakesOverBetweenBatchesAndEveryPredictionNamesTheVersionThatMadeIt() async throws {
+        let harness = try PipelineHarness()
+        let v1 = TestModels.scorer(version: "1")
+        let v2 = TestModels.scorer(version: "2", kernel: try LogisticKernel(weights: [-0.05, 0.04, -0.03, -0.5, 0.5, 0], bias: -0.1))
+        let source = SwitchableModelSource(v1)
+        let pipeline = InferencePipeline(configuration: harness.configuration(), models: source, logger: .quiet)
+        let task = Task { try await pipeline.run() }
+        let running = RunningPipeline(pipeline: pipeline, task: task)
+        try await running.waitUntilAssigned()
+
+        let n = 600
+        let requests = (0..<n).map { TestModels.request($0, id: "r\($0)") }
+        try await harness.send(requests.prefix(300).map(\.json))
+        #expect(await harness.waitForOutcomes(100))
+        source.replace(with: v2)
+        try await harness.send(requests.suffix(300).map(\.json))
+        #expect(await harness.waitForOutcomes(n))
+        try await running.stop()
+
+        let predictions = harness.predictions
+        #expect(predictions.count == n)
+        let expected = [
+            "1": Dictionary(uniqueKeysWithValues: zip(requests.indices.map { "r\($0)" }, v1.predict(requests.map(\.raw)))),
+            "2": Dictionary(uniqueKeysWithValues: zip(requests.indices.map { "r\($0)" }, v2.predict(requests.map(\.raw)))),
+        ]
+        for prediction in predictions {
+            let engine = try #require(try expected[prediction.modelVersion]?[prediction.id]?.get(), "\(prediction.modelVersion) \(prediction.id)")
+            #expect(Float(prediction.score) == engine.score, "scored by the version it names")
+        }
+        let versions = Dictionary(grouping: predictions, by: \.modelVersion).mapValues(\.count)
+        #expect(versions["1", default: 0] >= 100 && versions["2", default: 0] >= 300, "\(versions)")
+        // Once a record was scored by v2, no later record of the same partition was scored by v1.
+        var switched: Set<Int32> = []
+        for prediction in predictions.sorted(by: { ($0.sourcePartition, $0.sourceOffset) < ($1.sourcePartition, $1.sourceOffset) }) {
+            if prediction.modelVersion == "2" { switched.insert(prediction.sourcePartition) }
+            #expect(!(prediction.modelVersion == "1" && switched.contains(prediction.sourcePartition)), "no going back to the old version")
+        }
+        await harness.close()
+    }
+}
