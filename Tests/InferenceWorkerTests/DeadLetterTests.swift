@@ -32,6 +32,7 @@ import Testing
         Case(name: "malformed JSON", value: Array("{\"features\":[1,2".utf8), reason: "malformed_json", stage: "VALUE_CONVERTER"),
         Case(name: "not JSON", value: Array("hello".utf8), reason: "malformed_json", stage: "VALUE_CONVERTER"),
         Case(name: "tombstone", value: nil, reason: "malformed_json", stage: "VALUE_CONVERTER"),
+        Case(name: "empty value", value: [], reason: "malformed_json", stage: "VALUE_CONVERTER"),
         Case(name: "wrong arity", value: Array("{\"features\":[1,2]}".utf8), reason: "schema_violation", stage: "VALUE_CONVERTER"),
         Case(name: "unknown feature", value: Array("{\"features\":{\"x0\":1,\"x9\":2}}".utf8), reason: "schema_violation", stage: "VALUE_CONVERTER"),
         Case(name: "missing feature", value: Array("{\"features\":{\"x0\":1,\"x1\":2,\"color\":\"red\"}}".utf8), reason: "schema_violation", stage: "TRANSFORMATION"),

@@ -444,12 +444,10 @@ public final class InferencePipeline: Sendable {
         while true {
             do {
                 try slot.input.message.withKey { key in
-                    try withOptionalBytes(slot.value) { value in
-                        try producer.send(
-                            topic: slot.topic, partition: nil, key: key, value: value, headers: slot.headers,
-                            timestampMilliseconds: slot.timestampMilliseconds, context: id
-                        )
-                    }
+                    try producer.send(
+                        topic: slot.topic, partition: nil, key: key, value: slot.value, headers: slot.headers,
+                        timestampMilliseconds: slot.timestampMilliseconds, context: id
+                    )
                 }
                 return
             } catch let error as KafkaError where error.code == .queueFull {
@@ -550,9 +548,4 @@ extension Duration {
         let (s, a) = components
         return s * 1_000_000_000 + a / 1_000_000_000
     }
-}
-
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
-    guard let bytes else { return try body(nil) }
-    return try bytes.withUnsafeBytes { try body($0) }
 }

@@ -147,6 +147,20 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Queues a record with borrowed key bytes and an owned value (nil: a tombstone; empty stays
+    /// empty, not null). Both are copied before returning.
+    public func send(
+        topic: String, partition: KafkaPartition?, key: UnsafeRawBufferPointer?, value: [UInt8]?,
+        headers: [KafkaHeader] = [], timestampMilliseconds: Int64? = nil, context: UInt64, blockIfQueueFull: Bool = false
+    ) throws(KafkaError) {
+        try withOptionalBytes(value) { (value) throws(KafkaError) in
+            try send(
+                topic: topic, partition: partition, key: key, value: value, headers: headers,
+                timestampMilliseconds: timestampMilliseconds, context: context, blockIfQueueFull: blockIfQueueFull
+            )
+        }
+    }
+
     /// Sends one record and waits for its delivery report; throws the delivery error if it failed.
     /// Convenient for tools and tests; the worker's hot path uses contexts instead.
     public func sendAndWait(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
