@@ -23,7 +23,8 @@ import Testing
                 validRows.append(("r\(i)", request.raw))
             }
         }
-        try await harness.send(values)
+        let traceparent = KafkaHeader(key: "traceparent", string: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        let reports = try await harness.send(values, headers: [traceparent])
         #expect(await harness.waitForOutcomes(n))
         try await running.stop()
 
@@ -42,6 +43,14 @@ import Testing
             let engine = try #require(try expectedByID[prediction.id]?.get())
             #expect(Float(prediction.score) == engine.score, "\(prediction.id)")
             #expect(prediction.label == engine.label)
+        }
+
+        // Key and headers are carried through (a W3C traceparent among them).
+        for prediction in predictions.prefix(50) {
+            let index = Int(prediction.id.dropFirst())!
+            #expect(prediction.record.key == Array("key-\(index % 13)".utf8), "same key as the request")
+            #expect(prediction.record.headers.contains(traceparent), "traceparent propagated")
+            #expect(reports[index].partition.rawValue == prediction.sourcePartition)
         }
 
         // Per output partition, predictions of one input partition come in input order.
