@@ -42,7 +42,7 @@ public enum DriftBenchmark {
         let schema = InputSchema(features: features)
         let output = OutputSchema(task: .binary)
         // A pool of distinct rows so that branch prediction cannot memorise one row.
-        var generator = SplitMix64(seed: 42)
+        var generator = DriftRandom(seed: 42)
         let pool: [[RawFeatureValue]] = (0..<4096).map { _ in
             (0..<featureCount).map { f in
                 if generator.nextDouble() < 0.01 { return .null }
@@ -83,7 +83,7 @@ public enum DriftBenchmark {
 }
 
 /// A small seeded generator (SplitMix64) for reproducible synthetic data.
-struct SplitMix64: RandomNumberGenerator {
+struct DriftRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

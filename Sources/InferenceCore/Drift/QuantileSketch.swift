@@ -232,7 +232,7 @@ public struct QuantileSketch: Sendable, Hashable, Codable {
     func representative(key: Int) -> Double {
         let lo = magnitude(atF: Double(key) / multiplier)
         let hi = magnitude(atF: Double(key + 1) / multiplier)
-        return 2 * lo * hi / (lo + hi)
+        return 2 * lo * (hi / (lo + hi))  // not 2·lo·hi: that overflows near the top of the range
     }
 
     /// The estimate of the order statistic of rank `⌊q·(n − 1)⌋`; `nil` when empty or `q` is outside [0, 1].

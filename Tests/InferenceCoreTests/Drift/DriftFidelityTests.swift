@@ -15,7 +15,8 @@ import Testing
             configuration: DriftConfiguration(quantiles: quantiles), workerID: "w", now: DriftTestSupport.t0
         )
         for value in c.values { monitor.observe(row: [value.map(RawFeatureValue.number) ?? .null]) }
-        let report = try #require(monitor.flush(now: DriftTestSupport.t0))
+        let reportTaken = monitor.flush(now: DriftTestSupport.t0)
+        let report = try #require(reportTaken)
         return try #require(report.column("x"))
     }
 
@@ -67,7 +68,8 @@ import Testing
             workerID: "w", now: DriftTestSupport.t0
         )
         for value in c.values { monitor.observe(row: [value.map(RawFeatureValue.string) ?? .missing]) }
-        let column = try #require(monitor.flush(now: DriftTestSupport.t0)?.column("c"))
+        let columnTaken = monitor.flush(now: DriftTestSupport.t0)?.column("c")
+        let column = try #require(columnTaken)
         let e = c.expected
         #expect(column.count == e.count)
         #expect(column.missing == e.missing)

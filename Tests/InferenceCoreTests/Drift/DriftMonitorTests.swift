@@ -7,11 +7,13 @@ import Testing
 
     @Test func windowClosesByRecordCount() throws {
         var (monitor, fraud) = try S.fraudMonitor(configuration: DriftConfiguration(windowRecordCount: 500, windowDuration: .seconds(60)))
-        var generator = SplitMix64(seed: 1)
+        var generator = DriftRandom(seed: 1)
         S.feed(&monitor, fraud, rows: 499, generator: &generator)
-        #expect(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(1)) == nil)
+        let notDue1 = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(1))
+        #expect(notDue1 == nil)
         S.feed(&monitor, fraud, rows: 1, generator: &generator)
-        let report = try #require(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(2)))
+        let reportTaken = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(2))
+        let report = try #require(reportTaken)
         #expect(report.closedBy == .count)
         #expect(report.rowCount == 500)
         #expect(report.outputCount == 500)
@@ -22,16 +24,19 @@ import Testing
         // The next window starts where this one ended and starts empty.
         #expect(monitor.rowCount == 0)
         #expect(monitor.openWindowStartMs == 1_800_000_002_000)
-        #expect(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(3)) == nil)
+        let notDue2 = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(3))
+        #expect(notDue2 == nil)
     }
 
     @Test func windowClosesAtAlignedTimeBoundaries() throws {
         // Opened 10 s into a minute: the first window ends at the minute, later ones on minute boundaries.
         var (monitor, fraud) = try S.fraudMonitor(now: S.t0.addingTimeInterval(10))
-        var generator = SplitMix64(seed: 2)
+        var generator = DriftRandom(seed: 2)
         S.feed(&monitor, fraud, rows: 50, generator: &generator)
-        #expect(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(59.999)) == nil)
-        let first = try #require(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(60.2)))
+        let notDue3 = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(59.999))
+        #expect(notDue3 == nil)
+        let firstTaken = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(60.2))
+        let first = try #require(firstTaken)
         #expect(first.closedBy == .time)
         #expect(first.windowStartMs == 1_800_000_010_000)
         #expect(first.windowEndMs == 1_800_000_060_000)
@@ -40,9 +45,11 @@ import Testing
         #expect(first.features.allSatisfy { $0.verdict.level == .insufficientData })
         #expect(first.dataset.level == .insufficientData)
         // An empty window is not reported by default, and windows stay aligned after idle minutes.
-        #expect(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(125)) == nil)
+        let notDue4 = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(125))
+        #expect(notDue4 == nil)
         S.feed(&monitor, fraud, rows: 10, generator: &generator)
-        let third = try #require(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(180)))
+        let thirdTaken = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(180))
+        let third = try #require(thirdTaken)
         #expect(third.windowStartMs == 1_800_000_120_000)
         #expect(third.windowEndMs == 1_800_000_180_000)
         #expect(third.rowCount == 10)
@@ -50,27 +57,31 @@ import Testing
 
     @Test func emptyWindowsAreReportedWhenConfigured() throws {
         var (monitor, _) = try S.fraudMonitor(configuration: DriftConfiguration(reportEmptyWindows: true))
-        let report = try #require(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(60)))
+        let reportTaken = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(60))
+        let report = try #require(reportTaken)
         #expect(report.rowCount == 0)
         #expect(report.dataset.level == .insufficientData)
     }
 
     @Test func flushReportsThePartialWindowOnce() throws {
         var (monitor, fraud) = try S.fraudMonitor()
-        var generator = SplitMix64(seed: 3)
+        var generator = DriftRandom(seed: 3)
         S.feed(&monitor, fraud, rows: 7, generator: &generator)
-        let report = try #require(monitor.flush(now: S.t0.addingTimeInterval(5)))
+        let reportTaken = monitor.flush(now: S.t0.addingTimeInterval(5))
+        let report = try #require(reportTaken)
         #expect(report.closedBy == .flush)
         #expect(report.rowCount == 7)
-        #expect(monitor.flush(now: S.t0.addingTimeInterval(6)) == nil)
+        let notDue5 = monitor.flush(now: S.t0.addingTimeInterval(6))
+        #expect(notDue5 == nil)
     }
 
     @Test func noFalseAlertOnTenWindowsDrawnFromTheBaseline() throws {
         var (monitor, fraud) = try S.fraudMonitor(configuration: DriftConfiguration(windowRecordCount: 2000))
-        var generator = SplitMix64(seed: 20261122)
+        var generator = DriftRandom(seed: 20261122)
         for window in 0..<10 {
             S.feed(&monitor, fraud, rows: 2000, generator: &generator)
-            let report = try #require(monitor.takeReportIfDue(now: S.t0.addingTimeInterval(Double(window))))
+            let reportTaken = monitor.takeReportIfDue(now: S.t0.addingTimeInterval(Double(window)))
+            let report = try #require(reportTaken)
             #expect(report.dataset.level == .ok, "window \(window): \(report.dataset)")
             #expect(!report.dataset.drift)
             for column in report.features + report.outputs {
@@ -82,7 +93,7 @@ import Testing
 
     @Test func shiftedStreamRaisesTheVerdicts() throws {
         var (monitor, fraud) = try S.fraudMonitor(configuration: DriftConfiguration(windowRecordCount: 2000))
-        var generator = SplitMix64(seed: 4)
+        var generator = DriftRandom(seed: 4)
         // Shift 9 of the 16 features by a large share of their spread: more than half drift.
         let shifted = Set(0..<9)
         S.feed(&monitor, fraud, rows: 2000, generator: &generator) { f, x in
@@ -90,7 +101,8 @@ import Testing
             let base = fraud.baseline.features[fraud.features[f]]!
             return .number(x + 1.5 * base.std!)
         }
-        let report = try #require(monitor.takeReportIfDue(now: S.t0))
+        let reportTaken = monitor.takeReportIfDue(now: S.t0)
+        let report = try #require(reportTaken)
         #expect(report.dataset.drift)
         #expect(report.dataset.level == .alert)
         #expect(Set(report.dataset.driftedFeatures) == Set(shifted.map { fraud.features[$0] }))
@@ -102,12 +114,13 @@ import Testing
 
     @Test func moderateShiftWarnsWithoutDatasetDrift() throws {
         var (monitor, fraud) = try S.fraudMonitor(configuration: DriftConfiguration(windowRecordCount: 5000))
-        var generator = SplitMix64(seed: 5)
+        var generator = DriftRandom(seed: 5)
         // Only velocity_ratio moves, by about a third of its spread.
         let index = fraud.features.firstIndex(of: "velocity_ratio")!
         let std = fraud.baseline.features["velocity_ratio"]!.std!
         S.feed(&monitor, fraud, rows: 5000, generator: &generator) { f, x in .number(f == index ? x + 0.35 * std : x) }
-        let report = try #require(monitor.takeReportIfDue(now: S.t0))
+        let reportTaken = monitor.takeReportIfDue(now: S.t0)
+        let report = try #require(reportTaken)
         let column = try #require(report.column("velocity_ratio"))
         #expect(column.verdict.level >= .warn, "\(column.scores)")
         #expect(report.dataset.driftedFeatures == ["velocity_ratio"])
@@ -117,13 +130,14 @@ import Testing
 
     @Test func missingRateChangeIsDetected() throws {
         var (monitor, fraud) = try S.fraudMonitor(configuration: DriftConfiguration(windowRecordCount: 1000))
-        var generator = SplitMix64(seed: 6)
-        var flip = SplitMix64(seed: 7)
+        var generator = DriftRandom(seed: 6)
+        var flip = DriftRandom(seed: 7)
         let index = fraud.features.firstIndex(of: "distance_from_home_km")!
         S.feed(&monitor, fraud, rows: 1000, generator: &generator) { f, x in
             f == index && flip.nextDouble() < 0.3 ? (flip.nextDouble() < 0.5 ? .missing : .null) : .number(x)
         }
-        let report = try #require(monitor.takeReportIfDue(now: S.t0))
+        let reportTaken = monitor.takeReportIfDue(now: S.t0)
+        let report = try #require(reportTaken)
         let column = try #require(report.column("distance_from_home_km"))
         #expect(column.missing > 250 && column.missing < 350)
         #expect(column.count == 1000)
@@ -145,7 +159,8 @@ import Testing
         for value in values { monitor.observe(row: [value, .string("not a number")]) }
         monitor.observe(output: .binary(score: 0.9, label: "1", isPositive: true))
         monitor.observe(output: .binary(score: 0.2, label: "0", isPositive: false))
-        let report = try #require(monitor.flush(now: S.t0))
+        let reportTaken = monitor.flush(now: S.t0)
+        let report = try #require(reportTaken)
         let country = try #require(report.column("country"))
         #expect(country.reference.categories == ["de", "fr", "it"])
         #expect(country.histogram == [2, 1, 0, 2])   // de, fr, it, unseen

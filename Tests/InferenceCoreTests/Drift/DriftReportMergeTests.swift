@@ -10,7 +10,7 @@ import Testing
         var (a, fraud) = try S.fraudMonitor(workerID: "replica-a")
         var (b, _) = try S.fraudMonitor(workerID: "replica-b")
         var (all, _) = try S.fraudMonitor(workerID: "replica-a")
-        var generator = SplitMix64(seed: 11)
+        var generator = DriftRandom(seed: 11)
         for i in 0..<3000 {
             // Replica b sees a shifted half so the merged state differs from either part.
             let shift = i % 2 == 1 ? 1.4 : 1.0
@@ -23,7 +23,8 @@ import Testing
             }
         }
         let end = S.t0.addingTimeInterval(60)
-        return (try #require(a.takeReportIfDue(now: end)), try #require(b.takeReportIfDue(now: end)), try #require(all.takeReportIfDue(now: end)))
+        let (ra, rb, rall) = (a.takeReportIfDue(now: end), b.takeReportIfDue(now: end), all.takeReportIfDue(now: end))
+        return (try #require(ra), try #require(rb), try #require(rall))
     }
 
     @Test func mergingReplicasEqualsSummarisingTheUnion() throws {
@@ -81,7 +82,13 @@ import Testing
         #expect(sketch["relative_accuracy"] as? Double == 0.01)
         let dataset = try #require(object["dataset"] as? [String: Any])
         #expect(dataset["drift"] as? Bool == false)
-        #expect(dataset["level"] as? String == "ok")
+        // Every 7th row lacks avg_amount_30d: a missing-rate change of 1/7 warns on that feature only.
+        #expect(dataset["level"] as? String == "warn")
+        #expect(dataset["drifted_features"] as? [String] == ["avg_amount_30d"])
+        let verdict = try #require(features[4]["verdict"] as? [String: Any])
+        let trigger = try #require((verdict["triggers"] as? [[String: Any]])?.first)
+        #expect(trigger["statistic"] as? String == "missing_rate_change")
+        #expect(trigger["level"] as? String == "warn")
     }
 
     @Test func mismatchedReportsAreRejected() throws {
@@ -99,7 +106,7 @@ import Testing
     }
 
     @Test func runningMomentsMergeWithChansFormula() {
-        var generator = SplitMix64(seed: 9)
+        var generator = DriftRandom(seed: 9)
         let xs = (0..<1000).map { _ in 1e6 + generator.nextDouble() * 10 }
         var whole = RunningMoments(), left = RunningMoments(), right = RunningMoments()
         for (i, x) in xs.enumerated() { whole.add(x); if i < 300 { left.add(x) } else { right.add(x) } }
@@ -115,7 +122,7 @@ import Testing
 @Suite struct QuantileSketchTests {
     @Test(arguments: [0.01, 0.02, 0.05])
     func everyQuantileIsWithinTheRelativeBound(_ alpha: Double) {
-        var generator = SplitMix64(seed: 12)
+        var generator = DriftRandom(seed: 12)
         // Magnitudes over 12 orders, both signs, and zeros.
         var values: [Double] = (0..<5000).map { _ in
             let magnitude = pow(10, generator.nextDouble() * 12 - 6)
@@ -136,7 +143,7 @@ import Testing
     }
 
     @Test func mergeIsExact() {
-        var generator = SplitMix64(seed: 13)
+        var generator = DriftRandom(seed: 13)
         var a = QuantileSketch(), b = QuantileSketch(), all = QuantileSketch()
         for i in 0..<4000 {
             let x = (generator.nextDouble() - 0.2) * 1000

@@ -64,7 +64,7 @@ enum DriftTestSupport {
     }
 
     /// Draws one value from a baseline histogram: a bin by its proportion, then uniform within it.
-    static func sample(_ baseline: DistributionBaseline, _ generator: inout SplitMix64) -> Double {
+    static func sample(_ baseline: DistributionBaseline, _ generator: inout DriftRandom) -> Double {
         let edges = baseline.binEdges!, shares = baseline.proportions!
         var u = generator.nextDouble() * shares.reduce(0, +)
         for (i, share) in shares.enumerated() {
@@ -77,7 +77,7 @@ enum DriftTestSupport {
     }
 
     /// Draws a class index from a categorical baseline over `labels`.
-    static func sampleClass(_ baseline: DistributionBaseline, labels: [String], _ generator: inout SplitMix64) -> Int {
+    static func sampleClass(_ baseline: DistributionBaseline, labels: [String], _ generator: inout DriftRandom) -> Int {
         var u = generator.nextDouble()
         for (i, label) in labels.enumerated() {
             let share = baseline.categories?[label] ?? 0
@@ -88,7 +88,7 @@ enum DriftTestSupport {
     }
 
     /// Feeds `rows` rows drawn from the fraud baseline, with `transform(featureIndex, value)` applied.
-    static func feed(_ monitor: inout DriftMonitor, _ fraud: FraudBaseline, rows: Int, generator: inout SplitMix64,
+    static func feed(_ monitor: inout DriftMonitor, _ fraud: FraudBaseline, rows: Int, generator: inout DriftRandom,
                      transform: (Int, Double) -> RawFeatureValue = { .number($1) }) {
         let bases = fraud.features.map { fraud.baseline.features[$0]! }
         let outputBase = fraud.baseline.output!
