@@ -26,6 +26,8 @@ enum ConfigReport {
             ("output-topic", c.outputTopic),
             ("dead-letter-topic", c.effectiveDeadLetterTopic),
             ("drift-topic", c.driftTopic ?? "none"),
+            ("drift-window-records", "\(c.driftWindowRecords)"),
+            ("drift-window", ms(c.driftWindow)),
             ("group-id", c.groupID),
             ("group-instance-id", c.groupInstanceID ?? "(dynamic membership)"),
             ("worker-id", c.workerID),

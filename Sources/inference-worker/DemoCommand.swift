@@ -13,8 +13,10 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Run the worker end to end on the embedded broker with a synthetic event producer.",
         discussion: """
             Starts the embedded broker, a producer of synthetic requests drawn from the model's own \
-            training baseline (with a share of malformed events, and a distribution shift half-way \
-            through), and the worker. Prints a progress line every second and a summary at the end.
+            training baseline (with a share of malformed events, and a distribution shift of four \
+            features half-way through), and the worker. Prints a progress line every second and a \
+            summary at the end. The synthetic features are drawn independently of each other, so the \
+            model's output distribution differs from training even before the shift ("output warn").
             """
     )
 
@@ -55,6 +57,9 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.maxBatchSize = maxBatchSize
         configuration.adaptiveBatching = adaptiveBatching
         configuration.drainTimeout = .seconds(5)
+        // Small drift windows so that the shift half-way shows within seconds.
+        configuration.driftWindowRecords = max(500, rate)
+        configuration.driftWindow = .seconds(5)
         configuration.consumerProperties["statistics.interval.ms"] = "1000"
         configuration.consumerProperties["fetch.wait.max.ms"] = "10" // the embedded broker holds empty fetches for the full wait
         try configuration.validate()
@@ -129,10 +134,13 @@ struct DemoCommand: AsyncParsableCommand {
         let p99 = counters.endToEndLatency.quantile(0.99).map { String(format: "%.1f", $0) } ?? "-"
         // What the worker has not finished yet (high watermark minus stored offset).
         let lag = pipeline.latestStatistics?.partitions.compactMap(\.consumerLagStored).reduce(0, +)
-        return String(format: "%3ds  sent %7d  %6.0f ev/s  batch %5.1f  e2e p50 %@ ms p99 %@ ms  predicted %7d  dead letters %5d  lag %@  %@%@",
+        let drift = pipeline.latestDriftReport.map { report in
+            "drifted \(report.dataset.driftedFeatures.count)/\(report.dataset.judgedFeatures) features, output \(report.dataset.outputLevel.rawValue)"
+        } ?? "drift -"
+        return String(format: "%3ds  sent %7d  %6.0f ev/s  batch %5.1f  e2e p50 %@ ms p99 %@ ms  predicted %7d  dead letters %5d  lag %@  %@  %@%@",
                       second, generator.sent, rate, batchSize, p50, p99, snapshot.predicted, snapshot.deadLettered,
-                      lag.map(String.init) ?? "-", model.map { "\($0.name)@\($0.version)" } ?? "-",
-                      generator.isShifted ? "  [shifted input]" : "")
+                      lag.map(String.init) ?? "-", drift, model.map { "\($0.name)@\($0.version)" } ?? "-",
+                      generator.isShifted ? "  [input shifted]" : "")
     }
 
     static func summary(generator: SyntheticRequests, snapshot: PipelineCounters.Snapshot, reader: OutputReader) -> String {
@@ -149,6 +157,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         lines.append("  batches                  \(snapshot.batches), mean size \(String(format: "%.1f", snapshot.meanBatchSize))")
         lines.append("  retried sends            \(snapshot.retried)")
+        lines.append("  drift reports read back  \(read.driftReports)\(read.lastDriftVerdict.map { "; last verdict: \($0)" } ?? "")")
         let accounted = snapshot.outcomes == generator.sent
         lines.append("  every request accounted for: \(accounted ? "yes" : "NO") (sent \(generator.sent) = predictions \(snapshot.predicted) + dead letters \(snapshot.deadLettered)\(accounted ? "" : "?"))")
         if let prediction = read.samplePrediction { lines.append("  a prediction: \(prediction)") }

@@ -12,6 +12,8 @@ final class OutputReader: Sendable {
         var deadLetters = 0
         var samplePrediction: String?
         var sampleDeadLetter: String?
+        var driftReports = 0
+        var lastDriftVerdict: String?
     }
 
     private final class State: Sendable {
@@ -24,7 +26,8 @@ final class OutputReader: Sendable {
     init(broker: EmbeddedKafkaBroker, configuration: WorkerConfiguration, logger: Logger) throws {
         let output = configuration.outputTopic
         let deadLetters = configuration.effectiveDeadLetterTopic
-        var c = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "demo-reader", topics: [output, deadLetters])
+        let drift = configuration.driftTopic
+        var c = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "demo-reader", topics: [output, deadLetters] + (drift.map { [$0] } ?? []))
         c.clientID = "demo-reader"
         let state = self.state
         consumer = try KafkaConsumer(configuration: c, logger: logger) { event in
@@ -34,6 +37,14 @@ final class OutputReader: Sendable {
                     if message.topic == output {
                         counts.predictions += 1
                         if counts.samplePrediction == nil { counts.samplePrediction = message.value.map { String(decoding: $0, as: UTF8.self) } }
+                    } else if message.topic == drift {
+                        counts.driftReports += 1
+                        if let value = message.value,
+                           let json = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+                           let dataset = json["dataset"] as? [String: Any] {
+                            let drifted = (dataset["drifted_features"] as? [String]) ?? []
+                            counts.lastDriftVerdict = "\(dataset["level"] ?? "?") (drifted: \(drifted.isEmpty ? "none" : drifted.joined(separator: ", ")))"
+                        }
                     } else {
                         counts.deadLetters += 1
                         if counts.sampleDeadLetter == nil {

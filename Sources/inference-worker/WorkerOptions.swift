@@ -25,6 +25,10 @@ struct WorkerOptions: ParsableArguments {
     var deadLetterTopic: String?
     @Option(help: "Drift report topic; 'none' disables drift reports. Default: inference-drift.")
     var driftTopic: String?
+    @Option(help: "A drift window closes after this many rows. Default: 10000.")
+    var driftWindowRecords: String?
+    @Option(help: "A drift window also closes at every multiple of this duration (aligned across replicas), e.g. 60s. Default: 60s.")
+    var driftWindow: String?
     @Option(help: "Consumer group shared by all replicas. Default: inference-worker.")
     var groupId: String?
     @Option(help: "Static group membership id (e.g. a StatefulSet pod name). Default: none.")
@@ -81,7 +85,8 @@ struct WorkerOptions: ParsableArguments {
         var values: [String: String] = [:]
         let pairs: [(String, String?)] = [
             ("bootstrap-servers", bootstrapServers), ("input-topics", inputTopics), ("output-topic", outputTopic),
-            ("dead-letter-topic", deadLetterTopic), ("drift-topic", driftTopic), ("group-id", groupId),
+            ("dead-letter-topic", deadLetterTopic), ("drift-topic", driftTopic), ("drift-window-records", driftWindowRecords),
+            ("drift-window", driftWindow), ("group-id", groupId),
             ("group-instance-id", groupInstanceId), ("worker-id", workerId), ("create-topics", createTopics),
             ("create-topic-partitions", createTopicPartitions), ("model-root", modelRoot), ("model-name", modelName),
             ("model-version", modelVersion), ("model-poll-interval", modelPollInterval), ("max-batch-size", maxBatchSize),
@@ -103,7 +108,8 @@ enum SettingSource: String {
 /// Resolves ``WorkerOptions`` against the environment and the config file into a ``WorkerConfiguration``.
 struct WorkerSettingsResolver {
     static let settingNames = [
-        "bootstrap-servers", "input-topics", "output-topic", "dead-letter-topic", "drift-topic", "group-id",
+        "bootstrap-servers", "input-topics", "output-topic", "dead-letter-topic", "drift-topic", "drift-window-records",
+        "drift-window", "group-id",
         "group-instance-id", "worker-id", "create-topics", "create-topic-partitions", "model-root", "model-name",
         "model-version", "model-poll-interval", "max-batch-size", "max-batch-delay", "adaptive-batching",
         "latency-objective", "max-in-flight-records", "max-in-flight-bytes", "resume-fraction", "max-payload-bytes",
@@ -194,6 +200,8 @@ struct WorkerSettingsResolver {
         if let v = value("output-topic") { c.outputTopic = v }
         if let v = value("dead-letter-topic") { c.deadLetterTopic = v }
         if let v = value("drift-topic") { c.driftTopic = v.lowercased() == "none" ? nil : v }
+        if let v = value("drift-window-records") { c.driftWindowRecords = try Parse.int(v, "drift-window-records") }
+        if let v = value("drift-window") { c.driftWindow = try Parse.duration(v, "drift-window") }
         if let v = value("group-id") { c.groupID = v }
         if let v = value("group-instance-id") { c.groupInstanceID = v }
         if let v = value("create-topics") { c.createTopics = try Parse.bool(v, "create-topics") }

@@ -47,6 +47,11 @@ public struct WorkerConfiguration: Sendable {
     /// How often the model root is checked for new versions. Default 10 s.
     public var modelPollInterval: Duration = .seconds(10)
 
+    /// A drift window closes after this many rows (or at the time boundary, whichever first). Default 10,000.
+    public var driftWindowRecords: Int = 10_000
+    /// A drift window closes at every multiple of this since the epoch (aligned across replicas). Default 60 s.
+    public var driftWindow: Duration = .seconds(60)
+
     // MARK: Batching
 
     /// Most records per model call. Default 64.
@@ -124,6 +129,8 @@ public struct WorkerConfiguration: Sendable {
         if drainTimeout < .zero || revokeTimeout < .zero { throw fail("drain-timeout", "timeouts must not be negative") }
         if !(1...10_000).contains(createTopicPartitions) { throw fail("create-topic-partitions", "must be 1...10000") }
         if modelPollInterval <= .zero { throw fail("model-poll-interval", "must be positive") }
+        if driftWindowRecords <= 0 { throw fail("drift-window-records", "must be positive") }
+        if driftWindow < .seconds(1) { throw fail("drift-window", "must be at least 1s") }
         do {
             try consumerConfiguration.validate()
             try producerConfiguration.validate()

@@ -41,6 +41,7 @@ public final class InferencePipeline: Sendable {
         var inferenceDone: [CheckedContinuation<Void, Never>] = []
         var inferenceFinished = false
         var latestStatistics: KafkaStatistics?
+        var latestDriftReport: DriftReport?
         var lastStore = ContinuousClock.now
     }
     private let runtime = Mutex(Runtime())
@@ -87,6 +88,8 @@ public final class InferencePipeline: Sendable {
 
     /// The latest librdkafka statistics (per-partition lag), if enabled.
     public var latestStatistics: KafkaStatistics? { runtime.withLock { $0.latestStatistics } }
+    /// The last drift report this worker published.
+    public var latestDriftReport: DriftReport? { runtime.withLock { $0.latestDriftReport } }
     /// Partitions currently assigned to this worker.
     public var assignedPartitions: [KafkaTopicPartition] { runtime.withLock { $0.ledger }?.assigned ?? [] }
     /// Records consumed and not yet acknowledged.
@@ -260,6 +263,7 @@ public final class InferencePipeline: Sendable {
         }
         var serving: ServingModel?
         var batchModel: ServingModel?
+        var drift: DriftMonitor?
         var matrix: [Float] = []
         var outputs: [Float] = []
         var rawValues: [RawFeatureValue] = []
@@ -271,6 +275,11 @@ public final class InferencePipeline: Sendable {
             do {
                 serving = try ServingModel(model, maxPayloadBytes: configuration.maxPayloadBytes)
                 logger.info("model in service", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
+                // Drift is judged per model version: the old version's open window is reported now.
+                if configuration.driftTopic != nil {
+                    if let report = drift?.flush(now: Date()) { publishDrift(report, producer: producer) }
+                    drift = DriftMonitor(model: model, configuration: driftConfiguration, workerID: configuration.workerID, now: Date())
+                }
             } catch {
                 logger.error("model cannot serve", metadata: ["model.version": "\(model.version)", "error": "\(error)"])
             }
@@ -305,6 +314,7 @@ public final class InferencePipeline: Sendable {
                 let message = row.input.message
                 switch model.model.output.interpret(outputs[(i * outWidth)..<((i + 1) * outWidth)]) {
                 case .success(let output):
+                    if drift?.modelVersion == model.version { drift?.observe(output: output) }
                     let context = PredictionContext(
                         requestID: row.requestID,
                         source: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
@@ -378,14 +388,17 @@ public final class InferencePipeline: Sendable {
                     deadLetter(record, reason: (error.deadLetterReason ?? .schemaViolation).raised(by: "InferenceCore.InputSchema", error), message: error.message, model: serving, producer: producer)
                     continue
                 }
+                drift?.observe(row: rawValues)
                 if case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: decoded.id), now: clock.now) {
                     run(batch)
                 }
             }
             if case .flush(let batch) = batcher.deadlineReached(now: clock.now) { run(batch) }
+            if let report = drift?.takeReportIfDue(now: Date()) { publishDrift(report, producer: producer) }
             storeOffsets(ledger: ledger, force: false)
         }
         if let batch = batcher.drain(now: clock.now) { run(batch) }
+        if let report = drift?.flush(now: Date()) { publishDrift(report, producer: producer) }
         finishInference()
     }
 
@@ -417,6 +430,32 @@ public final class InferencePipeline: Sendable {
     }
 
     // MARK: - Outputs
+
+    private var driftConfiguration: DriftConfiguration {
+        DriftConfiguration(windowRecordCount: configuration.driftWindowRecords, windowDuration: configuration.driftWindow)
+    }
+
+    /// Context of drift reports' delivery reports: they acknowledge no input.
+    private static let driftContext: UInt64 = 0
+
+    /// Publishes a drift report to the drift topic, keyed by model name (best effort: a report that
+    /// cannot be written is logged, and the next window's report follows).
+    private func publishDrift(_ report: DriftReport, producer: KafkaProducer) {
+        runtime.withLock { $0.latestDriftReport = report }
+        guard let topic = configuration.driftTopic else { return }
+        logger.info("drift window closed", metadata: [
+            "model.name": "\(report.modelName)", "model.version": "\(report.modelVersion)",
+            "drift.level": "\(report.dataset.level.rawValue)", "drift.features": "\(report.dataset.driftedFeatures.joined(separator: ","))",
+        ])
+        do {
+            let json = try report.jsonData()
+            try Array(report.modelName.utf8).withUnsafeBytes { key in
+                try producer.send(topic: topic, partition: nil, key: key, value: Array(json), context: Self.driftContext)
+            }
+        } catch {
+            logger.warning("drift report not sent", metadata: ["error": "\(error)"])
+        }
+    }
 
     private func deadLetter(_ record: InboundRecord, reason: DeadLetterReason, message: String, model: ServingModel?, producer: KafkaProducer) {
         let input = record.message
@@ -479,6 +518,10 @@ public final class InferencePipeline: Sendable {
                 counters.deadLettered(reason: reason.code)
             }
             runtime.withLock { $0.ledger }?.acknowledge(slot.partition, offset: slot.offset, epoch: slot.input.epoch)
+            return
+        }
+        if report.context == Self.driftContext {
+            logger.warning("drift report not written", metadata: ["kafka.topic": "\(report.topic)", "error": "\(error)"])
             return
         }
         guard let slot = slots.get(report.context) else { return }
