@@ -49,7 +49,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger,
                                          counters: PipelineCounters(metrics: metrics))
-        let endpoint = try operations.metricsPort > 0
+        let endpoint: OperationsHTTPServer? = try operations.metricsPort > 0
             ? OperationsEndpoints.start(port: operations.metricsPort, pipeline: pipeline, metrics: metrics, logger: logger) : nil
         defer { endpoint?.shutdown() }
         let signals = ShutdownSignals()

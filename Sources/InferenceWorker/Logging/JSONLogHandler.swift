@@ -103,9 +103,9 @@ public struct JSONLogHandler: LogHandler {
         line += "\""
     }
 
-    private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
-    }
+    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    private static func timestamp() -> String { timestampStyle.format(Date()) }
 }
 
 /// A plain-text handler (`2026-01-02T03:04:05Z info inference-worker: message key=value`) with the

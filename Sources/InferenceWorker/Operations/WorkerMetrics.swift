@@ -207,7 +207,8 @@ public final class WorkerMetrics: Sendable {
         var values: [LagKey: (Int64?, Int64?)] = [:]
         for p in pipeline.latestStatistics?.partitions ?? [] {
             let key = LagKey(topic: p.topicPartition.topic, partition: p.topicPartition.partition.rawValue)
-            if owned.contains(key) { values[key] = (p.consumerLag, p.consumerLagStored) }
+            // A series appears once librdkafka knows a lag (it reports -1 before the first commit).
+            if owned.contains(key), p.consumerLag != nil || p.consumerLagStored != nil { values[key] = (p.consumerLag, p.consumerLagStored) }
         }
         let (series, stale, staleInfo, info) = dynamic.withLock { state in
             var stale: [CoreMetrics.Gauge] = []
@@ -216,16 +217,17 @@ public final class WorkerMetrics: Sendable {
             }
             var series: [(CoreMetrics.Gauge, CoreMetrics.Gauge, Int64?, Int64?)] = []
             for (key, (committed, stored)) in values {
-                let gauges = state.lag[key] ?? {
+                if let gauges = state.lag[key] {
+                    series.append((gauges.committed, gauges.stored, committed, stored))
+                } else {
                     let dimensions = [("topic", key.topic), ("partition", String(key.partition))]
                     let made = (
                         committed: CoreMetrics.Gauge(label: Name.consumerLag, dimensions: dimensions, factory: factory),
                         stored: CoreMetrics.Gauge(label: Name.consumerLagStored, dimensions: dimensions, factory: factory)
                     )
                     state.lag[key] = made
-                    return made
-                }()
-                series.append((gauges.committed, gauges.stored, committed, stored))
+                    series.append((made.committed, made.stored, committed, stored))
+                }
             }
             var staleInfo: CoreMetrics.Gauge?
             var info: CoreMetrics.Gauge?

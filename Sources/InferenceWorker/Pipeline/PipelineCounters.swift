@@ -33,7 +33,11 @@ public final class PipelineCounters: Sendable {
 
     public init(metrics: WorkerMetrics? = nil) {
         self.metrics = metrics
-        endToEndLatency = LatencyHistogram(observer: metrics.map { metrics in { metrics.recordEndToEnd(microseconds: $0) } })
+        if let metrics {
+            endToEndLatency = LatencyHistogram(observer: { microseconds in metrics.recordEndToEnd(microseconds: microseconds) })
+        } else {
+            endToEndLatency = LatencyHistogram()
+        }
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }

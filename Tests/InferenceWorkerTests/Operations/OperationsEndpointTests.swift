@@ -31,13 +31,16 @@ import Testing
         var values: [[UInt8]?] = (0..<60).map { TestModels.request($0, id: "r\($0)").json }
         values += [Array("{not json".utf8), Array("{\"features\":".utf8)]
         values.append(Array("{\"id\":\"x\",\"features\":[1,2,3,\"purple\"]}".utf8)) // unknown category
-        try await harness.send(values)
+        let reports = try await harness.send(values)
         #expect(await harness.waitForOutcomes(values.count))
+        // Partitions that received records have a committed offset, hence a known lag.
+        let used = Set(reports.map(\.partition.rawValue)).sorted()
+        #expect(used.count >= 2)
 
         // Lag needs a statistics round after the commit: poll the endpoint, not a sleep.
         let scrape = try await Scrape.until(port: server.port) { s in
             s["inference_worker_predictions_total"] == 60
-                && (0..<3).allSatisfy { s["inference_worker_consumer_lag_records{topic=\"requests\",partition=\"\($0)\"}"] != nil }
+                && used.allSatisfy { s["inference_worker_consumer_lag_records{topic=\"requests\",partition=\"\($0)\"}"] != nil }
         }
         #expect(scrape["inference_worker_records_consumed_total"] == Double(values.count))
         #expect(scrape["inference_worker_predictions_total"] == 60)
@@ -53,12 +56,13 @@ import Testing
         #expect(scrape["inference_worker_assigned_partitions"] == 3)
         #expect(scrape["inference_worker_ready"] == 1)
         #expect((scrape["inference_worker_rebalances_total"] ?? 0) >= 1)
-        for partition in 0..<3 {
+        for partition in used {
             let committed = try #require(scrape["inference_worker_consumer_lag_records{topic=\"requests\",partition=\"\(partition)\"}"])
             #expect(committed >= 0)
             #expect(scrape["inference_worker_consumer_lag_stored_records{topic=\"requests\",partition=\"\(partition)\"}"] != nil)
         }
-        #expect(scrape.series(named: "inference_worker_consumer_lag_records").count == 3, "one series per assigned partition, no other label values")
+        let lagSeries = scrape.series(named: "inference_worker_consumer_lag_records")
+        #expect(lagSeries.count >= used.count && lagSeries.count <= 3, "one series per assigned partition at most: \(lagSeries)")
 
         try await running.stop()
         await harness.close()
