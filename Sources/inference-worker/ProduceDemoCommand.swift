@@ -134,7 +134,7 @@ struct TailCommand: AsyncParsableCommand {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger) { event in
             guard case .messages(let batch) = event else { return }
             var count = seen.value ?? 0
-            for message in batch {
+            for message in batch where limit == 0 || count < limit {
                 let headers = message.headers
                     .filter { everyHeader || $0.key.hasPrefix("__connect.errors.") && !$0.key.hasSuffix("stacktrace") }
                     .map { "\($0.key)=\($0.value.map { String(decoding: $0, as: UTF8.self) } ?? "null")" }

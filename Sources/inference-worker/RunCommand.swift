@@ -57,6 +57,7 @@ struct RunCommand: AsyncParsableCommand {
             group.addTask { try await pipeline.run() }
             group.addTask {
                 let signal = await signals.wait()
+                if Task.isCancelled { return } // the pipeline ended first (e.g. failed to start)
                 logger.info("signal received: draining", metadata: ["signal": "\(signal)"])
                 pipeline.requestShutdown()
             }
