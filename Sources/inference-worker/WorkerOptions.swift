@@ -181,7 +181,8 @@ struct WorkerSettingsResolver {
         }
         for pair in flags {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("librdkafka properties are KEY=VALUE (got '\(pair.prefix(40))')")
+                // The text is not echoed: a value passed without its key may be a secret.
+                throw ValidationError("librdkafka properties are KEY=VALUE; one --kafka/--consumer-property/--producer-property value has no KEY= part (not shown: it may be a secret)")
             }
             result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }

@@ -111,6 +111,62 @@ import Testing
     }
 }
 
+extension OperationsEndpointTests {
+    @Test func backPressureShowsAsRecordsInFlightAndPausedPartitions() async throws {
+        let harness = try PipelineHarness(partitions: 2)
+        var configuration = harness.configuration()
+        configuration.maxInFlightRecords = 60
+        configuration.maxBatchSize = 8
+        configuration.adaptiveBatching = false
+        let n = 600
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.02))
+        let metrics = WorkerMetrics()
+        let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(slow), logger: .quiet, counters: PipelineCounters(metrics: metrics))
+        let server = try OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
+        defer { server.shutdown() }
+        let task = Task { try await pipeline.run() }
+        let paused = try await Scrape.until(port: server.port) { s in
+            (s["inference_worker_paused_partitions"] ?? 0) > 0 && (s["inference_worker_records_in_flight"] ?? 0) > 0
+        }
+        #expect((paused["inference_worker_paused_partitions"] ?? 0) > 0, "a model slower than the input pauses the partitions")
+        #expect((paused["inference_worker_records_in_flight"] ?? 0) > 0)
+        #expect((paused["inference_worker_bytes_in_flight"] ?? 0) > 0)
+        #expect((paused["inference_worker_pauses_total"] ?? 0) >= 1)
+        pipeline.requestShutdown()
+        try await task.value
+        await harness.close()
+    }
+
+    @Test func aReplicaBeyondThePartitionCountIsReadyWithoutPartitions() async throws {
+        let harness = try PipelineHarness(partitions: 1)
+        let configuration = harness.configuration()
+        let first = harness.start(configuration)
+        try await first.waitUntilAssigned()
+        let metrics = WorkerMetrics()
+        let idle = InferencePipeline(configuration: harness.configuration(group: configuration.groupID, worker: "w2"),
+                                     models: FixedModelSource(TestModels.scorer()), logger: .quiet, counters: PipelineCounters(metrics: metrics))
+        let server = try OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: idle, metrics: metrics, logger: .quiet)
+        defer { server.shutdown() }
+        let task = Task { try await idle.run() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        var ready = try await HTTP.get(port: server.port, path: "/health/ready")
+        while ready.status != 200 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = try await HTTP.get(port: server.port, path: "/health/ready")
+        }
+        #expect(ready.status == 200, "joined with an empty assignment counts as ready: \(ready.body)")
+        // cooperative-sticky leaves the partition with the first member: the second joined with
+        // an empty assignment, and that alone made it ready.
+        #expect(idle.assignedPartitions.isEmpty)
+        #expect(first.pipeline.assignedPartitions.count == 1)
+        idle.requestShutdown()
+        try await task.value
+        try await first.stop()
+        await harness.close()
+    }
+}
+
 /// A model source whose model can be removed and restored (a model directory deleted, say).
 final class SwitchableModelSource: ModelSource {
     private let model: Mutex<LoadedModel?>

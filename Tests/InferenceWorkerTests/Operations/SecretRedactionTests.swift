@@ -55,6 +55,30 @@ import Testing
         #expect((metadata["nested"] as? [String: Any])?["attempt"] as? String == "3")
     }
 
+    @Test func textLogLinesNeverCarryASecretEither() {
+        SecretRedaction.register(secretsIn: ["ssl.key.password": Self.keyPassword])
+        let lines = Mutex<[String]>([])
+        let logger = Logger(label: "inference-worker") { label in
+            TextLogHandler(label: label, sink: { line in lines.withLock { $0.append(line) } })
+        }
+        logger.warning("tls handshake failed with key password \(Self.keyPassword)", metadata: ["ssl.key.password": "\(Self.keyPassword)", "kafka.broker": "b1"])
+        let written = lines.withLock { $0 }
+        #expect(written.count == 1)
+        #expect(!written[0].contains(Self.keyPassword), "\(written[0])")
+        #expect(written[0].contains("ssl.key.password=<redacted>"))
+        #expect(written[0].contains("kafka.broker=b1"))
+    }
+
+    @Test func aPropertyWithoutItsKeyIsRefusedWithoutEchoingIt() throws {
+        let result = try WorkerBinary.run([
+            "run", "--check-config", "--bootstrap-servers", "kafka:9092", "--input-topics", "requests",
+            "--model-root", "models", "--model-name", "fraud-mlp", "--kafka", "=\(Self.password)",
+        ], environment: [:])
+        #expect(result.status != 0)
+        #expect(result.output.contains("KEY=VALUE"))
+        #expect(!result.output.contains(Self.password))
+    }
+
     @Test func checkConfigShowsEverySettingButNoSecret() throws {
         let result = try WorkerBinary.run([
             "run", "--check-config", "--bootstrap-servers", "kafka:9092", "--input-topics", "requests",
