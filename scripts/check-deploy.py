@@ -17,6 +17,7 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -183,7 +184,40 @@ def main():
         check(f"{rel}: HPA maxReplicas ({hpa['spec']['maxReplicas']}) <= request partitions ({input_partitions})",
               0 < hpa["spec"]["maxReplicas"] <= input_partitions)
     check("deploy has an HPA alternative", bool(k8s.get("HorizontalPodAutoscaler")))
+    check_kustomize()
     return finish()
+
+
+def check_kustomize():
+    """Renders each overlay with `kubectl kustomize` (offline) when kubectl is installed."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        print("skip  kustomize rendering (kubectl not installed)")
+        return
+    for overlay, autoscaler in [("keda", "ScaledObject"), ("hpa", "HorizontalPodAutoscaler")]:
+        path = os.path.join(ROOT, "deploy", "overlays", overlay)
+        proc = subprocess.run([kubectl, "kustomize", path], capture_output=True, text=True, timeout=60)
+        check(f"kubectl kustomize deploy/overlays/{overlay} renders", proc.returncode == 0, proc.stderr.strip()[-500:])
+        if proc.returncode != 0:
+            continue
+        docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+        kinds = sorted(d["kind"] for d in docs)
+        check(f"overlay {overlay}: one Deployment and one {autoscaler}",
+              kinds.count("Deployment") == 1 and kinds.count(autoscaler) == 1, f"{kinds}")
+        deployment = next((d for d in docs if d["kind"] == "Deployment"), None)
+        if not deployment:
+            continue
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        def selects(selector):
+            return all(labels.get(k) == v for k, v in selector.items())
+        check(f"overlay {overlay}: Deployment selector matches its pods", selects(deployment["spec"]["selector"]["matchLabels"]))
+        for doc in docs:
+            if doc["kind"] == "Service":
+                check(f"overlay {overlay}: Service selects the worker pods", selects(doc["spec"]["selector"]))
+            if doc["kind"] == "PodDisruptionBudget":
+                check(f"overlay {overlay}: PodDisruptionBudget selects the worker pods", selects(doc["spec"]["selector"]["matchLabels"]))
+        image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        check(f"overlay {overlay}: image is set by the kustomization ({image})", "/" in image and ":" in image)
 
 
 def finish():
