@@ -99,6 +99,34 @@ import Testing
         #expect(result.output.contains("log-level = debug  [environment]"))
     }
 
+    @Test func operationsSettingsFollowFlagOverEnvironmentOverFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(UUID().uuidString).conf")
+        try """
+            metrics-port = 9300
+            log-format = json
+            log-level = warning
+            kafka.sasl.password = \(Self.password)
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try WorkerBinary.run([
+            "run", "--check-config", "--config", file.path, "--bootstrap-servers", "kafka:9092", "--input-topics", "requests",
+            "--model-root", "models", "--model-name", "fraud-mlp", "--log-level", "error",
+        ], environment: ["INFERENCE_WORKER_METRICS_PORT": "9400"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("metrics-port = 9400  [environment]"))
+        #expect(result.output.contains("log-format = json  [file]"))
+        #expect(result.output.contains("log-level = error  [flag]"))
+        #expect(result.output.contains("kafka.sasl.password = <redacted>"))
+        #expect(!result.output.contains(Self.password))
+
+        let bad = try WorkerBinary.run([
+            "run", "--check-config", "--bootstrap-servers", "kafka:9092", "--input-topics", "requests",
+            "--model-root", "models", "--model-name", "fraud-mlp", "--log-format", "xml",
+        ], environment: ["INFERENCE_WORKER_METRICS_PORT": "70000"])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("metrics-port") || bad.output.contains("log-format"))
+    }
+
     @Test func aFailingStartNamesTheBadKeyButNotItsValue() throws {
         // An unknown librdkafka key named like a secret: the worker fails while creating its
         // clients, and the error (and every log line, text or JSON) must not echo the value.
