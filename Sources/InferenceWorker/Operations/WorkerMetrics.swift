@@ -240,6 +240,10 @@ public final class WorkerMetrics: Sendable {
                     state.modelInfo = (model.name, model.version, gauge)
                     info = gauge
                 }
+            } else {
+                // No model in service: no info series (model_loaded says 0).
+                staleInfo = state.modelInfo?.gauge
+                state.modelInfo = nil
             }
             return (series, stale, staleInfo, info)
         }

@@ -95,9 +95,13 @@ import Testing
         let scrape = try await Scrape(port: server.port)
         #expect(scrape["inference_worker_model_loaded"] == 0)
         #expect(scrape["inference_worker_ready"] == 0)
+        #expect(scrape.series(named: "inference_worker_model_info").isEmpty)
 
         models.set(TestModels.scorer(version: "2"))
         #expect(try await HTTP.get(port: server.port, path: "/health/ready").status == 200)
+        let swapped = try await Scrape(port: server.port)
+        #expect(swapped.series(named: "inference_worker_model_info") == ["inference_worker_model_info{model=\"scorer\",version=\"2\"}"],
+                "one info series, for the model in service")
 
         pipeline.requestShutdown()
         ready = try await HTTP.get(port: server.port, path: "/health/ready")
