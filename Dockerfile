@@ -19,9 +19,13 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-# Static Swift runtime and Foundation: the runtime image needs only libc, libstdc++ and librdkafka.
+# Static Swift runtime and Foundation: the binary then needs only libc, libm, libstdc++, libgcc_s and
+# librdkafka.so.1 (with its own lz4/zstd/sasl/ssl/zlib, which the librdkafka1 package pulls in): this
+# exact command was checked with `ldd` on the development machine (Swift 6.3.1, librdkafka 2.0.2
+# headers); the image itself was not built there (no container engine). Stripped: ~65 MB instead of ~96.
 RUN swift build -c release --product inference-worker --static-swift-stdlib \
- && install -D "$(swift build -c release --show-bin-path)/inference-worker" /out/inference-worker
+ && install -D "$(swift build -c release --show-bin-path)/inference-worker" /out/inference-worker \
+ && strip /out/inference-worker
 
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
