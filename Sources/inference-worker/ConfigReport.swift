@@ -4,15 +4,9 @@ import Kafka
 /// The resolved configuration as `--check-config` prints it: every setting, its value, and where
 /// the value came from. Values of secret-looking keys are redacted.
 enum ConfigReport {
-    static func isSecret(_ key: String) -> Bool {
-        let k = key.lowercased()
-        return ["password", "secret", "token", "credential", "private", "sasl.jaas"].contains { k.contains($0) }
-            || k.hasSuffix(".key") || k.hasSuffix("_key") || k.hasSuffix("key.pem")
-    }
+    static func isSecret(_ key: String) -> Bool { SecretRedaction.isSecret(key) }
 
-    static func redacted(_ key: String, _ value: String) -> String {
-        isSecret(key) ? "<redacted>" : value
-    }
+    static func redacted(_ key: String, _ value: String) -> String { SecretRedaction.redacted(key, value) }
 
     static func render(_ c: WorkerConfiguration, sources: [String: SettingSource]) -> String {
         func ms(_ d: Duration) -> String {

@@ -3,6 +3,7 @@ import Foundation
 import InferenceCore
 import InferenceWorker
 import Kafka
+import CoreMetrics
 import Logging
 
 /// `inference-worker run`: the worker itself.
@@ -24,32 +25,39 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Validate the settings, print them with their sources (secrets redacted), and exit without connecting.")
     var checkConfig = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Env INFERENCE_WORKER_LOG_LEVEL. Default: info.")
-    var logLevel: String?
-
     func run() async throws {
         var resolver = try WorkerSettingsResolver(options: options, environment: ProcessInfo.processInfo.environment)
-        let configuration = try resolver.resolve()
+        var configuration = try resolver.resolve()
+        let operations = try resolver.resolveOperations()
+        operations.apply(to: &configuration)
         if checkConfig {
             print(ConfigReport.render(configuration, sources: resolver.sources))
+            print(ConfigReport.render(operations, sources: resolver.sources))
             let bundle = URL(fileURLWithPath: configuration.modelRoot).appendingPathComponent(configuration.modelName)
             if !FileManager.default.fileExists(atPath: bundle.path) {
                 print("note: \(bundle.path) does not exist here (fine if it is mounted at run time)")
             }
             return
         }
-        let logger = makeLogger(label: "inference-worker", level: logLevel ?? ProcessInfo.processInfo.environment["INFERENCE_WORKER_LOG_LEVEL"])
+        let logger = operations.bootstrapLogging(secretsFrom: configuration, label: "inference-worker")
         KafkaLibrary.logRuntimeVersion(to: logger)
+        let metrics = WorkerMetrics()
+        MetricsSystem.bootstrap(metrics.factory) // once per process: library metrics land in the same registry
         if configuration.createTopics {
             try KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
                 .ensureTopics(WorkerTopics.specifications(configuration))
         }
-        let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger)
+        let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger,
+                                         counters: PipelineCounters(metrics: metrics))
+        let endpoint: OperationsHTTPServer? = try operations.metricsPort > 0
+            ? OperationsEndpoints.start(port: operations.metricsPort, pipeline: pipeline, metrics: metrics, logger: logger) : nil
+        defer { endpoint?.shutdown() }
         let signals = ShutdownSignals()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pipeline.run() }
             group.addTask {
                 let signal = await signals.wait()
+                if Task.isCancelled { return } // the pipeline ended first (e.g. failed to start)
                 logger.info("signal received: draining", metadata: ["signal": "\(signal)"])
                 pipeline.requestShutdown()
             }

@@ -73,6 +73,13 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "On partition revocation, how long their in-flight work may take. Default: 10s.")
     var revokeTimeout: String?
 
+    @Option(help: "Port of the HTTP endpoint for /metrics, /health/live and /health/ready; 0 disables it. Default: 9090.")
+    var metricsPort: String?
+    @Option(help: "Log format: text (human) or json (one object per line, for log collectors). Default: text.")
+    var logFormat: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default: info.")
+    var logLevel: String?
+
     @Option(name: .customLong("kafka"), help: "Raw librdkafka property KEY=VALUE for consumer and producer (repeatable).")
     var kafkaProperties: [String] = []
     @Option(name: .customLong("consumer-property"), help: "Raw librdkafka property KEY=VALUE for the consumer only (repeatable).")
@@ -94,6 +101,7 @@ struct WorkerOptions: ParsableArguments {
             ("max-in-flight-records", maxInFlightRecords), ("max-in-flight-bytes", maxInFlightBytes),
             ("resume-fraction", resumeFraction), ("max-payload-bytes", maxPayloadBytes), ("commit-interval", commitInterval),
             ("drain-timeout", drainTimeout), ("revoke-timeout", revokeTimeout),
+            ("metrics-port", metricsPort), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for (name, value) in pairs { if let value { values[name] = value } }
         return values
@@ -114,6 +122,7 @@ struct WorkerSettingsResolver {
         "model-version", "model-poll-interval", "max-batch-size", "max-batch-delay", "adaptive-batching",
         "latency-objective", "max-in-flight-records", "max-in-flight-bytes", "resume-fraction", "max-payload-bytes",
         "commit-interval", "drain-timeout", "revoke-timeout",
+        "metrics-port", "log-format", "log-level",
     ]
 
     let options: WorkerOptions
@@ -178,7 +187,8 @@ struct WorkerSettingsResolver {
         }
         for pair in flags {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("librdkafka properties are KEY=VALUE (got '\(pair)')")
+                // The text is not echoed: a value passed without its key may be a secret.
+                throw ValidationError("librdkafka properties are KEY=VALUE; one --kafka/--consumer-property/--producer-property value has no KEY= part (not shown: it may be a secret)")
             }
             result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }

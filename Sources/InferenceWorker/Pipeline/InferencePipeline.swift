@@ -43,6 +43,8 @@ public final class InferencePipeline: Sendable {
         var latestStatistics: KafkaStatistics?
         var latestDriftReport: DriftReport?
         var lastStore = ContinuousClock.now
+        /// Set by the first assignment event, even an empty one (more replicas than partitions).
+        var joinedGroup = false
     }
     private let runtime = Mutex(Runtime())
 
@@ -96,6 +98,13 @@ public final class InferencePipeline: Sendable {
     public var inFlight: (records: Int, bytes: Int) { runtime.withLock { $0.ledger }?.inFlight ?? (0, 0) }
     /// Whether back-pressure has paused the assigned partitions.
     public var isPaused: Bool { runtime.withLock { $0.ledger }?.isPaused ?? false }
+    /// Whether a shutdown was requested or is under way (readiness turns false at once).
+    public var isShuttingDown: Bool { runtime.withLock { $0.shutdownRequested || $0.shuttingDown } }
+    /// Whether the producer exists and is not being closed.
+    public var isProducerUp: Bool { runtime.withLock { $0.producer != nil && !$0.shuttingDown } }
+    /// Whether this member has received an assignment from the group (possibly empty: a replica
+    /// beyond the partition count is a healthy idle member).
+    public var hasJoinedGroup: Bool { runtime.withLock { $0.joinedGroup } }
 
     private func waitForShutdownRequest() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -178,6 +187,7 @@ public final class InferencePipeline: Sendable {
             queue.append(contentsOf: records)
         case .assigned(let partitions):
             counters.update { $0.rebalances += 1 }
+            runtime.withLock { $0.joinedGroup = true }
             ledger.assign(partitions)
         case .revoking(let partitions):
             revoke(partitions, ledger: ledger)

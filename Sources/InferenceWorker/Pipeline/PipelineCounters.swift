@@ -1,6 +1,10 @@
 import Synchronization
 
-/// What the pipeline has done so far, for progress lines, tests and (later) metrics. Thread-safe.
+/// What the pipeline has done so far, for progress lines, tests and metrics. Thread-safe.
+///
+/// With a ``WorkerMetrics``, every update is also forwarded to the Prometheus instruments: the
+/// change between the snapshot before and after the update is added (so the pipeline's call sites
+/// stay as they are), dead letters by their bounded reason, end-to-end latencies as recorded.
 public final class PipelineCounters: Sendable {
     public struct Snapshot: Sendable, Hashable {
         public var consumed = 0
@@ -23,19 +27,41 @@ public final class PipelineCounters: Sendable {
 
     private let state = Mutex(Snapshot())
     /// End-to-end latency: request timestamp to the prediction's acknowledgement.
-    public let endToEndLatency = LatencyHistogram()
+    public let endToEndLatency: LatencyHistogram
+    /// Where updates are forwarded, if anywhere.
+    public let metrics: WorkerMetrics?
 
-    public init() {}
+    public init(metrics: WorkerMetrics? = nil) {
+        self.metrics = metrics
+        if let metrics {
+            endToEndLatency = LatencyHistogram(observer: { microseconds in metrics.recordEndToEnd(microseconds: microseconds) })
+        } else {
+            endToEndLatency = LatencyHistogram()
+        }
+    }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
+    func update(_ body: (inout Snapshot) -> Void) {
+        guard let metrics else {
+            state.withLock { body(&$0) }
+            return
+        }
+        // The body never touches the reason dictionary, so the copy shares its storage.
+        let (before, after) = state.withLock { current -> (Snapshot, Snapshot) in
+            let before = current
+            body(&current)
+            return (before, current)
+        }
+        metrics.record(from: before, to: after)
+    }
 
     func deadLettered(reason: String) {
         state.withLock {
             $0.deadLettered += 1
             $0.deadLetteredByReason[reason, default: 0] += 1
         }
+        metrics?.deadLettered(reason: reason)
     }
 }
 
@@ -45,8 +71,12 @@ public final class LatencyHistogram: Sendable {
     private static let subBuckets = 8
     private static let bucketCount = 33 * subBuckets
     private let counts = Mutex([Int](repeating: 0, count: LatencyHistogram.bucketCount))
+    private let observer: (@Sendable (Int64) -> Void)?
 
-    public init() {}
+    /// - Parameter observer: also receives every recorded latency, in microseconds (metrics).
+    public init(observer: (@Sendable (Int64) -> Void)? = nil) {
+        self.observer = observer
+    }
 
     private static func index(microseconds: Int64) -> Int {
         let v = UInt64(max(1, microseconds))
@@ -65,6 +95,7 @@ public final class LatencyHistogram: Sendable {
     public func record(microseconds: Int64) {
         let i = Self.index(microseconds: microseconds)
         counts.withLock { $0[i] += 1 }
+        observer?(microseconds)
     }
 
     public var count: Int { counts.withLock { $0.reduce(0, +) } }
