@@ -6,17 +6,6 @@ import KafkaTestSupport
 import Synchronization
 import Testing
 
-/// A model source whose model a test replaces at will, like the registry after a new version loads.
-final class SwitchableModelSource: ModelSource {
-    private let model: Mutex<LoadedModel>
-    init(_ model: LoadedModel) { self.model = Mutex(model) }
-    func replace(with newModel: LoadedModel) { model.withLock { $0 = newModel } }
-    var current: LoadedModel? { model.withLock { $0 } }
-    func prepare() {}
-    func watch() async throws { while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) } }
-    var unavailableReason: String { "" }
-}
-
 @Suite struct HotSwapTests {
     @Test func aNewVersionTakesOverBetweenBatchesAndEveryPredictionNamesTheVersionThatMadeIt() async throws {
         let harness = try PipelineHarness()
@@ -32,7 +21,7 @@ final class SwitchableModelSource: ModelSource {
         let requests = (0..<n).map { TestModels.request($0, id: "r\($0)") }
         try await harness.send(requests.prefix(300).map(\.json))
         #expect(await harness.waitForOutcomes(100))
-        source.replace(with: v2)
+        source.set(v2)
         try await harness.send(requests.suffix(300).map(\.json))
         #expect(await harness.waitForOutcomes(n))
         try await running.stop()

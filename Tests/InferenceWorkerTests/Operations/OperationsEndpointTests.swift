@@ -171,19 +171,6 @@ extension OperationsEndpointTests {
     }
 }
 
-/// A model source whose model can be removed and restored (a model directory deleted, say).
-final class SwitchableModelSource: ModelSource {
-    private let model: Mutex<LoadedModel?>
-    init(_ model: LoadedModel?) { self.model = Mutex(model) }
-    func set(_ newValue: LoadedModel?) { model.withLock { $0 = newValue } }
-    var current: LoadedModel? { model.withLock { $0 } }
-    func prepare() {}
-    func watch() async throws {
-        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
-    }
-    var unavailableReason: String { "removed by the test" }
-}
-
 /// A GET over real HTTP (URLSession).
 enum HTTP {
     static func get(port: Int, path: String) async throws -> (status: Int, body: String) {
