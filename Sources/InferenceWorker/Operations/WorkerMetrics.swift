@@ -1,6 +1,6 @@
 import CoreMetrics
 import Foundation
-import InferenceCore
+public import InferenceCore
 public import Prometheus
 import Synchronization
 
@@ -51,12 +51,15 @@ public final class WorkerMetrics: Sendable {
         public static let driftVerdict = "inference_worker_drift_verdict"
     }
 
-    /// A drift verdict for one feature, as a gauge value: 0 stable, 1 moderate, 2 significant
-    /// (the PSI rule of thumb: < 0.1, 0.1-0.25, > 0.25).
-    public enum DriftLevel: Int, Sendable, CaseIterable {
-        case stable = 0
-        case moderate = 1
-        case significant = 2
+    /// A drift verdict as a gauge value: 0 ok, 1 warn, 2 alert (with the default PSI thresholds:
+    /// < 0.1, 0.1-0.25, > 0.25), -1 not enough data in the window to judge.
+    static func gaugeValue(_ level: DriftLevel) -> Double {
+        switch level {
+        case .insufficientData: -1
+        case .ok: 0
+        case .warn: 1
+        case .alert: 2
+        }
     }
 
     /// Dead-letter reasons that get their own label value; others are counted as `other`.
@@ -85,6 +88,8 @@ public final class WorkerMetrics: Sendable {
         var lag: [LagKey: (committed: CoreMetrics.Gauge, stored: CoreMetrics.Gauge)] = [:]
         var modelInfo: (name: String, version: String, gauge: CoreMetrics.Gauge)?
         var drift: [DriftKey: CoreMetrics.Gauge] = [:]
+        /// The model whose drift verdicts are exposed.
+        var driftModel: String?
     }
     private struct LagKey: Hashable { var topic: String; var partition: Int32 }
     private struct DriftKey: Hashable { var model: String; var feature: String }
@@ -174,7 +179,21 @@ public final class WorkerMetrics: Sendable {
             state.drift[key] = gauge
             return gauge
         }
-        gauge.record(Double(level.rawValue))
+        gauge.record(Self.gaugeValue(level))
+    }
+
+    /// Sets every verdict of a drift report: each feature, plus `_output` (the predictions'
+    /// distribution) and `_dataset` (the dataset-level verdict). A report of another model version
+    /// replaces the previous model's series.
+    public func setDriftVerdicts(from report: DriftReport) {
+        let previous = dynamic.withLock { state -> String? in
+            defer { state.driftModel = report.modelName }
+            return state.driftModel
+        }
+        if let previous, previous != report.modelName { clearDriftVerdicts(model: previous) }
+        for column in report.features { setDriftVerdict(model: report.modelName, feature: column.name, level: column.verdict.level) }
+        setDriftVerdict(model: report.modelName, feature: "_output", level: report.dataset.outputLevel)
+        setDriftVerdict(model: report.modelName, feature: "_dataset", level: report.dataset.level)
     }
 
     /// Removes the drift verdict series of a model (e.g. after a model swap).
@@ -199,6 +218,7 @@ public final class WorkerMetrics: Sendable {
         pausedPartitions.record(pipeline.isPaused ? assigned.count : 0)
         let model = pipeline.models.current
         modelLoaded.record(model == nil ? 0 : 1)
+        if let drift = pipeline.latestDriftReport { setDriftVerdicts(from: drift) }
         let report = health ?? WorkerHealth.readiness(of: pipeline)
         ready.record(report.isReady ? 1 : 0)
 

@@ -1,3 +1,5 @@
+import Foundation
+import InferenceCore
 import InferenceWorker
 import Testing
 
@@ -6,14 +8,32 @@ import Testing
     @Test func driftVerdictsAreOneSeriesPerFeatureAndAreRemovedWithTheirModel() {
         let metrics = WorkerMetrics()
         #expect(!metrics.render().contains("inference_worker_drift_verdict{"), "no verdict is faked before drift sets one")
-        metrics.setDriftVerdict(model: "fraud-mlp", feature: "amount", level: .significant)
-        metrics.setDriftVerdict(model: "fraud-mlp", feature: "age", level: .stable)
-        metrics.setDriftVerdict(model: "fraud-mlp", feature: "amount", level: .moderate)
+        metrics.setDriftVerdict(model: "fraud-mlp", feature: "amount", level: .alert)
+        metrics.setDriftVerdict(model: "fraud-mlp", feature: "age", level: .ok)
+        metrics.setDriftVerdict(model: "fraud-mlp", feature: "amount", level: .warn)
         let text = metrics.render()
         #expect(text.contains("inference_worker_drift_verdict{model=\"fraud-mlp\",feature=\"amount\"} 1"))
         #expect(text.contains("inference_worker_drift_verdict{model=\"fraud-mlp\",feature=\"age\"} 0"))
         metrics.clearDriftVerdicts(model: "fraud-mlp")
         #expect(!metrics.render().contains("inference_worker_drift_verdict{"))
+    }
+
+    @Test func aDriftReportSetsEveryFeatureTheOutputAndTheDatasetVerdict() throws {
+        let model = try DriftPublishingTests.modelWithBaseline()
+        var monitor = DriftMonitor(model: model, workerID: "w", now: Date(timeIntervalSince1970: 0))
+        for i in 0..<2_000 {
+            var row = TestModels.request(i).raw
+            row[0] = .number(95) // x0 always in the top bin: it drifts
+            monitor.observe(row: row)
+        }
+        let flushed = monitor.flush(now: Date(timeIntervalSince1970: 1))
+        let report = try #require(flushed)
+        let metrics = WorkerMetrics()
+        metrics.setDriftVerdicts(from: report)
+        let text = metrics.render()
+        #expect(text.contains("inference_worker_drift_verdict{model=\"scorer\",feature=\"x0\"} 2"), "x0 alerts")
+        #expect(text.contains("inference_worker_drift_verdict{model=\"scorer\",feature=\"x1\"} 0"), "x1 is fine")
+        #expect(text.contains("feature=\"_dataset\"") && text.contains("feature=\"_output\""))
     }
 
     @Test func countersForwardDeltasAndUnknownReasonsCountAsOther() {
