@@ -58,6 +58,36 @@ import Testing
         #expect(snapshot.records.count == 20)
     }
 
+    @Test func aFullLocalQueueIsRetriableBackPressureNotLoss() async throws {
+        let broker = try EmbeddedKafkaBroker(logger: .quiet)
+        defer { withExtendedLifetime(broker) {} }
+        let topic = uniqueName("queue-full")
+        try broker.createTopic(topic, partitions: 1)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers])
+        configuration.maxQueuedMessages = 5
+        let deliveries = DeliveryProbe()
+        let producer = try KafkaProducer(configuration: configuration, logger: .quiet) { deliveries.record($0) }
+        try broker.setBrokerDown(1) // nothing drains the queue
+        var accepted = 0
+        var refusal: KafkaError?
+        for i in 0..<10 {
+            do {
+                try producer.send(KafkaProducerMessage(topic: topic, partition: 0, value: [UInt8]("\(i)")), context: UInt64(i + 1))
+                accepted += 1
+            } catch {
+                refusal = error
+                break
+            }
+        }
+        #expect(accepted == 5, "the queue holds maxQueuedMessages")
+        #expect(refusal?.code == .queueFull)
+        #expect(refusal?.isRetriable == true, "back-pressure: retry once delivery reports drain the queue")
+        try broker.setBrokerUp(1)
+        try producer.flush(timeout: .seconds(30))
+        #expect(deliveries.reports.count == 5 && deliveries.reports.allSatisfy { $0.error == nil }, "what was accepted is delivered")
+        await producer.close()
+    }
+
     @Test func roundTripTimeIsInjected() async throws {
         let broker = try EmbeddedKafkaBroker(logger: .quiet)
         defer { withExtendedLifetime(broker) {} } // outlive the clients: no refused-connection noise
