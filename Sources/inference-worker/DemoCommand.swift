@@ -124,6 +124,8 @@ struct DemoCommand: AsyncParsableCommand {
         withExtendedLifetime(broker) {}
     }
 
+    static let judgedDrift = Latest<DriftReport>()
+
     static func progress(second: Int, generator: SyntheticRequests, snapshot: PipelineCounters.Snapshot, last: PipelineCounters.Snapshot,
                          elapsed: Duration, counters: PipelineCounters, pipeline: InferencePipeline, model: LoadedModel?) -> String {
         let seconds = max(elapsed.secondsValue, 0.001)
@@ -134,7 +136,9 @@ struct DemoCommand: AsyncParsableCommand {
         let p99 = counters.endToEndLatency.quantile(0.99).map { String(format: "%.1f", $0) } ?? "-"
         // What the worker has not finished yet (high watermark minus stored offset).
         let lag = pipeline.latestStatistics?.partitions.compactMap(\.consumerLagStored).reduce(0, +)
-        let drift = pipeline.latestDriftReport.map { report in
+        // The latest window with enough rows to judge (a time-aligned window can close nearly empty).
+        if let report = pipeline.latestDriftReport, report.dataset.judgedFeatures > 0 { judgedDrift.set(report) }
+        let drift = judgedDrift.value.map { report in
             "drifted \(report.dataset.driftedFeatures.count)/\(report.dataset.judgedFeatures) features, output \(report.dataset.outputLevel.rawValue)"
         } ?? "drift -"
         return String(format: "%3ds  sent %7d  %6.0f ev/s  batch %5.1f  e2e p50 %@ ms p99 %@ ms  predicted %7d  dead letters %5d  lag %@  %@  %@%@",
