@@ -222,21 +222,28 @@ public struct QuantileSketch: Sendable, Hashable, Codable {
             let positiveOffset = positive.offset, negativeOffset = negative.offset
             index = positive.counts.withUnsafeMutableBufferPointer { positiveCounts in
                 negative.counts.withUnsafeMutableBufferPointer { negativeCounts in
+                    // The store is picked by the sign bit with integer masks, not a branch: on
+                    // mixed-sign data a branch here mispredicted half the time.
+                    let positiveBase = UInt(bitPattern: positiveCounts.baseAddress)
+                    let negativeBase = UInt(bitPattern: negativeCounts.baseAddress)
+                    let positiveCount = positiveCounts.count, negativeCount = negativeCounts.count
                     var i = index
                     while i < values.count {
                         let x = values[i]
                         let magnitude = x.magnitude
                         if magnitude < Double.leastNormalMagnitude {
                             zeros &+= 1
-                        } else if x > 0 {
-                            let slot = Self.key(magnitude: magnitude, multiplier: multiplier) &- positiveOffset
-                            guard slot >= 0 && slot < positiveCounts.count else { return i }
-                            positiveCounts[slot] &+= 1
-                        } else {
-                            let slot = Self.key(magnitude: magnitude, multiplier: multiplier) &- negativeOffset
-                            guard slot >= 0 && slot < negativeCounts.count else { return i }
-                            negativeCounts[slot] &+= 1
+                            i &+= 1
+                            continue
                         }
+                        let isNegative = Int(truncatingIfNeeded: x.bitPattern &>> 63)
+                        let mask = 0 &- isNegative
+                        let offset = (positiveOffset & ~mask) | (negativeOffset & mask)
+                        let count = (positiveCount & ~mask) | (negativeCount & mask)
+                        let base = (positiveBase & ~UInt(bitPattern: mask)) | (negativeBase & UInt(bitPattern: mask))
+                        let slot = Self.key(magnitude: magnitude, multiplier: multiplier) &- offset
+                        guard slot >= 0 && slot < count else { return i }
+                        UnsafeMutablePointer<Int>(bitPattern: base).unsafelyUnwrapped[slot] &+= 1
                         i &+= 1
                     }
                     return i
