@@ -89,8 +89,8 @@ struct NumericAccumulator {
             let d = x - shift
             s += d
             ss += d * d
-            lo = Swift.min(lo, x)
-            hi = Swift.max(hi, x)
+            lo = x < lo ? x : lo  // minsd/maxsd; Swift.min's NaN-aware form compiled to a 3-instruction blend
+            hi = x > hi ? x : hi
         }
         sum = s; sumOfSquares = ss; minimum = lo; maximum = hi
         n &+= values.count
@@ -121,7 +121,8 @@ struct NumericAccumulator {
         if x >= grid.high { return x == grid.high ? count &- 1 : count }
         let cell = Swift.min(Int((x - grid.low) * grid.scale), EdgeGrid.cells &- 1)
         var below = Int(start[cell])
-        while below < count && e[below] <= x { below &+= 1 }
+        // Stops at count − 1 at the latest: x < high = e[count − 1].
+        while e[below] <= x { below &+= 1 }
         return below
     }
 
