@@ -2,6 +2,8 @@
 ///
 /// Nothing here allocates per value: the histogram and the sketch's stores are preallocated and
 /// reused across windows (a sketch store grows only when a value lands outside every key seen so far).
+/// Finite numbers wait in the monitor's pending buffer until ``drain(_:)``; the state is complete only
+/// after the monitor drained it (it does so before building a report).
 /// Mean and M2 come from sums of `x − shift` and `(x − shift)²` (no division per value), with
 /// `shift` = the baseline mean, or the window's first value without one; that keeps the usual
 /// cancellation of the sum-of-squares formula small when the data sit near the shift.
@@ -21,6 +23,7 @@ struct NumericAccumulator {
     var maximum = -Double.infinity
     var histogram: [Int]
     var sketch: QuantileSketch
+    let grid: EdgeGrid
 
     init(name: String, reference: ColumnReference, relativeAccuracy: Double) {
         self.name = name
@@ -30,13 +33,32 @@ struct NumericAccumulator {
         self.shift = shiftFromBaseline ? reference.mean! : 0
         self.histogram = [Int](repeating: 0, count: edges.isEmpty ? 0 : edges.count + 1)
         self.sketch = QuantileSketch(relativeAccuracy: relativeAccuracy)
+        self.grid = EdgeGrid(edges: edges)
     }
 
+    /// Values buffered per numeric feature before ``add(batch:)`` processes them.
+    static let batchCapacity = 128
+
+    /// Values waiting in this column's region of the monitor's pending buffer.
+    var pendingCount = 0
+
+    /// Counts one raw value; a finite number is buffered at `pending[pendingCount]` (this column's
+    /// region of ``batchCapacity`` values) and the region is processed when full.
+    ///
+    /// Buffering keeps the per-value work to a store and a count; the moments, the histogram and the
+    /// sketch are then updated in tight loops over 128 values, each array's uniqueness checked once per
+    /// batch instead of once per value (measured: 520 → ~400 ns per 16-feature row; see docs/drift.md).
     @inline(__always)
-    mutating func add(_ value: RawFeatureValue) {
+    mutating func add(_ value: RawFeatureValue, pending: UnsafeMutablePointer<Double>) {
         switch value {
         case .number(let x):
-            if x.isFinite { add(x) } else { invalid &+= 1 }
+            if x.isFinite {
+                pending[pendingCount] = x
+                pendingCount &+= 1
+                if pendingCount == Self.batchCapacity { drain(pending) }
+            } else {
+                invalid &+= 1
+            }
         case .missing, .null:
             missing &+= 1
         case .string, .bool:
@@ -44,35 +66,64 @@ struct NumericAccumulator {
         }
     }
 
+    /// Processes the buffered values.
+    @inline(never)
+    mutating func drain(_ pending: UnsafeMutablePointer<Double>) {
+        add(batch: UnsafeBufferPointer(start: pending, count: pendingCount))
+        pendingCount = 0
+    }
+
+    /// Adds finite values (unbuffered: the output score, one per prediction).
     @inline(__always)
     mutating func add(_ x: Double) {
-        if n == 0 && !shiftFromBaseline { shift = x }
-        n &+= 1
-        let d = x - shift
-        sum += d
-        sumOfSquares += d * d
-        minimum = Swift.min(minimum, x)
-        maximum = Swift.max(maximum, x)
-        if !edges.isEmpty { histogram[bucket(x)] &+= 1 }
-        sketch.add(x)
+        withUnsafePointer(to: x) { add(batch: UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    /// Adds finite values, one tight pass per concern.
+    mutating func add(batch values: UnsafeBufferPointer<Double>) {
+        guard let first = values.first else { return }
+        if n == 0 && !shiftFromBaseline { shift = first }
+        let shift = self.shift
+        var s = sum, ss = sumOfSquares, lo = minimum, hi = maximum
+        for x in values {
+            let d = x - shift
+            s += d
+            ss += d * d
+            lo = x < lo ? x : lo  // minsd/maxsd; Swift.min's NaN-aware form compiled to a 3-instruction blend
+            hi = x > hi ? x : hi
+        }
+        sum = s; sumOfSquares = ss; minimum = lo; maximum = hi
+        n &+= values.count
+        if !edges.isEmpty {
+            let grid = self.grid
+            edges.withUnsafeBufferPointer { edges in
+                grid.start.withUnsafeBufferPointer { start in
+                    histogram.withUnsafeMutableBufferPointer { counts in
+                        for x in values { counts[Self.bucket(x, edges: edges, grid: grid, start: start)] &+= 1 }
+                    }
+                }
+            }
+        }
+        sketch.add(contentsOf: values)
     }
 
     /// Underflow 0, bin `[e_i, e_{i+1})` → i + 1 (the last bin closed), overflow `edges.count`.
+    ///
+    /// A binary search over the edges mispredicted about half its branches on real data and took ~45%
+    /// of the monitor's time (perf, this machine; LLVM's cmov converter turns every branch-free
+    /// formulation back into a branch). Instead a grid of ``EdgeGrid/cells`` equal cells over
+    /// `[e_0, e_k]` gives a lower bound of the answer, and a short forward scan finishes it: the scan
+    /// takes no step unless the value's cell contains an edge.
     @inline(__always)
-    func bucket(_ x: Double) -> Int {
-        edges.withUnsafeBufferPointer { e in
-            // Branch-free search for the number of edges ≤ x.
-            var base = 0
-            var length = e.count
-            while length > 1 {
-                let half = length >> 1
-                base = e[base + half] <= x ? base + half : base
-                length -= half
-            }
-            var below = base + (e[base] <= x ? 1 : 0)
-            if below == e.count && x == e[e.count - 1] { below -= 1 }
-            return below
-        }
+    static func bucket(_ x: Double, edges e: UnsafeBufferPointer<Double>, grid: EdgeGrid, start: UnsafeBufferPointer<UInt16>) -> Int {
+        let count = e.count
+        if x < grid.low { return 0 }
+        if x >= grid.high { return x == grid.high ? count &- 1 : count }
+        let cell = Swift.min(Int((x - grid.low) * grid.scale), EdgeGrid.cells &- 1)
+        var below = Int(start[cell])
+        // Stops at count − 1 at the latest: x < high = e[count − 1].
+        while e[below] <= x { below &+= 1 }
+        return below
     }
 
     var moments: RunningMoments {
@@ -81,13 +132,15 @@ struct NumericAccumulator {
         return RunningMoments(n: n, mean: shift + sum / count, m2: Swift.max(0, sumOfSquares - sum * sum / count), min: minimum, max: maximum)
     }
 
+    /// The column's state; drain pending values first.
     func column() -> DriftColumn {
-        DriftColumn(name: name, kind: .numeric, reference: reference, count: n + missing + invalid, missing: missing, invalid: invalid,
+        precondition(pendingCount == 0, "NumericAccumulator.column: values still pending")
+        return DriftColumn(name: name, kind: .numeric, reference: reference, count: n + missing + invalid, missing: missing, invalid: invalid,
                     moments: moments, histogram: edges.isEmpty ? nil : histogram, sketch: sketch)
     }
 
     mutating func reset() {
-        n = 0; missing = 0; invalid = 0; sum = 0; sumOfSquares = 0
+        n = 0; missing = 0; invalid = 0; sum = 0; sumOfSquares = 0; pendingCount = 0
         minimum = .infinity; maximum = -.infinity
         if !shiftFromBaseline { shift = 0 }
         for i in histogram.indices { histogram[i] = 0 }
@@ -140,5 +193,41 @@ struct CategoricalAccumulator {
     mutating func reset() {
         missing = 0; invalid = 0
         for i in counts.indices { counts[i] = 0 }
+    }
+}
+
+extension Bool {
+    /// 1 or 0, without a branch.
+    @inline(__always) var _asInt: Int { Int(truncatingIfNeeded: unsafeBitCast(self, to: UInt8.self)) }
+}
+
+/// A lookup table over `[e_0, e_k]` in equal cells: `start[c]` is the number of edges that lie in
+/// cells before `c`, hence ≤ every value in cell `c` (cell indices are computed the same, monotone, way
+/// for edges and values, so this holds despite rounding).
+struct EdgeGrid {
+    /// 512 cells of 2 bytes: 1 KiB per feature, so 16 features' tables stay in L1 (2,048 cells measured slower).
+    static let cells = 512
+    let low: Double
+    let high: Double
+    let scale: Double
+    let start: [UInt16]
+
+    init(edges: [Double]) {
+        guard let first = edges.first, let last = edges.last, last > first, edges.count < Int(UInt16.max) else {
+            low = .infinity; high = .infinity; scale = 0; start = [UInt16](repeating: 0, count: Self.cells)
+            return
+        }
+        low = first
+        high = last
+        scale = Double(Self.cells) / (last - first)
+        var inCell = [Int](repeating: 0, count: Self.cells)
+        for edge in edges { inCell[Swift.min(Int((edge - first) * scale), Self.cells - 1)] += 1 }
+        var start = [UInt16](repeating: 0, count: Self.cells)
+        var before = 0
+        for c in 0..<Self.cells {
+            start[c] = UInt16(before)
+            before += inCell[c]
+        }
+        self.start = start
     }
 }

@@ -36,9 +36,11 @@ public struct ColumnReference: Sendable, Hashable, Codable {
     }
 
     /// A numeric reference from a baseline distribution (`nil` baseline: summary only, no scores).
+    /// Inconsistent baselines and histograms of 65,535 or more edges are ignored (summary only).
     public static func numeric(_ baseline: DistributionBaseline?) -> ColumnReference {
         var reference = ColumnReference(mean: baseline?.mean, std: baseline?.std, missingRate: baseline?.missingRate)
-        if let baseline, baseline.consistencyProblem() == nil, let edges = baseline.binEdges, let shares = baseline.proportions, !shares.isEmpty {
+        if let baseline, baseline.consistencyProblem() == nil, let edges = baseline.binEdges, let shares = baseline.proportions,
+           !shares.isEmpty, edges.count < Int(UInt16.max) {
             reference.binEdges = edges
             reference.proportions = normalised([0] + shares + [0])
         }

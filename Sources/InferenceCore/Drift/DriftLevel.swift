@@ -54,8 +54,8 @@ public struct ColumnVerdict: Sendable, Hashable, Codable {
 public struct DatasetVerdict: Sendable, Hashable, Codable {
     /// Whether at least ``DriftThresholds/datasetDriftShare`` of the judged features drifted.
     public var drift: Bool
-    /// `alert` when the dataset drifts; `warn` when some feature or output drifted; `ok` otherwise;
-    /// `insufficient_data` when no feature could be judged.
+    /// `alert` when the dataset drifts; `warn` when some feature or output column drifted; otherwise
+    /// `insufficient_data` when no feature could be judged, else `ok`.
     public var level: DriftLevel
     /// Features judged (not `insufficient_data`).
     public var judgedFeatures: Int

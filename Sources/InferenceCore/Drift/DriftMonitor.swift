@@ -17,9 +17,10 @@ public import Foundation
 /// observed between the boundary and the call belong to it). The clock is whatever `now` the caller
 /// passes: tests drive it without sleeping.
 ///
-/// **Cost.** Per numeric value: a few additions, a branch-free binary search over the baseline edges
-/// and a sketch update (bit manipulation, no `log`); per categorical value one dictionary lookup.
-/// Nothing is allocated per row; reports (once per window) allocate freely.
+/// **Cost.** Per numeric value on the hot path: a store into a per-feature buffer of 128 values; a
+/// full buffer is then folded into the moments, the histogram (grid lookup + short scan over the
+/// baseline edges) and the sketch (bit manipulation, no `log`) in tight loops. Per categorical value
+/// one dictionary lookup. Nothing is allocated per row; reports (once per window) allocate freely.
 public struct DriftMonitor {
     /// Where one schema position's values go.
     enum Route {
@@ -38,6 +39,8 @@ public struct DriftMonitor {
 
     private let routes: [Route]
     private var numeric: [NumericAccumulator]
+    /// Buffered numeric values, `NumericAccumulator.batchCapacity` per numeric feature.
+    private var pending: [Double]
     private var categorical: [CategoricalAccumulator]
     private let featureOrder: [Route]
     private var score: NumericAccumulator?
@@ -89,6 +92,7 @@ public struct DriftMonitor {
         self.routes = routes
         self.featureOrder = routes
         self.numeric = numeric
+        self.pending = [Double](repeating: 0, count: Swift.max(1, numeric.count * NumericAccumulator.batchCapacity))
         self.categorical = categorical
         self.task = output.task
         let outputBase = baseline?.output
@@ -128,11 +132,19 @@ public struct DriftMonitor {
     public mutating func observe(row: [RawFeatureValue]) {
         rowCount &+= 1
         let width = Swift.min(row.count, routes.count)
+        // One uniqueness check per array per row instead of one per value.
+        let capacity = NumericAccumulator.batchCapacity
         routes.withUnsafeBufferPointer { routes in
-            for position in 0..<width {
-                switch routes[position] {
-                case .numeric(let slot): numeric[slot].add(row[position])
-                case .categorical(let slot): categorical[slot].add(row[position])
+            pending.withUnsafeMutableBufferPointer { pending in
+                numeric.withUnsafeMutableBufferPointer { numeric in
+                    categorical.withUnsafeMutableBufferPointer { categorical in
+                        for position in 0..<width {
+                            switch routes[position] {
+                            case .numeric(let slot): numeric[slot].add(row[position], pending: pending.baseAddress! + slot &* capacity)
+                            case .categorical(let slot): categorical[slot].add(row[position])
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -187,6 +199,10 @@ public struct DriftMonitor {
 
     /// Builds the report of the open window and resets every accumulator.
     private mutating func close(endMs: Int64, reason: DriftReport.CloseReason) -> DriftReport {
+        let capacity = NumericAccumulator.batchCapacity
+        pending.withUnsafeMutableBufferPointer { pending in
+            for slot in numeric.indices { numeric[slot].drain(pending.baseAddress! + slot * capacity) }
+        }
         let features: [DriftColumn] = featureOrder.map { route in
             switch route {
             case .numeric(let slot): numeric[slot].column()

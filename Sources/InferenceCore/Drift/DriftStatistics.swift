@@ -173,9 +173,9 @@ public enum DriftStatistics {
         let drift = !judged.isEmpty && share >= thresholds.datasetDriftShare
         let outputLevel = outputs.map(\.verdict.level).max() ?? .insufficientData
         let level: DriftLevel
-        if judged.isEmpty { level = .insufficientData }
-        else if drift { level = .alert }
+        if drift { level = .alert }
         else if !drifted.isEmpty || outputLevel >= thresholds.featureDriftLevel { level = .warn }
+        else if judged.isEmpty { level = .insufficientData }
         else { level = .ok }
         return DatasetVerdict(drift: drift, level: level, judgedFeatures: judged.count, driftedFeatures: drifted,
                               driftedShare: share, outputLevel: outputLevel)

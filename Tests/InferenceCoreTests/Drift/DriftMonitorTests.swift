@@ -183,3 +183,62 @@ import Testing
         #expect(throws: Never.self) { try DriftConfiguration().validate() }
     }
 }
+
+@Suite struct OutputDriftTests {
+    /// A binary model whose baseline has a score histogram and a label distribution.
+    func monitor() -> DriftMonitor {
+        var score = DistributionBaseline()
+        score.binEdges = (0...10).map { Double($0) / 10 }
+        score.proportions = [0.3, 0.2, 0.15, 0.1, 0.08, 0.06, 0.04, 0.03, 0.02, 0.02]
+        score.categories = ["no": 0.85, "yes": 0.15]
+        score.std = 0.22
+        return DriftMonitor(modelName: "churn", modelVersion: "3", schema: InputSchema(features: [.numeric("x")]),
+                            output: OutputSchema(task: .binary, labels: ["no", "yes"]), baseline: ModelBaseline(features: [:], output: score),
+                            workerID: "w", now: DriftTestSupport.t0)
+    }
+
+    func feed(_ monitor: inout DriftMonitor, scores: (inout DriftRandom) -> Float) {
+        var generator = DriftRandom(seed: 21)
+        for _ in 0..<2000 {
+            monitor.observe(row: [.number(1)])
+            let s = scores(&generator)
+            monitor.observe(output: .binary(score: s, label: s >= 0.5 ? "yes" : "no", isPositive: s >= 0.5))
+        }
+    }
+
+    /// Draws from the baseline score histogram.
+    static func baselineScore(_ g: inout DriftRandom) -> Float {
+        let shares = [0.3, 0.2, 0.15, 0.1, 0.08, 0.06, 0.04, 0.03, 0.02, 0.02]
+        var u = g.nextDouble()
+        for (i, share) in shares.enumerated() {
+            if u < share { return Float((Double(i) + g.nextDouble()) / 10) }
+            u -= share
+        }
+        return 0.95
+    }
+
+    @Test func inDistributionScoresStayOk() throws {
+        var m = monitor()
+        feed(&m) { Self.baselineScore(&$0) }
+        let taken = m.flush(now: DriftTestSupport.t0)
+        let report = try #require(taken)
+        #expect(report.column("output.score")?.verdict.level == .ok)
+        #expect(report.column("output.label")?.verdict.level == .ok)
+        #expect(report.dataset.outputLevel == .ok)
+    }
+
+    @Test func shiftedScoresRaiseTheOutputLevel() throws {
+        var m = monitor()
+        feed(&m) { min(1, Self.baselineScore(&$0) + 0.3) }
+        let taken = m.flush(now: DriftTestSupport.t0)
+        let report = try #require(taken)
+        let score = try #require(report.column("output.score"))
+        #expect(score.verdict.level == .alert, "\(score.scores)")
+        #expect(score.verdict.triggers.contains { $0.statistic == "psi" })
+        #expect(report.column("output.label")!.verdict.level >= .warn)
+        #expect(report.dataset.outputLevel == .alert)
+        // Outputs do not count towards the feature share, but do raise the dataset level to warn.
+        #expect(!report.dataset.drift)
+        #expect(report.dataset.level == .warn)
+    }
+}
