@@ -47,3 +47,22 @@ import Testing
         await harness.close()
     }
 }
+
+@Suite struct NoModelTests {
+    @Test(.timeLimit(.minutes(1))) func withoutAServableModelRecordsWaitAndAShutdownStillCompletes() async throws {
+        let harness = try PipelineHarness()
+        let source = SwitchableModelSource(TestModels.scorer())
+        let pipeline = InferencePipeline(configuration: harness.configuration(), models: source, logger: .quiet)
+        let running = RunningPipeline(pipeline: pipeline, task: Task { try await pipeline.run() })
+        try await running.waitUntilAssigned()
+        source.set(nil) // every version failed to load, say
+        try await harness.send((0..<50).map { TestModels.request($0, id: "r\($0)").json })
+        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        while pipeline.inFlight.records < 50 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(pipeline.inFlight.records == 50, "the records wait for a model")
+        #expect(pipeline.counters.snapshot.outcomes == 0, "nothing is dead-lettered for want of a model")
+        try await running.stop() // must not hang
+        #expect(pipeline.counters.snapshot.outcomes == 0)
+        await harness.close()
+    }
+}

@@ -352,14 +352,16 @@ public final class InferencePipeline: Sendable {
                 deadline = Date(timeIntervalSinceNow: 0.1)
             }
             guard let records = queue.take(waitingUntil: deadline) else { break }
-            for record in records {
+            records: for record in records {
                 let message = record.message
                 guard ledger.isCurrent(TopicPartition(topic: message.topic, partition: message.partition.rawValue), epoch: record.epoch) else {
                     continue // revoked or lost meanwhile: the next owner reads it again
                 }
                 var model = batchModel ?? currentModel()
                 while model == nil {
-                    // No servable model: keep the record in flight (back-pressure will pause) and wait.
+                    // No servable model: keep the record in flight (back-pressure will pause) and
+                    // wait; when stopping, leave it unacknowledged (it is redelivered).
+                    if runtime.withLock({ $0.shuttingDown }) { break records }
                     Thread.sleep(forTimeInterval: 0.1)
                     model = currentModel()
                 }
