@@ -91,6 +91,10 @@ class ProcessSet:
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir
         self.procs: list[Proc] = []
+        self.cleanups: list = []   # client closers, run before any process stops
+
+    def on_stop(self, fn) -> None:
+        self.cleanups.append(fn)
 
     def start(self, name: str, argv: list[str], env: dict | None = None) -> Proc:
         proc = Proc(name, argv, self.log_dir / f"{name}-{len(self.procs)}.log", env=env)
@@ -98,6 +102,12 @@ class ProcessSet:
         return proc
 
     def stop_all(self) -> None:
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception:
+                pass
+        self.cleanups.clear()
         # Workers first (they need the broker to drain), brokers and proxies last.
         for proc in reversed(self.procs):
             try:
@@ -342,7 +352,9 @@ class Outcomes:
 class OutputReader:
     """Reads the prediction and dead-letter topics from the beginning with manual assignment."""
 
-    def __init__(self, broker: Broker, topics: Topics):
+    def __init__(self, broker: Broker, topics: Topics, owner: ProcessSet):
+        owner.on_stop(self.close)
+        self._closed = False
         self.broker = broker
         self.topics = topics
         self.consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("reader"),
@@ -415,27 +427,39 @@ class OutputReader:
                 raise AssertionError(f"only {self.total()} of {count} outcomes after {now - t0:.0f}s "
                                      f"({now - last:.0f}s without progress)")
 
-    def read_to_end(self) -> None:
-        """Reads everything up to the output topics' current high watermarks."""
-        ends = {(self.topics.predictions, p): h for p, h in high_watermarks(self.broker, self.topics.predictions, self.topics.partitions).items()}
-        ends.update({(self.topics.dead_letters, p): h for p, h in high_watermarks(self.broker, self.topics.dead_letters, 2).items()})
-        deadline = time.monotonic() + 60
-        while any(self.positions.get(k, 0) < h for k, h in ends.items()):
-            assert time.monotonic() < deadline, "could not read the output topics to their ends"
-            self.poll(0.5)
+    def read_until_quiet(self, quiet: float = 2.0) -> None:
+        """Reads until nothing new arrives for `quiet` seconds. Called once the worker group has
+        committed every input: outputs are acknowledged before their input's offset is stored, so no
+        further output can appear. (Not "read to the high watermark": Tansu 0.6 reports the high
+        watermark as the last batch's base offset + 1, not the last offset + 1.)"""
+        last = time.monotonic()
+        while time.monotonic() - last < quiet:
+            if self.poll(0.3):
+                last = time.monotonic()
 
     def close(self):
-        self.consumer.close()
+        if not self._closed:
+            self._closed = True
+            self.consumer.close()
 
 
-def wait_until_committed(broker: Broker, group: str, topic: str, partitions: int, timeout: float = 30.0) -> dict:
-    """Waits until the group's committed offsets reach the topic's ends (nothing left to redeliver)."""
-    ends = high_watermarks(broker, topic, partitions)
+def input_ends(sent: "Sent") -> dict[int, int]:
+    """Per input partition, the offset after the last record produced (from delivery reports)."""
+    ends: dict[int, int] = {}
+    for (p, o) in sent.by_position:
+        ends[p] = max(ends.get(p, 0), o + 1)
+    return ends
+
+
+def wait_until_committed(broker: Broker, group: str, topic: str, sent: "Sent", timeout: float = 30.0) -> dict:
+    """Waits until the group's committed offsets reach the end of everything produced (nothing left
+    to redeliver)."""
+    ends = input_ends(sent)
     deadline = time.monotonic() + timeout
     while True:
-        got = committed(broker, group, topic, partitions)
+        got = committed(broker, group, topic, max(ends) + 1)
         if all(got.get(p, -1) >= ends[p] for p in ends):
             return got
         if time.monotonic() > deadline:
-            raise AssertionError(f"group {group} committed {got}, topic ends {ends}")
+            raise AssertionError(f"group {group} committed {got}, produced up to {ends}")
         time.sleep(0.5)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from harness import (Broker, OutputReader, Sent, Worker, committed, high_watermarks, make_requests, make_topics,
+from harness import (Broker, OutputReader, Sent, Worker, committed, input_ends, make_requests, make_topics,
                      produce, unique, wait_for_spread, wait_until_committed)
 from reference_model import close
 
@@ -73,11 +73,11 @@ def test_three_replicas_100k_events_exact_outcomes(procs, broker, worker_runtime
     sent = Sent()
     t0 = time.monotonic()
     produce(broker, topics.requests, PARTITIONS, requests, sent)
-    reader = OutputReader(broker, topics)
+    reader = OutputReader(broker, topics, procs)
     reader.read_until_covered(sent.by_position, stall=30)
     elapsed = time.monotonic() - t0
-    wait_until_committed(broker, group, topics.requests, PARTITIONS)
-    reader.read_to_end()
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_until_quiet()
 
     assert 500 <= sent.malformed() <= 1500
     duplicates = verify_outcomes(reader, sent, topics, model, set(ids))
@@ -135,7 +135,7 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model):
     n = 40_000
     requests = make_requests(model, n, seed=200)
     sent = Sent()
-    reader = OutputReader(broker, topics)
+    reader = OutputReader(broker, topics, procs)
     thread, errors = _stream_in_background(broker, topics, requests, sent, RATE)
     _wait_for_outcomes(reader, n // 3)
     victim = workers[1]
@@ -146,8 +146,8 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model):
     assert not errors, errors
     survivors = [w for w in workers if w is not victim]
     reader.read_until_covered(sent.by_position, stall=45)
-    wait_until_committed(broker, group, topics.requests, PARTITIONS)
-    reader.read_to_end()
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_until_quiet()
 
     duplicates = verify_outcomes(reader, sent, topics, model, set(ids))
     # The survivors now own every partition, including the victim's.
@@ -177,7 +177,7 @@ def test_sigterm_of_a_replica_drains_without_duplicates(procs, broker, worker_ru
     n = 30_000
     requests = make_requests(model, n, seed=300)
     sent = Sent()
-    reader = OutputReader(broker, topics)
+    reader = OutputReader(broker, topics, procs)
     thread, errors = _stream_in_background(broker, topics, requests, sent, RATE)
     _wait_for_outcomes(reader, n // 3)
     leaver = workers[0]
@@ -191,8 +191,8 @@ def test_sigterm_of_a_replica_drains_without_duplicates(procs, broker, worker_ru
     assert not errors, errors
     survivors = workers[1:]
     reader.read_until_covered(sent.by_position, stall=45)
-    wait_until_committed(broker, group, topics.requests, PARTITIONS)
-    reader.read_to_end()
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_until_quiet()
 
     duplicates = verify_outcomes(reader, sent, topics, model, set(ids))
     print(f"SIGTERM: replica stopped in {stop_seconds:.1f}s, {duplicates} duplicates")
@@ -211,12 +211,12 @@ def test_group_restart_resumes_from_committed_offsets(procs, broker, worker_runt
     sent = Sent()
     batch1 = make_requests(model, 10_000, seed=400, id_prefix="first")
     produce(broker, topics.requests, PARTITIONS, batch1, sent)
-    reader = OutputReader(broker, topics)
+    reader = OutputReader(broker, topics, procs)
     reader.read_until_covered(sent.by_position)
     for w in first:
         w.proc.signal(signal.SIGTERM)
     assert [w.proc.wait(30) for w in first] == [0, 0]
-    ends1 = high_watermarks(broker, topics.requests, PARTITIONS)
+    ends1 = input_ends(sent)
     assert committed(broker, group, topics.requests, PARTITIONS) == ends1, "graceful stop did not commit everything"
     outcomes_before = reader.total()
 
@@ -224,8 +224,8 @@ def test_group_restart_resumes_from_committed_offsets(procs, broker, worker_runt
     produce(broker, topics.requests, PARTITIONS, batch2, sent, start_index=len(batch1))
     second = start_workers(procs, worker_runtime, broker, topics, group, ["gen2-a", "gen2-b"])
     reader.read_until_covered(sent.by_position)
-    wait_until_committed(broker, group, topics.requests, PARTITIONS)
-    reader.read_to_end()
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_until_quiet()
 
     duplicates = verify_outcomes(reader, sent, topics, model, {"gen1-a", "gen1-b", "gen2-a", "gen2-b"})
     assert duplicates == 0, "the restarted group reprocessed committed records"
@@ -244,10 +244,10 @@ def test_tls_with_the_right_ca(procs, tls_broker, worker_runtime, model, certifi
     [worker] = start_workers(procs, worker_runtime, tls_broker, topics, group, ["tls-a"], kafka=kafka)
     sent = Sent()
     produce(tls_broker, topics.requests, PARTITIONS, make_requests(model, 5_000, seed=500), sent)
-    reader = OutputReader(tls_broker, topics)
+    reader = OutputReader(tls_broker, topics, procs)
     reader.read_until_covered(sent.by_position, stall=30)
-    wait_until_committed(tls_broker, group, topics.requests, PARTITIONS)
-    reader.read_to_end()
+    wait_until_committed(tls_broker, group, topics.requests, sent)
+    reader.read_until_quiet()
     assert verify_outcomes(reader, sent, topics, model, {"tls-a"}) == 0
     worker.proc.signal(signal.SIGTERM)
     assert worker.proc.wait(30) == 0
@@ -269,7 +269,7 @@ def test_tls_with_the_wrong_ca_reports_and_keeps_retrying(procs, tls_broker, wor
     assert "certificate verify failed" in log, log[-3000:]
     time.sleep(3)
     assert worker.proc.alive(), "the worker gave up (or crashed) instead of retrying:\n" + worker.log()[-3000:]
-    reader = OutputReader(tls_broker, topics)
+    reader = OutputReader(tls_broker, topics, procs)
     reader.poll(2)
     assert reader.total() == 0
     worker.proc.signal(signal.SIGTERM)
