@@ -45,6 +45,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it if the test runner dies (Linux PR_SET_PDEATHSIG), so a
+    killed pytest leaves no broker or worker behind. Teardown stops children the normal way."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except Exception:
+        pass
+
+
 class Proc:
     """A child process in its own session, its output in a log file."""
 
@@ -54,7 +64,8 @@ class Proc:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.popen = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                      start_new_session=True, stdin=subprocess.DEVNULL)
+                                      start_new_session=True, stdin=subprocess.DEVNULL,
+                                      preexec_fn=_die_with_parent)
         self.pid = self.popen.pid
 
     def log(self) -> str:
