@@ -369,8 +369,9 @@ class Outcomes:
 class OutputReader:
     """Reads the prediction and dead-letter topics from the beginning with manual assignment."""
 
-    def __init__(self, broker: Broker, topics: Topics, owner: ProcessSet):
+    def __init__(self, broker: Broker, topics: Topics, owner: ProcessSet, group: str | None = None):
         owner.on_stop(self.close)
+        self.group = group  # the workers' group, for diagnostics
         self._closed = False
         self.broker = broker
         self.topics = topics
@@ -427,8 +428,24 @@ class OutputReader:
                 return
             now = time.monotonic()
             if now - last > stall or now - t0 > limit:
+                lost = sorted(wanted - seen)
                 raise AssertionError(f"{missing} of {len(wanted)} inputs without an outcome after {now - t0:.0f}s "
-                                     f"({now - last:.0f}s without progress)")
+                                     f"({now - last:.0f}s without progress); first missing (partition, offset): "
+                                     f"{lost[:10]}; {self.diagnose(lost)}")
+
+    def diagnose(self, lost) -> str:
+        """Whether a fresh reader finds outcomes this reader did not (a reader problem) or not (lost)."""
+        fresh = OutputReader(self.broker, self.topics, ProcessSet(Path("/tmp")))
+        try:
+            fresh.read_until_quiet(3.0)
+            found = set(fresh.position_counts()) & set(lost)
+            text = (f"a fresh reader sees {fresh.total()} outcomes (this one {self.total()}) and finds "
+                    f"{len(found)} of the {len(lost)} missing")
+            if self.group:
+                text += f"; the workers' group committed {committed(self.broker, self.group, self.topics.requests, self.topics.partitions)}"
+            return text
+        finally:
+            fresh.close()
 
     def total(self) -> int:
         return len(self.out.predictions) + len(self.out.dead_letters)

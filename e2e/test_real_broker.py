@@ -71,7 +71,7 @@ def test_three_replicas_100k_events_exact_outcomes(procs, broker, worker_runtime
     sent = Sent()
     t0 = time.monotonic()
     produce(broker, topics.requests, PARTITIONS, requests, sent)
-    reader = OutputReader(broker, topics, procs)
+    reader = OutputReader(broker, topics, procs, group)
     reader.read_until_covered(sent.by_position, stall=30)
     elapsed = time.monotonic() - t0
     wait_until_committed(broker, group, topics.requests, sent)
@@ -139,7 +139,7 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model, m
     workers = start_workers(procs, worker_runtime, broker, topics, group, ids, extra=extra)
     owned = wait_for_spread(workers, PARTITIONS)
 
-    reader = OutputReader(broker, topics, procs)
+    reader = OutputReader(broker, topics, procs, group)
     thread, errors = None, []
     if load == "stream":
         thread, errors = _stream_in_background(broker, topics, requests, sent, RATE)
@@ -189,7 +189,7 @@ def test_sigterm_of_a_replica_drains_without_duplicates(procs, broker, worker_ru
     n = 30_000
     requests = make_requests(model, n, seed=300)
     sent = Sent()
-    reader = OutputReader(broker, topics, procs)
+    reader = OutputReader(broker, topics, procs, group)
     thread, errors = _stream_in_background(broker, topics, requests, sent, RATE)
     _wait_for_outcomes(reader, n // 3)
     leaver = workers[0]
@@ -223,7 +223,7 @@ def test_group_restart_resumes_from_committed_offsets(procs, broker, worker_runt
     sent = Sent()
     batch1 = make_requests(model, 10_000, seed=400, id_prefix="first")
     produce(broker, topics.requests, PARTITIONS, batch1, sent)
-    reader = OutputReader(broker, topics, procs)
+    reader = OutputReader(broker, topics, procs, group)
     reader.read_until_covered(sent.by_position)
     # One at a time, letting the last member take over before it stops too. Stopping both at once
     # trips a Tansu 0.6 bug (measured with plain confluent-kafka consumers as well): when two members
@@ -263,7 +263,7 @@ def test_tls_with_the_right_ca(procs, tls_broker, worker_runtime, model, certifi
     [worker] = start_workers(procs, worker_runtime, tls_broker, topics, group, ["tls-a"], kafka=kafka)
     sent = Sent()
     produce(tls_broker, topics.requests, PARTITIONS, make_requests(model, 5_000, seed=500), sent)
-    reader = OutputReader(tls_broker, topics, procs)
+    reader = OutputReader(tls_broker, topics, procs, group)
     reader.read_until_covered(sent.by_position, stall=30)
     wait_until_committed(tls_broker, group, topics.requests, sent)
     reader.read_until_quiet()
@@ -277,7 +277,8 @@ def test_tls_with_the_wrong_ca_reports_and_keeps_retrying(procs, tls_broker, wor
     running (retrying the connection, consuming nothing), and still stops cleanly on SIGTERM."""
     topics = make_topics(tls_broker, PARTITIONS)
     kafka = {"security.protocol": "ssl", "ssl.ca.location": str(certificates["wrong_ca"])}
-    [worker] = start_workers(procs, worker_runtime, tls_broker, topics, unique("group"), ["tls-wrong"], kafka=kafka)
+    group = unique("group")
+    [worker] = start_workers(procs, worker_runtime, tls_broker, topics, group, ["tls-wrong"], kafka=kafka)
     sent = Sent()
     produce(tls_broker, topics.requests, PARTITIONS, make_requests(model, 200, seed=600), sent)
     deadline = time.monotonic() + 20
@@ -288,7 +289,7 @@ def test_tls_with_the_wrong_ca_reports_and_keeps_retrying(procs, tls_broker, wor
     assert "certificate verify failed" in log, log[-3000:]
     time.sleep(3)
     assert worker.proc.alive(), "the worker gave up (or crashed) instead of retrying:\n" + worker.log()[-3000:]
-    reader = OutputReader(tls_broker, topics, procs)
+    reader = OutputReader(tls_broker, topics, procs, group)
     reader.poll(2)
     assert reader.total() == 0
     worker.proc.signal(signal.SIGTERM)
