@@ -75,7 +75,7 @@ def test_three_replicas_100k_events_exact_outcomes(procs, broker, worker_runtime
     reader.read_until_covered(sent.by_position, stall=30)
     elapsed = time.monotonic() - t0
     wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_until_quiet()
+    reader.read_all_again()
 
     assert 500 <= sent.malformed() <= 1500
     duplicates = verify_outcomes(reader, sent, topics, model, set(ids))
@@ -157,7 +157,7 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model, m
     survivors = [w for w in workers if w is not victim]
     reader.read_until_covered(sent.by_position, stall=45)
     wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_until_quiet()
+    reader.read_all_again()
 
     duplicates = verify_outcomes(reader, sent, topics, model, set(ids))
     # The survivors now own every partition, including the victim's.
@@ -204,7 +204,7 @@ def test_sigterm_of_a_replica_drains_without_duplicates(procs, broker, worker_ru
     survivors = workers[1:]
     reader.read_until_covered(sent.by_position, stall=45)
     wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_until_quiet()
+    reader.read_all_again()
 
     duplicates = verify_outcomes(reader, sent, topics, model, set(ids))
     measured(f"SIGTERM: replica stopped in {stop_seconds:.1f}s, {duplicates} duplicates")
@@ -244,7 +244,7 @@ def test_group_restart_resumes_from_committed_offsets(procs, broker, worker_runt
     second = start_workers(procs, worker_runtime, broker, topics, group, ["gen2-a", "gen2-b"])
     reader.read_until_covered(sent.by_position)
     wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_until_quiet()
+    reader.read_all_again()
 
     duplicates = verify_outcomes(reader, sent, topics, model, {"gen1-a", "gen1-b", "gen2-a", "gen2-b"})
     assert duplicates == 0, "the restarted group reprocessed committed records"
@@ -266,7 +266,7 @@ def test_tls_with_the_right_ca(procs, tls_broker, worker_runtime, model, certifi
     reader = OutputReader(tls_broker, topics, procs, group)
     reader.read_until_covered(sent.by_position, stall=30)
     wait_until_committed(tls_broker, group, topics.requests, sent)
-    reader.read_until_quiet()
+    reader.read_all_again()
     assert verify_outcomes(reader, sent, topics, model, {"tls-a"}) == 0
     worker.proc.signal(signal.SIGTERM)
     assert worker.proc.wait(30) == 0
