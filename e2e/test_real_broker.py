@@ -90,7 +90,7 @@ def test_three_replicas_100k_events_exact_outcomes(procs, broker, worker_runtime
         assert headers["inference.worker.id"] == owner[int(headers["__connect.errors.partition"])]
     assert {h["inference.worker.id"] for _, h, _ in reader.out.dead_letters} == set(ids)
     measured(f"100k events: {sent.valid()} predictions, {sent.malformed()} dead letters in {elapsed:.1f}s "
-          f"({n / elapsed:.0f} events/s); assignment {owned}")
+          f"({n / elapsed:.0f} events/s); assignment {owned}; reader re-reads {reader.rereads}")
 
 
 def _stream_in_background(broker, topics, requests, sent, rate):
@@ -172,7 +172,8 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model, m
     max_poll = 256  # the worker's poll batch: min(max(4 x max-batch-size, 256), max-in-flight)
     bound = MAX_IN_FLIGHT + max_poll + int(rate_at_kill * COMMIT_INTERVAL) + 1
     measured(f"{load}: SIGKILL after {killed_at} of {n} outcomes ({rate_at_kill:.0f} outcomes/s): "
-             f"{duplicates} duplicates (bound {bound}), victim owned {sorted(owned[victim.worker_id])}")
+             f"{duplicates} duplicates (bound {bound}), victim owned {sorted(owned[victim.worker_id])}; "
+             f"reader re-reads {reader.rereads}")
     assert duplicates <= bound
 
 
