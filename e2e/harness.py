@@ -168,13 +168,15 @@ class Topics:
     predictions: str
     dead_letters: str
     partitions: int
+    drift: str = ""
 
 
 def make_topics(broker: Broker, partitions: int = 8) -> Topics:
-    t = Topics(unique("requests"), unique("predictions"), unique("requests-dlt"), partitions)
+    t = Topics(unique("requests"), unique("predictions"), unique("requests-dlt"), partitions, unique("drift"))
     broker.create_topic(t.requests, partitions)
     broker.create_topic(t.predictions, partitions)
     broker.create_topic(t.dead_letters, 2)
+    broker.create_topic(t.drift, 1)
     return t
 
 
@@ -191,12 +193,15 @@ class Worker:
     def __init__(self, procs: ProcessSet, runtime: WorkerRuntime, broker: Broker, topics: Topics, group: str,
                  worker_id: str, extra: list[str] = (), kafka: dict | None = None):
         self.worker_id = worker_id
+        # Several replicas share this host: each gets its own metrics/health port.
+        self.metrics_port = free_port()
         argv = [str(runtime.binary), "run",
+                "--metrics-port", str(self.metrics_port),
                 "--bootstrap-servers", broker.bootstrap,
                 "--input-topics", topics.requests,
                 "--output-topic", topics.predictions,
                 "--dead-letter-topic", topics.dead_letters,
-                "--drift-topic", "none",
+                "--drift-topic", topics.drift or "none",
                 "--group-id", group,
                 "--worker-id", worker_id,
                 "--model-root", str(runtime.model_root),

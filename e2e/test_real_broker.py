@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import json
 import time
 
 import numpy as np
@@ -89,8 +90,38 @@ def test_three_replicas_100k_events_exact_outcomes(procs, broker, worker_runtime
     for _, headers, _ in reader.out.dead_letters:
         assert headers["inference.worker.id"] == owner[int(headers["__connect.errors.partition"])]
     assert {h["inference.worker.id"] for _, h, _ in reader.out.dead_letters} == set(ids)
+    # Drift: every replica published reports (count-closed windows of 10,000 rows by default), keyed
+    # by model name, for the model version it served, with the rows it saw.
+    reports = read_drift_reports(broker, topics.drift, expect_workers=set(ids))
+    assert {tuple(r["worker_ids"]) for _, r in reports} == {(i,) for i in ids}
+    assert all(key == b"fraud-mlp" and r["model_name"] == "fraud-mlp" and r["model_version"] == "1" for key, r in reports)
+    assert all(r["dataset"]["level"] in ("ok", "warn", "alert", "insufficient_data") for _, r in reports)
+    assert sum(r["row_count"] for _, r in reports) <= sent.valid()
     measured(f"100k events: {sent.valid()} predictions, {sent.malformed()} dead letters in {elapsed:.1f}s "
           f"({n / elapsed:.0f} events/s); assignment {owned}; reader re-reads {reader.rereads}")
+
+
+def read_drift_reports(broker, topic, expect_workers, timeout=60.0):
+    """Reads the drift topic from the start until every expected worker has reported (the workers
+    publish a window when it reaches 10,000 rows), then until it is quiet for 2 s."""
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("drift-reader"),
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    reports, last, deadline = [], time.monotonic(), time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                seen = {w for _, r in reports for w in r["worker_ids"]}
+                if seen >= expect_workers and time.monotonic() - last > 2:
+                    break
+                continue
+            reports.append((message.key(), json.loads(message.value())))
+            last = time.monotonic()
+    finally:
+        consumer.close()
+    return reports
 
 
 def _stream_in_background(broker, topics, requests, sent, rate):
