@@ -23,6 +23,8 @@ final class RDKafkaClient: @unchecked Sendable {
 
     let handle: OpaquePointer
     let logger: Logger
+    /// librdkafka's log lines arrive on its own threads; the limiter is shared by them.
+    private let logLimiter = Mutex(LogRateLimiter())
     private let callbacks: UnsafeMutablePointer<shim_callbacks_t>
     private let handlers: Handlers
 
@@ -57,10 +59,14 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         callbacks.pointee.log = { ctx, _, level, facility, message in
             guard let client = RDKafkaClient.from(ctx) else { return }
+            let admitted = client.logLimiter.withLock { $0.admit(now: .now) }
+            guard admitted.forward else { return }
             let text = message.map { String(cString: $0) } ?? ""
             let fac = facility.map { String(cString: $0) } ?? ""
             let swiftLevel: Logger.Level = level <= 4 ? .warning : (level <= 6 ? .info : .debug)
-            client.logger.log(level: swiftLevel, "librdkafka: \(text)", metadata: ["librdkafka.facility": "\(fac)"])
+            var metadata: Logger.Metadata = ["librdkafka.facility": "\(fac)"]
+            if admitted.suppressedBefore > 0 { metadata["librdkafka.suppressed"] = "\(admitted.suppressedBefore)" }
+            client.logger.log(level: swiftLevel, "librdkafka: \(text)", metadata: metadata)
         }
         callbacks.pointee.context = nil
         shim_conf_set_callbacks(conf, callbacks)
