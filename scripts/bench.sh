@@ -94,11 +94,12 @@ case "$MODE" in
     "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned "${TUNED[@]}" "$@" 2>"$BENCH_DIR/mem-tuned.stderr"
     ;;
   alloc)
-    # Stacks of the inference thread's allocations (sampled), symbolised by swift-demangle.
-    MALLOC_COUNT_TRACE_THREAD=inference MALLOC_COUNT_SAMPLE="${MALLOC_COUNT_SAMPLE:-8}" LD_PRELOAD="$PRELOAD" \
+    # Stacks of allocations (sampled, every thread: Foundation threads keep their creator's name on
+    # Linux, so they cannot be told apart by name), symbolised with addr2line and swift-demangle.
+    MALLOC_COUNT_TRACE_THREAD="*" MALLOC_COUNT_SAMPLE="${MALLOC_COUNT_SAMPLE:-8}" LD_PRELOAD="$PRELOAD" \
       "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-200000}" --models fraud-mlp --skip-latency "$@" \
       2>"$BENCH_DIR/alloc.stderr"
-    grep '^\[malloc-count\]\|^/\|^\.' "$BENCH_DIR/alloc.stderr" | swift demangle --simplified >&2 || true
+    python3 scripts/bench/symbolize.py "$BINARY" <"$BENCH_DIR/alloc.stderr" | swift demangle --simplified >&2 || true
     ;;
   *)
     echo "usage: scripts/bench.sh [all|drain|memory|alloc] [bench options]" >&2

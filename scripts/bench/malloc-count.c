@@ -5,7 +5,8 @@
 // Built and preloaded by scripts/bench.sh (`cc -O2 -shared -fPIC -o malloc-count.so malloc-count.c -ldl`).
 // The bench finds `malloc_count_report` with dlsym; without the preload it reports nothing.
 //
-// MALLOC_COUNT_TRACE_THREAD=name   sample stacks of allocations on threads with this name
+// MALLOC_COUNT_TRACE_THREAD=name   sample stacks of allocations on threads with this name (* for all;
+//                                  Foundation threads keep their creator's name on Linux)
 // MALLOC_COUNT_SAMPLE=n            sample every n-th allocation of such a thread (default 16)
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -108,7 +109,7 @@ static inline void count(void) {
     if (trace_thread && (++sample_tick % sample_every) == 0) {
         char name[16] = {0};
         prctl(PR_GET_NAME, name, 0, 0, 0);
-        if (strcmp(name, trace_thread) == 0) sample_stack();
+        if (strcmp(trace_thread, "*") == 0 || strcmp(name, trace_thread) == 0) sample_stack();
     }
     in_hook = 0;
 }
@@ -201,7 +202,7 @@ void malloc_count_report(const char *label, uint64_t records) {
     }
     if (trace_thread) {
         pthread_mutex_lock(&stack_lock);
-        for (int round = 0; round < 12; round++) {
+        for (int round = 0; round < 30; round++) {
             int best = -1;
             for (int i = 0; i < MAX_STACKS; i++)
                 if (stacks[i].count && (best < 0 || stacks[i].count > stacks[best].count)) best = i;

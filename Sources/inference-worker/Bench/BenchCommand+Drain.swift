@@ -25,6 +25,9 @@ struct BenchBrokerOptions: ParsableArguments {
     @Option(help: "Most records per model call (the worker's --max-batch-size).")
     var maxBatchSize: Int = 64
 
+    @Option(help: "Records in flight at most (the worker's --max-in-flight-records).")
+    var maxInFlightRecords: Int = 5_000
+
     @Option(name: .customLong("consumer-property"), help: "Raw librdkafka consumer property KEY=VALUE for the workers under test (repeatable).")
     var consumerProperties: [String] = []
 
@@ -39,7 +42,7 @@ struct BenchBrokerOptions: ParsableArguments {
         }
         return BenchWorkerSettings(
             bootstrap: bootstrapServers.split(separator: ",").map(String.init), modelRoot: modelRoot,
-            deadLetterTopic: "\(topicPrefix)-dlt", maxBatchSize: maxBatchSize, consumerProperties: properties,
+            deadLetterTopic: "\(topicPrefix)-dlt", maxBatchSize: maxBatchSize, consumerProperties: properties, maxInFlightRecords: maxInFlightRecords,
             logger: makeLogger(label: "bench", level: logLevel)
         )
     }

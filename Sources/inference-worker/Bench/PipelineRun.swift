@@ -11,6 +11,7 @@ struct BenchWorkerSettings {
     var deadLetterTopic: String
     var maxBatchSize: Int
     var consumerProperties: [String: String]
+    var maxInFlightRecords: Int
     var logger: Logger
 
     func configuration(model: String, input: String, output: String, group: String, adaptive: Bool) throws -> WorkerConfiguration {
@@ -23,6 +24,7 @@ struct BenchWorkerSettings {
         c.adaptiveBatching = adaptive
         c.drainTimeout = .seconds(5)
         c.consumerProperties = consumerProperties
+        c.maxInFlightRecords = maxInFlightRecords
         try c.validate()
         return c
     }
@@ -60,6 +62,7 @@ func drainWithPipeline(
     MallocCount.report("\(label): before start (discarded)", records: 0)
     var result: DrainResult?
     var residentPeak: Double?
+    let traceFlow = ProcessInfo.processInfo.environment["BENCH_TRACE_FLOW"] != nil
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await pipeline.run() }
         defer { pipeline.requestShutdown() }
@@ -72,6 +75,10 @@ func drainWithPipeline(
             if snapshot.outcomes >= expected { break }
             if ContinuousClock.now > deadline {
                 throw BenchError("\(label): \(snapshot.outcomes) of \(expected) outcomes after \(timeout)")
+            }
+            if traceFlow, let start, start.0.duration(to: .now) < .seconds(3) {
+                let f = pipeline.inFlight
+                say(bench: "  trace \(fixed(start.0.duration(to: .now).benchSeconds * 1000, 1)) ms consumed \(snapshot.consumed) outcomes \(snapshot.outcomes) inflight \(f.records) paused \(pipeline.isPaused) batches \(snapshot.batches)")
             }
             if sampleResident, lastSample.duration(to: .now) >= .milliseconds(100), let rss = ProcessUsage.residentMiB {
                 lastSample = .now
@@ -90,6 +97,7 @@ func drainWithPipeline(
             peakResidentMiB: usage.peakResidentMiB, load: loadAverage()
         )
         if snapshot.deadLettered > 0 { say(bench: "  note: \(snapshot.deadLettered) dead letters \(snapshot.deadLetteredByReason)") }
+        say(bench: "  \(label): \(snapshot.batches) batches, \(snapshot.pauses) pauses, model time \(fixed(Double(snapshot.modelNanoseconds) / 1e9, 2)) s, retried \(snapshot.retried)")
         pipeline.requestShutdown()
         try await group.waitForAll()
     }
