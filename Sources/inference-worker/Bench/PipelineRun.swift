@@ -84,7 +84,7 @@ func drainWithPipeline(
                 lastSample = .now
                 residentPeak = max(residentPeak ?? 0, rss)
             }
-            try await Task.sleep(for: .milliseconds(2))
+            try await Task.sleep(for: .milliseconds(20))
         }
         let end = ContinuousClock.now
         let usage = ProcessUsage.now
@@ -115,7 +115,7 @@ func drainWithPassthrough(settings: BenchWorkerSettings, input: String, output: 
             await relay.close()
             throw BenchError("passthrough: \(relay.acknowledged) of \(expected) acknowledged after \(timeout)")
         }
-        try await Task.sleep(for: .milliseconds(2))
+        try await Task.sleep(for: .milliseconds(20))
     }
     let end = ContinuousClock.now
     let usage = ProcessUsage.now
