@@ -60,15 +60,19 @@ for _ in $(seq 100); do
 done
 BOOTSTRAP="127.0.0.1:$PORT"
 
-PREFIX="bench-$(date +%s)-$$"
 create() { "$TANSU" topic create --broker "tcp://$BOOTSTRAP" --partitions "$2" "$1" >>"$BENCH_DIR/topics.log" 2>&1; }
-create "$PREFIX-requests" "$PARTITIONS"
-create "$PREFIX-passthrough" "$PARTITIONS"
-for model in fraud-mlp fraud-trees; do create "$PREFIX-out-$model" "$PARTITIONS"; done
-for i in 1 2 3 4 5 6; do create "$PREFIX-lat-$i" "$PARTITIONS"; done
-create "$PREFIX-lat-out" "$PARTITIONS"
-create "$PREFIX-dlt" 2
-for run in mem-default mem-tuned alloc; do create "$PREFIX-out-$run" "$PARTITIONS"; done
+make_topics() {
+  local p="$1"
+  create "$p-requests" "$PARTITIONS"
+  create "$p-passthrough" "$PARTITIONS"
+  for model in fraud-mlp fraud-trees; do create "$p-out-$model" "$PARTITIONS"; done
+  for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; done
+  create "$p-lat-out" "$PARTITIONS"
+  create "$p-dlt" 2
+  for run in mem-default mem-tuned; do create "$p-out-$run" "$PARTITIONS"; done
+}
+PREFIX="bench-$(date +%s)-$$"
+make_topics "$PREFIX"
 
 echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, uptime:$(uptime | sed 's/.*load average/ load average/')"
 echo "# tansu at $BOOTSTRAP, librdkafka runtime $LIBRDKAFKA, topics $PREFIX-*"
@@ -81,7 +85,21 @@ TUNED=(--consumer-property queued.max.messages.kbytes=8192 --consumer-property f
 
 case "$MODE" in
   all)
-    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "$@" 2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
+    # 1. Drain with back-pressure set high enough not to pause (see docs/performance.md: every
+    #    pause/resume costs about a second of idle fetcher here), then the latency runs.
+    echo "## drain and latency, --max-in-flight-records ${BENCH_MAX_IN_FLIGHT:-200000}"
+    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" \
+      --max-in-flight-records "${BENCH_MAX_IN_FLIGHT:-200000}" "$@" \
+      2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
+    # 2. The worker's defaults (5,000 records in flight): pause-bound on this broker.
+    echo "## drain with the worker's default back-pressure (5,000 records in flight)"
+    PREFIX2="$PREFIX-defaults"
+    make_topics "$PREFIX2"
+    "$BINARY" bench drain --bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX2" --partitions "$PARTITIONS" \
+      --model-root "$REPO/models" --records "${BENCH_DEFAULT_RECORDS:-100000}" --skip-latency 2>"$BENCH_DIR/drain-defaults.stderr"
+    # 3. Memory while the input arrives far faster than it is scored: worker defaults, then the
+    #    proposed librdkafka prefetch limits.
+    echo "## memory"
     "$BINARY" bench memory "${COMMON[@]}" --label mem-default 2>"$BENCH_DIR/mem-default.stderr"
     "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned "${TUNED[@]}" 2>"$BENCH_DIR/mem-tuned.stderr"
     ;;
