@@ -69,7 +69,7 @@ make_topics() {
   for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; done
   create "$p-lat-out" "$PARTITIONS"
   create "$p-dlt" 2
-  for run in mem-default mem-tuned; do create "$p-out-$run" "$PARTITIONS"; done
+  for run in mem-default mem-inflight mem-tuned; do create "$p-out-$run" "$PARTITIONS"; done
 }
 PREFIX="bench-$(date +%s)-$$"
 make_topics "$PREFIX"
@@ -100,8 +100,9 @@ case "$MODE" in
     # 3. Memory while the input arrives far faster than it is scored: worker defaults, then the
     #    proposed librdkafka prefetch limits.
     echo "## memory"
-    "$BINARY" bench memory "${COMMON[@]}" --label mem-default 2>"$BENCH_DIR/mem-default.stderr"
-    "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned "${TUNED[@]}" 2>"$BENCH_DIR/mem-tuned.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-default --records 60000 2>"$BENCH_DIR/mem-default.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-inflight --max-in-flight-records 200000 2>"$BENCH_DIR/mem-inflight.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned --max-in-flight-records 200000 "${TUNED[@]}" 2>"$BENCH_DIR/mem-tuned.stderr"
     ;;
   drain)
     LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "$@" 2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
