@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (run a release build: swift build -c release).",
-        subcommands: [Codec.self]
+        subcommands: [Codec.self, Drain.self, Memory.self]
     )
 
     struct Codec: ParsableCommand {

@@ -2,7 +2,7 @@ import InferenceCore
 
 /// One model version prepared for the hot path: its request decoder (feature-name lookup built
 /// once), its prediction encoder (model name and version escaped once), and its labels.
-struct ServingModel: Sendable {
+final class ServingModel: Sendable {
     let model: LoadedModel
     let decoder: RequestDecoder
     let encoder: PredictionEncoder

@@ -135,12 +135,16 @@ public final class KafkaProducer: Sendable {
                 }
             }
         }
-        let err = shim_produce(
-            client.handle, topic, partition?.rawValue ?? RD_KAFKA_PARTITION_UA,
-            key?.baseAddress, key?.count ?? 0, value?.baseAddress, value?.count ?? 0,
-            hdrs, timestampMilliseconds ?? 0,
-            UnsafeMutableRawPointer(bitPattern: UInt(context)), blockIfQueueFull ? 1 : 0
-        )
+        // `withCString`, not the implicit String-to-pointer conversion: the latter builds
+        // `utf8CString`, a heap allocation per record (measured by `bench.sh alloc`).
+        let err = topic.withCString { topic in
+            shim_produce(
+                client.handle, topic, partition?.rawValue ?? RD_KAFKA_PARTITION_UA,
+                key?.baseAddress, key?.count ?? 0, value?.baseAddress, value?.count ?? 0,
+                hdrs, timestampMilliseconds ?? 0,
+                UnsafeMutableRawPointer(bitPattern: UInt(context)), blockIfQueueFull ? 1 : 0
+            )
+        }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             if let hdrs { rd_kafka_headers_destroy(hdrs) }
             throw KafkaError(rdkafka: err, context: "producing to \(topic)")

@@ -1,0 +1,112 @@
+import Foundation
+import InferenceCore
+import Kafka
+import Logging
+import Synchronization
+
+/// The bench's baseline: consume, re-produce the same bytes, store each input's offset once its
+/// copy is acknowledged. No decoding, no model, no batching: the same Kafka layer as the worker
+/// (``KafkaConsumer``, ``KafkaProducer``, the same at-least-once bookkeeping), so its rate is the
+/// ceiling any worker on this broker and machine can approach.
+final class PassthroughRelay: Sendable {
+    private struct State {
+        var tracker = OffsetTracker()
+        var topics: [String] = []
+        var lastStore = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+    private let consumerBox = Mutex<KafkaConsumer?>(nil)
+    private let producer: KafkaProducer
+    private let outputTopic: String
+    private let acknowledgedCount = Atomic<Int>(0)
+    private let consumedCount = Atomic<Int>(0)
+    private let firstRecord = Mutex<(ContinuousClock.Instant, ProcessUsage)?>(nil)
+
+    init(bootstrap: [String], inputTopic: String, outputTopic: String, groupID: String, consumerProperties: [String: String], logger: Logger) throws {
+        self.outputTopic = outputTopic
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        producerConfiguration.clientID = "bench-passthrough"
+        let relay = RelayBox()
+        producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { report in
+            relay.value.withLock { $0 }?.delivered(report)
+        }
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: groupID, topics: [inputTopic])
+        consumerConfiguration.clientID = "bench-passthrough"
+        // The worker's own poll size for its default batch size (WorkerConfiguration.consumerConfiguration).
+        consumerConfiguration.maxPollRecords = 256
+        consumerConfiguration.additionalProperties = consumerProperties
+        relay.value.withLock { $0 = self }
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger) { [self] event in
+            handle(event)
+        }
+        consumerBox.withLock { $0 = consumer }
+    }
+
+    var acknowledged: Int { acknowledgedCount.load(ordering: .relaxed) }
+    var consumed: Int { consumedCount.load(ordering: .relaxed) }
+    /// When the first record arrived, and the process's usage then.
+    var start: (ContinuousClock.Instant, ProcessUsage)? { firstRecord.withLock { $0 } }
+
+    func close() async {
+        await consumerBox.withLock { $0 }?.close()
+        await producer.close(flushTimeout: .seconds(10))
+    }
+
+    /// Partition index in the top bits of the context, offset below (bit 63 is the producer's).
+    private static func context(topic: Int, partition: Int32, offset: Int64) -> UInt64 {
+        UInt64(topic) << 56 | UInt64(partition) << 40 | UInt64(offset)
+    }
+
+    private func handle(_ event: KafkaConsumerEvent) {
+        guard case .messages(let batch) = event else { return }
+        if consumedCount.load(ordering: .relaxed) == 0 {
+            firstRecord.withLock { if $0 == nil { $0 = (.now, .now) } }
+        }
+        let topicIndex = state.withLock { state -> Int in
+            let topic = batch[0].topic
+            if let index = state.topics.firstIndex(of: topic) { return index }
+            state.topics.append(topic)
+            return state.topics.count - 1
+        }
+        state.withLock { state in
+            for message in batch {
+                try? state.tracker.dispatch(RecordOffset(message.offset.rawValue), in: TopicPartition(topic: message.topic, partition: message.partition.rawValue))
+            }
+        }
+        for message in batch {
+            let context = Self.context(topic: topicIndex, partition: message.partition.rawValue, offset: message.offset.rawValue)
+            message.withKey { key in
+                message.withValue { value in
+                    try? producer.send(topic: outputTopic, partition: nil, key: key, value: value, context: context, blockIfQueueFull: true)
+                }
+            }
+        }
+        consumedCount.wrappingAdd(batch.count, ordering: .relaxed)
+    }
+
+    private func delivered(_ report: KafkaDeliveryReport) {
+        guard report.error == nil else { return }
+        let topicIndex = Int(report.context >> 56)
+        let partition = Int32((report.context >> 40) & 0xFFFF)
+        let offset = Int64(report.context & 0xFF_FFFF_FFFF)
+        let toStore = state.withLock { state -> [KafkaTopicPartition: KafkaOffset] in
+            let topic = state.topics[topicIndex]
+            try? state.tracker.acknowledge(RecordOffset(offset), in: TopicPartition(topic: topic, partition: partition))
+            let now = ContinuousClock.now
+            guard state.lastStore.duration(to: now) >= .milliseconds(50) else { return [:] }
+            state.lastStore = now
+            var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
+            for (p, o) in state.tracker.takeAdvancedOffsets() {
+                offsets[KafkaTopicPartition(topic: p.topic, partition: KafkaPartition(p.partition))] = KafkaOffset(o.rawValue)
+            }
+            return offsets
+        }
+        acknowledgedCount.wrappingAdd(1, ordering: .relaxed)
+        if !toStore.isEmpty { try? consumerBox.withLock { $0 }?.storeOffsets(toStore) }
+    }
+}
+
+/// Lets the producer's delivery handler reach the relay that owns the producer.
+private final class RelayBox: Sendable {
+    let value = Mutex<PassthroughRelay?>(nil)
+}

