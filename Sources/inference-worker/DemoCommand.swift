@@ -128,7 +128,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     static func progress(second: Int, generator: SyntheticRequests, snapshot: PipelineCounters.Snapshot, last: PipelineCounters.Snapshot,
                          elapsed: Duration, counters: PipelineCounters, pipeline: InferencePipeline, model: LoadedModel?) -> String {
-        let seconds = max(elapsed.secondsValue, 0.001)
+        let seconds = max(elapsed.doubleSeconds, 0.001)
         let rate = Double(snapshot.outcomes - last.outcomes) / seconds
         let batches = snapshot.batches - last.batches
         let batchSize = batches == 0 ? 0 : Double(snapshot.batchedRecords - last.batchedRecords) / Double(batches)
@@ -189,9 +189,3 @@ final class Interrupted: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
-extension Duration {
-    var secondsValue: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) / 1e18
-    }
-}

@@ -124,7 +124,7 @@ extension ModelCommand {
         }
 
         private func seconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+            duration.doubleSeconds
         }
     }
 }

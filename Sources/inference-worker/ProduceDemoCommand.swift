@@ -69,7 +69,7 @@ struct ProduceDemoCommand: AsyncParsableCommand {
         var produced = 0
         var lastReport = 0
         while !stop.isSet {
-            let elapsed = start.duration(to: .now).secondsValue
+            let elapsed = start.duration(to: .now).doubleSeconds
             if duration > 0 && elapsed >= duration { break }
             let shifted = shiftAfter > 0 && elapsed >= shiftAfter
             let due = Int(elapsed * Double(rate)) + 1

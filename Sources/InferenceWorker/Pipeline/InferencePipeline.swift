@@ -216,7 +216,7 @@ public final class InferencePipeline: Sendable {
             return
         }
         let timeout = shuttingDown ? configuration.drainTimeout : configuration.revokeTimeout
-        let remaining = ledger.waitUntilDrained(partitions, deadline: Date(timeIntervalSinceNow: timeout.seconds))
+        let remaining = ledger.waitUntilDrained(partitions, deadline: Date(timeIntervalSinceNow: timeout.doubleSeconds))
         if remaining > 0 {
             logger.warning("abandoning in-flight records of revoked partitions; they will be redelivered", metadata: [
                 "kafka.partitions": "\(partitions)", "records": "\(remaining)",
@@ -347,7 +347,7 @@ public final class InferencePipeline: Sendable {
         while true {
             let deadline: Date
             if let next = batcher.nextDeadline {
-                deadline = Date(timeIntervalSinceNow: max(0, clock.now.duration(to: next).seconds))
+                deadline = Date(timeIntervalSinceNow: max(0, clock.now.duration(to: next).doubleSeconds))
             } else {
                 deadline = Date(timeIntervalSinceNow: 0.1)
             }
@@ -572,7 +572,7 @@ public final class InferencePipeline: Sendable {
         slots.update(id) { $0.attempt += 1 }
         counters.update { $0.retried += 1 }
         let delay = policy.backoff(attempt: slot.attempt + 1, using: &generator)
-        DispatchQueue.global().asyncAfter(deadline: .now() + delay.seconds) { [self] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay.doubleSeconds) { [self] in
             guard let current = slots.get(id) else { return }
             transmit(id, current, producer: producer)
         }
@@ -594,11 +594,6 @@ extension DeadLetterReason {
 }
 
 extension Duration {
-    var seconds: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) / 1e18
-    }
-
     var nanoseconds: Int64 {
         let (s, a) = components
         return s * 1_000_000_000 + a / 1_000_000_000
