@@ -407,7 +407,7 @@ public final class InferencePipeline: Sendable {
             }
             if case .flush(let batch) = batcher.deadlineReached(now: clock.now) { run(batch) }
             if let report = drift?.takeReportIfDue(now: Date()) { publishDrift(report, producer: producer) }
-            storeOffsets(ledger: ledger, force: false)
+            storeOffsets(ledger: ledger)
         }
         if let batch = batcher.drain(now: clock.now) { run(batch) }
         if let report = drift?.flush(now: Date()) { publishDrift(report, producer: producer) }
@@ -424,10 +424,10 @@ public final class InferencePipeline: Sendable {
     }
 
     /// Hands acknowledged progress to the consumer (committed on its timer), at most every 50 ms.
-    private func storeOffsets(ledger: PartitionLedger, force: Bool) {
+    private func storeOffsets(ledger: PartitionLedger) {
         let (consumer, due) = runtime.withLock { state -> (KafkaConsumer?, Bool) in
             let now = ContinuousClock.now
-            guard force || state.lastStore.duration(to: now) >= .milliseconds(50), !state.abandoned else { return (nil, false) }
+            guard state.lastStore.duration(to: now) >= .milliseconds(50), !state.abandoned else { return (nil, false) }
             state.lastStore = now
             return (state.consumer, true)
         }

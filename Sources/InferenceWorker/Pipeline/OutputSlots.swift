@@ -37,5 +37,4 @@ final class OutputSlots: Sendable {
     func get(_ id: UInt64) -> OutputSlot? { slots.withLock { $0[id] } }
     func remove(_ id: UInt64) -> OutputSlot? { slots.withLock { $0.removeValue(forKey: id) } }
     func update(_ id: UInt64, _ body: (inout OutputSlot) -> Void) { slots.withLock { if $0[id] != nil { body(&$0[id]!) } } }
-    var count: Int { slots.withLock { $0.count } }
 }
