@@ -1,6 +1,9 @@
 #include "CKafkaShim.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static void destroy_error(rd_kafka_error_t *error) {
@@ -95,4 +98,66 @@ rd_kafka_resp_err_t shim_mock_broker_push_request_error_rtt(rd_kafka_mock_cluste
                                                             rd_kafka_resp_err_t err, int rtt_ms) {
     return rd_kafka_mock_broker_push_request_error_rtts(mcluster, broker_id, api_key, 1, err,
                                                         rtt_ms);
+}
+
+struct shim_waker {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int signalled;
+};
+
+shim_waker_t *shim_waker_new(void) {
+    shim_waker_t *waker = calloc(1, sizeof(*waker));
+    if (!waker) return NULL;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&waker->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&waker->mutex, NULL);
+    return waker;
+}
+
+void shim_waker_free(shim_waker_t *waker) {
+    if (!waker) return;
+    pthread_cond_destroy(&waker->cond);
+    pthread_mutex_destroy(&waker->mutex);
+    free(waker);
+}
+
+void shim_waker_signal(shim_waker_t *waker) {
+    pthread_mutex_lock(&waker->mutex);
+    waker->signalled = 1;
+    pthread_cond_signal(&waker->cond);
+    pthread_mutex_unlock(&waker->mutex);
+}
+
+int shim_waker_wait(shim_waker_t *waker, int timeout_ms) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&waker->mutex);
+    while (!waker->signalled) {
+        if (pthread_cond_timedwait(&waker->cond, &waker->mutex, &deadline) == ETIMEDOUT) break;
+    }
+    int signalled = waker->signalled;
+    waker->signalled = 0;
+    pthread_mutex_unlock(&waker->mutex);
+    return signalled;
+}
+
+/* Runs on a librdkafka thread with the queue's lock held: only set the flag. */
+static void shim_queue_event(rd_kafka_t *rk, void *opaque) {
+    (void)rk;
+    shim_waker_signal((shim_waker_t *)opaque);
+}
+
+void shim_queue_set_waker(rd_kafka_queue_t *queue, shim_waker_t *waker) {
+    if (waker) rd_kafka_queue_cb_event_enable(queue, shim_queue_event, waker);
+    else rd_kafka_queue_cb_event_enable(queue, NULL, NULL);
 }

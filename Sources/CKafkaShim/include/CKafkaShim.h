@@ -54,6 +54,24 @@ rd_kafka_resp_err_t shim_mock_broker_push_request_error_rtt(rd_kafka_mock_cluste
                                                             int32_t broker_id, int16_t api_key,
                                                             rd_kafka_resp_err_t err, int rtt_ms);
 
+/// A wake-up flag for a polling thread: set by librdkafka's queue events (or by the application),
+/// waited on and cleared by the poller. The flag stays set until the next wait, so a signal sent
+/// between the poller's last check and its wait is never lost.
+typedef struct shim_waker shim_waker_t;
+
+/// A new, unsignalled waker (NULL if out of memory). Free with shim_waker_free().
+shim_waker_t *shim_waker_new(void);
+/// Frees a waker. No queue may still signal it (see shim_queue_set_waker()).
+void shim_waker_free(shim_waker_t *waker);
+/// Sets the flag and wakes a waiting poller. Any thread.
+void shim_waker_signal(shim_waker_t *waker);
+/// Waits until the flag is set or `timeout_ms` passes, then clears it. Returns 1 if it was set.
+int shim_waker_wait(shim_waker_t *waker, int timeout_ms);
+
+/// Signals `waker` whenever `queue` goes from empty to non-empty (rd_kafka_queue_cb_event_enable;
+/// the callback runs on a librdkafka thread and only sets the flag). A NULL waker disables it.
+void shim_queue_set_waker(rd_kafka_queue_t *queue, shim_waker_t *waker);
+
 #ifdef __cplusplus
 }
 #endif

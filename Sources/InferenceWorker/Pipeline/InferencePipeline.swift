@@ -17,7 +17,8 @@ import Synchronization
 ///   partition are sent in input order (and keep the input's key);
 /// - a bad record is dead-lettered alone; a transient produce failure is retried with back-off;
 ///   a dead letter that cannot be written is retried forever, holding its partition back;
-/// - in flight is bounded by count and bytes: every assigned partition pauses at the maximum.
+/// - in flight is bounded by count and bytes: at the maximum the consumer stops handing over
+///   records of every assigned partition (librdkafka's prefetch, bounded per partition, waits).
 public final class InferencePipeline: Sendable {
     public let configuration: WorkerConfiguration
     public let models: any ModelSource
@@ -235,18 +236,17 @@ public final class InferencePipeline: Sendable {
 
     private func applyFlow(_ action: FlowControl.Action, _ partitions: [KafkaTopicPartition]) {
         guard let consumer = runtime.withLock({ $0.consumer }), !partitions.isEmpty else { return }
-        do {
-            switch action {
-            case .pause:
-                counters.update { $0.pauses += 1 }
-                try consumer.pause(partitions)
-            case .resume:
-                try consumer.resume(partitions)
-            case .none:
-                break
-            }
-        } catch {
-            logger.debug("pause/resume failed", metadata: ["error": "\(error)"])
+        // Suspending delivery rather than pausing the fetch keeps librdkafka's prefetched records
+        // (bounded per partition), so resuming is immediate: a librdkafka pause/resume cycle left
+        // the fetcher idle for about a second each time (docs/performance.md).
+        switch action {
+        case .pause:
+            counters.update { $0.pauses += 1 }
+            consumer.suspendDelivery(of: partitions)
+        case .resume:
+            consumer.resumeDelivery(of: partitions)
+        case .none:
+            break
         }
     }
 

@@ -52,6 +52,20 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var maxPollRecords: Int = 1000
     /// How long one poll waits for records. Default 100 ms; it bounds how quickly ``KafkaConsumer/close()`` starts.
     public var pollTimeout: Duration = .milliseconds(100)
+    /// Records librdkafka prefetches for one assigned partition before it stops fetching it
+    /// (`queued.min.messages`). Each partition has a queue of its own (see ``KafkaConsumer``), so
+    /// this bounds each partition, not the consumer. Default 10,000.
+    public var prefetchRecordsPerPartition: Int = 10_000
+    /// Kilobytes of record values librdkafka prefetches for one assigned partition before it stops
+    /// fetching it (`queued.max.messages.kbytes`, per partition like the above; one fetch response,
+    /// up to `max.partition.fetch.bytes`, can land on top). Default 2,048 (2 MiB): prefetch
+    /// memory is about partitions x (this + 1 MiB) at most.
+    public var prefetchKilobytesPerPartition: Int = 2048
+    /// How soon librdkafka fetches again for a partition whose prefetch was full once it has
+    /// drained (`fetch.queue.backoff.ms`; librdkafka's own default is 1 s, which starves a fast
+    /// consumer). Applied only on librdkafka >= 2.2, which added the key; older runtimes re-check
+    /// on the broker thread's next wake-up (up to ~1 s). Default 10 ms.
+    public var prefetchRecheckInterval: Duration = .milliseconds(10)
     /// Raw librdkafka properties, applied last (they override the typed fields above).
     /// Keys the runtime librdkafka does not know are rejected with ``KafkaError/Code/unknownConfigurationKey``.
     public var additionalProperties: [String: String] = [:]
@@ -76,6 +90,9 @@ public struct KafkaConsumerConfiguration: Sendable {
         try KafkaConfigurationCheck.positive(heartbeatInterval, "heartbeatInterval")
         try KafkaConfigurationCheck.positive(maxPollInterval, "maxPollInterval")
         try KafkaConfigurationCheck.positive(pollTimeout, "pollTimeout")
+        try KafkaConfigurationCheck.positive(prefetchRecordsPerPartition, "prefetchRecordsPerPartition")
+        try KafkaConfigurationCheck.positive(prefetchKilobytesPerPartition, "prefetchKilobytesPerPartition")
+        try KafkaConfigurationCheck.positive(prefetchRecheckInterval, "prefetchRecheckInterval")
         if heartbeatInterval >= sessionTimeout {
             throw KafkaError(code: .invalidConfiguration, message: "heartbeatInterval (\(heartbeatInterval)) must be shorter than sessionTimeout (\(sessionTimeout)); a third of it is usual")
         }
@@ -85,6 +102,9 @@ public struct KafkaConsumerConfiguration: Sendable {
             throw KafkaError(code: .invalidConfiguration, message: "groupInstanceID is empty; leave it unset for dynamic membership")
         }
     }
+
+    /// The first librdkafka that knows `fetch.queue.backoff.ms`.
+    static let fetchQueueBackoffSince = KafkaVersion(major: 2, minor: 2, patch: 0)
 
     /// The librdkafka properties, in the order they are applied.
     var properties: [(String, String)] {
@@ -99,7 +119,12 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("max.poll.interval.ms", String(maxPollInterval.milliseconds)),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "false"),
+            ("queued.min.messages", String(prefetchRecordsPerPartition)),
+            ("queued.max.messages.kbytes", String(prefetchKilobytesPerPartition)),
         ]
+        if KafkaLibrary.version >= Self.fetchQueueBackoffSince {
+            p.append(("fetch.queue.backoff.ms", String(prefetchRecheckInterval.milliseconds)))
+        }
         if let autoCommitInterval {
             p.append(("enable.auto.commit", "true"))
             p.append(("auto.commit.interval.ms", String(autoCommitInterval.milliseconds)))

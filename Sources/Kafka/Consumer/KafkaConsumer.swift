@@ -11,6 +11,10 @@ import Synchronization
 /// `max.poll.interval.ms`; for ``KafkaConsumerEvent/revoking(_:)`` it may block to finish and
 /// commit work — the partitions are released only when it returns.
 ///
+/// Each assigned partition's records wait on a queue of their own (``PartitionQueues``), so
+/// ``suspendDelivery(of:)`` can hold one partition back without pausing its fetcher; the consumer
+/// queue carries the group's events (rebalances, statistics, errors).
+///
 /// Offsets are never stored automatically: call ``storeOffsets(_:)`` once a record's outcome is
 /// safe; stored offsets are committed on the configured interval, by ``commitStored()``, and on close.
 ///
@@ -26,6 +30,7 @@ public final class KafkaConsumer: Sendable {
     private let client: RDKafkaClient
     /// The consumer queue (`rd_kafka_queue_get_consumer`), destroyed by the polling thread after close.
     private nonisolated(unsafe) let queue: OpaquePointer
+    private let partitionQueues: PartitionQueues
     private let state = Mutex(State())
     private let handler: @Sendable (KafkaConsumerEvent) -> Void
     public let configuration: KafkaConsumerConfiguration
@@ -41,9 +46,11 @@ public final class KafkaConsumer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.handler = eventHandler
+        let partitionQueues = PartitionQueues(logger: logger)
+        self.partitionQueues = partitionQueues
         let handlers = RDKafkaClient.Handlers(
             rebalance: { rk, err, partitions in
-                KafkaConsumer.rebalance(rk, err, partitions, handler: eventHandler, logger: logger)
+                KafkaConsumer.rebalance(rk, err, partitions, queues: partitionQueues, handler: eventHandler, logger: logger)
             },
             statistics: { json in
                 do {
@@ -64,6 +71,7 @@ public final class KafkaConsumer: Sendable {
             throw KafkaError(rdkafka: subscribeError, context: "subscribing to \(configuration.topics)")
         }
         queue = rd_kafka_queue_get_consumer(client.handle)
+        shim_queue_set_waker(queue, partitionQueues.waker)
         logger.info("consumer subscribed", metadata: [
             "kafka.group": "\(configuration.groupID)", "kafka.topics": "\(configuration.topics.joined(separator: ","))",
         ])
@@ -78,24 +86,32 @@ public final class KafkaConsumer: Sendable {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while state.withLock({ $0.phase == .running }) {
-            // Wait for the first record (serving rebalances, statistics and errors meanwhile),
-            // then take whatever else is already queued without waiting. A single
-            // rd_kafka_consume_batch_queue call would instead hold records back until the batch is
-            // full or the timeout expires, adding up to `pollTimeout` of latency at low rates.
-            guard let first = rd_kafka_consumer_poll(client.handle, timeout) else { continue }
-            buffer[0] = first
-            var n = 1
-            if capacity > 1 {
-                let more = rd_kafka_consume_batch_queue(queue, 0, buffer + 1, capacity - 1)
-                if more > 0 { n += more }
+            // Serve the consumer queue without waiting (rebalance callbacks run inside this call;
+            // records come here only for a partition whose queue could not be split), then take
+            // what the partition queues not held back have, without waiting either. Wait only when
+            // a whole pass found nothing: the waker is signalled when any of these queues goes
+            // from empty to non-empty, when a held partition is released, and on close. (A
+            // blocking rd_kafka_consume_batch_queue would instead hold records back until the
+            // batch is full or the timeout expires: latency at low rates.)
+            var n = 0
+            while n < capacity, let message = rd_kafka_consumer_poll(client.handle, 0) {
+                buffer[n] = message
+                n += 1
             }
-            deliver(buffer, count: n)
+            n += partitionQueues.read(into: buffer + n, capacity: capacity - n)
+            if n > 0 {
+                deliver(buffer, count: n)
+            } else {
+                shim_waker_wait(partitionQueues.waker, timeout)
+            }
         }
         // Leaving the group runs the final revoke (with the handler) on this thread.
         let closeError = rd_kafka_consumer_close(client.handle)
         if closeError != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("consumer close reported an error", metadata: ["error": "\(KafkaError(rdkafka: closeError))"])
         }
+        partitionQueues.removeAll()
+        shim_queue_set_waker(queue, nil)
         rd_kafka_queue_destroy(queue)
         let waiters = state.withLock { state in
             state.phase = .closed
@@ -134,6 +150,7 @@ public final class KafkaConsumer: Sendable {
         _ rk: OpaquePointer,
         _ err: rd_kafka_resp_err_t,
         _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        queues: PartitionQueues,
         handler: @Sendable (KafkaConsumerEvent) -> Void,
         logger: Logger
     ) {
@@ -141,6 +158,8 @@ public final class KafkaConsumer: Sendable {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            // Split before assigning, so that librdkafka never forwards them to the consumer queue.
+            queues.split(rk, list)
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, list) {
                     handler(.error(KafkaError(consuming: error, context: "assigning partitions")))
@@ -162,16 +181,37 @@ public final class KafkaConsumer: Sendable {
                 if let error = rd_kafka_incremental_unassign(rk, list) {
                     handler(.error(KafkaError(consuming: error, context: "releasing partitions")))
                 }
+                queues.remove(partitions)
             } else {
                 rd_kafka_assign(rk, nil)
+                queues.removeAll()
             }
         default:
             handler(.error(KafkaError(rdkafka: err, context: "rebalance")))
             rd_kafka_assign(rk, nil)
+            queues.removeAll()
         }
     }
 
     // MARK: - Operations (thread-safe; they may block briefly on librdkafka's locks)
+
+    /// Stops handing over `partitions`' records until ``resumeDelivery(of:)``, without touching
+    /// librdkafka's fetcher: what it already fetched stays queued, and it keeps prefetching until
+    /// a partition's queue holds `queued.min.messages` records or `queued.max.messages.kbytes`
+    /// (bounded memory), then re-checks every `fetch.queue.backoff.ms`. The cheap way to apply
+    /// back-pressure: unlike ``pause(_:)``, resuming costs nothing. Records already handed over are
+    /// not affected; a batch being read when this is called may still include a few. Thread-safe.
+    public func suspendDelivery(of partitions: [KafkaTopicPartition]) {
+        partitionQueues.hold(partitions)
+    }
+
+    /// Hands `partitions`' records over again, starting with those queued while suspended.
+    public func resumeDelivery(of partitions: [KafkaTopicPartition]) {
+        partitionQueues.release(partitions)
+    }
+
+    /// Partitions whose delivery is suspended.
+    public var suspendedPartitions: [KafkaTopicPartition] { partitionQueues.heldPartitions.sorted() }
 
     /// Stops fetching `partitions` until ``resume(_:)``. Polling goes on (rebalances, other
     /// partitions). Records already fetched for them but not yet returned are dropped by
@@ -248,7 +288,7 @@ public final class KafkaConsumer: Sendable {
                 state.waiters.append(continuation)
                 return false
             }
-            if alreadyClosed { continuation.resume() }
+            if alreadyClosed { continuation.resume() } else { shim_waker_signal(partitionQueues.waker) }
         }
     }
 
