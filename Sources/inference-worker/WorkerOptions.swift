@@ -58,7 +58,7 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Per-batch latency that adaptive batching keeps, e.g. 10ms. Default: 10ms.")
     var latencyObjective: String?
 
-    @Option(help: "Records in flight (consumed, not yet acknowledged) before partitions pause. Default: 5000.")
+    @Option(help: "Records in flight (consumed, not yet acknowledged) before partitions are held back. Default: 20000.")
     var maxInFlightRecords: String?
     @Option(help: "Bytes in flight before partitions pause. Default: 33554432 (32 MiB).")
     var maxInFlightBytes: String?

@@ -16,7 +16,7 @@ import Testing
     }
 
     enum BadConsumerSetting: CaseIterable, Sendable {
-        case emptyBootstrap, noPort, badPort, emptyGroup, noTopics, zeroBatch, heartbeatAboveSession, zeroCommitInterval
+        case emptyBootstrap, noPort, badPort, emptyGroup, noTopics, zeroBatch, heartbeatAboveSession, zeroCommitInterval, zeroPrefetch
 
         func apply(to c: inout KafkaConsumerConfiguration) {
             switch self {
@@ -28,6 +28,7 @@ import Testing
             case .zeroBatch: c.maxPollRecords = 0
             case .heartbeatAboveSession: c.heartbeatInterval = .seconds(60)
             case .zeroCommitInterval: c.autoCommitInterval = .zero
+            case .zeroPrefetch: c.prefetchRecordsPerPartition = 0
             }
         }
 
@@ -41,6 +42,7 @@ import Testing
             case .zeroBatch: "maxPollRecords"
             case .heartbeatAboveSession: "heartbeatInterval"
             case .zeroCommitInterval: "autoCommitInterval"
+            case .zeroPrefetch: "prefetchRecordsPerPartition"
             }
         }
     }
@@ -90,6 +92,15 @@ import Testing
         #expect(consumer["partition.assignment.strategy"] == "cooperative-sticky")
         #expect(consumer["enable.auto.offset.store"] == "false")
         #expect(consumer["auto.offset.reset"] == "earliest")
+        // Prefetch is bounded per partition (each has a queue of its own).
+        #expect(consumer["queued.min.messages"] == "1000")
+        #expect(consumer["queued.max.messages.kbytes"] == "1024")
+        // Only runtimes that know the key get it (2.0.2 would reject it as unknown).
+        if KafkaLibrary.version >= KafkaVersion(major: 2, minor: 2, patch: 0) {
+            #expect(consumer["fetch.queue.backoff.ms"] == "10")
+        } else {
+            #expect(consumer["fetch.queue.backoff.ms"] == nil)
+        }
         let producer = Dictionary(uniqueKeysWithValues: KafkaProducerConfiguration(bootstrapServers: ["b:1"]).properties)
         #expect(producer["enable.idempotence"] == "true")
         #expect(producer["partitioner"] == "murmur2_random")

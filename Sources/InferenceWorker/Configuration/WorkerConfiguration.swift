@@ -65,11 +65,15 @@ public struct WorkerConfiguration: Sendable {
 
     // MARK: Back-pressure and limits
 
-    /// Records consumed but not yet acknowledged, at most; partitions pause above it. Default 5,000.
-    public var maxInFlightRecords: Int = 5_000
+    /// Records consumed but not yet acknowledged, at most; above it the consumer stops handing
+    /// over records (librdkafka's bounded prefetch waits). Throughput is at most this bound divided
+    /// by the time from consuming a record to its output's acknowledgement (tens of milliseconds
+    /// with a produce round trip), so it must not be small. Default 20,000 (~100 MiB peak RSS with
+    /// 8 partitions, docs/performance.md).
+    public var maxInFlightRecords: Int = 20_000
     /// Bytes of such records, at most. Default 32 MiB.
     public var maxInFlightBytes: Int = 32 << 20
-    /// Paused partitions resume when in-flight records and bytes fall below this fraction of the
+    /// Suspended partitions resume when in-flight records and bytes fall below this fraction of the
     /// maxima. Default 0.5.
     public var resumeFraction: Double = 0.5
     /// Larger request values are dead-lettered as `oversized_payload`. Default 1 MiB.

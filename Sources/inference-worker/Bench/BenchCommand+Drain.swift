@@ -26,7 +26,7 @@ struct BenchBrokerOptions: ParsableArguments {
     var maxBatchSize: Int = 64
 
     @Option(help: "Records in flight at most (the worker's --max-in-flight-records).")
-    var maxInFlightRecords: Int = 5_000
+    var maxInFlightRecords: Int = 20_000
 
     @Option(name: .customLong("consumer-property"), help: "Raw librdkafka consumer property KEY=VALUE for the workers under test (repeatable).")
     var consumerProperties: [String] = []
