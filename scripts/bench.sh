@@ -66,43 +66,42 @@ make_topics() {
   create "$p-requests" "$PARTITIONS"
   create "$p-passthrough" "$PARTITIONS"
   for model in fraud-mlp fraud-trees; do create "$p-out-$model" "$PARTITIONS"; done
-  for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; done
+  for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; create "$p-lat-pt-$i" "$PARTITIONS"; done
   create "$p-lat-out" "$PARTITIONS"
+  create "$p-lat-pt-out" "$PARTITIONS"
   create "$p-dlt" 2
-  for run in mem-default mem-inflight mem-tuned; do create "$p-out-$run" "$PARTITIONS"; done
+  create "$p-drift" 1
+  for run in mem-default mem-librdkafka-prefetch; do create "$p-out-$run" "$PARTITIONS"; done
 }
 PREFIX="bench-$(date +%s)-$$"
 make_topics "$PREFIX"
 
 echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, uptime:$(uptime | sed 's/.*load average/ load average/')"
 echo "# tansu at $BOOTSTRAP, librdkafka runtime $LIBRDKAFKA, topics $PREFIX-*"
-COMMON=(--bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX" --partitions "$PARTITIONS" --model-root "$REPO/models")
+# Tansu does not answer a waiting fetch when data arrives: it sleeps half the remaining
+# fetch.wait.max.ms (librdkafka's default 500 ms), checks, sleeps again. 25 ms gave the lowest
+# latency for a plain client (10 ms and less make Tansu burn CPU on re-checks). Apache Kafka
+# answers as soon as data arrives, so the worker keeps librdkafka's default.
+TANSU_FETCH=(--consumer-property fetch.wait.max.ms=25)
+COMMON=(--bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX" --partitions "$PARTITIONS" --model-root "$REPO/models" "${TANSU_FETCH[@]}")
 PRELOAD="$BENCH_DIR/malloc-count.so"
 
-# librdkafka's consumer prefetch, as the memory run proposes it (see docs/performance.md).
-TUNED=(--consumer-property queued.max.messages.kbytes=8192 --consumer-property fetch.max.bytes=8388608
-       --consumer-property max.partition.fetch.bytes=1048576)
+# librdkafka's own prefetch defaults, which apply per partition here (each partition has a queue
+# of its own): what the worker's bounds (1,000 records / 1 MiB per partition) save.
+LIBRDKAFKA_PREFETCH=(--consumer-property queued.min.messages=100000 --consumer-property queued.max.messages.kbytes=65536)
 
 case "$MODE" in
   all)
-    # 1. Drain with back-pressure set high enough not to pause (see docs/performance.md: every
-    #    pause/resume costs about a second of idle fetcher here), then the latency runs.
-    echo "## drain and latency, --max-in-flight-records ${BENCH_MAX_IN_FLIGHT:-200000}"
-    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" \
-      --max-in-flight-records "${BENCH_MAX_IN_FLIGHT:-200000}" "$@" \
+    # 1. Drain with the worker's defaults (20,000 records in flight), then the latency runs:
+    #    passthrough (the broker floor), pipeline with adaptive and with fixed batching.
+    echo "## drain and latency, worker defaults"
+    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" "$@" \
       2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
-    # 2. The worker's defaults (5,000 records in flight): pause-bound on this broker.
-    echo "## drain with the worker's default back-pressure (5,000 records in flight)"
-    PREFIX2="$PREFIX-defaults"
-    make_topics "$PREFIX2"
-    "$BINARY" bench drain --bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX2" --partitions "$PARTITIONS" \
-      --model-root "$REPO/models" --records "${BENCH_DEFAULT_RECORDS:-100000}" --skip-latency 2>"$BENCH_DIR/drain-defaults.stderr"
-    # 3. Memory while the input arrives far faster than it is scored: worker defaults, then the
-    #    proposed librdkafka prefetch limits.
+    # 2. Memory while the input arrives far faster than it is scored: worker defaults, then
+    #    librdkafka's own prefetch defaults.
     echo "## memory"
-    "$BINARY" bench memory "${COMMON[@]}" --label mem-default --records 60000 2>"$BENCH_DIR/mem-default.stderr"
-    "$BINARY" bench memory "${COMMON[@]}" --label mem-inflight --max-in-flight-records 200000 2>"$BENCH_DIR/mem-inflight.stderr"
-    "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned --max-in-flight-records 200000 "${TUNED[@]}" 2>"$BENCH_DIR/mem-tuned.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-default 2>"$BENCH_DIR/mem-default.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-librdkafka-prefetch "${LIBRDKAFKA_PREFETCH[@]}" 2>"$BENCH_DIR/mem-librdkafka.stderr"
     ;;
   drain)
     LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "$@" 2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
@@ -110,7 +109,7 @@ case "$MODE" in
   memory)
     "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" --models fraud-mlp --skip-latency 2>"$BENCH_DIR/drain.stderr"
     "$BINARY" bench memory "${COMMON[@]}" --label mem-default "$@" 2>"$BENCH_DIR/mem-default.stderr"
-    "$BINARY" bench memory "${COMMON[@]}" --label mem-tuned "${TUNED[@]}" "$@" 2>"$BENCH_DIR/mem-tuned.stderr"
+    "$BINARY" bench memory "${COMMON[@]}" --label mem-librdkafka-prefetch "${LIBRDKAFKA_PREFETCH[@]}" "$@" 2>"$BENCH_DIR/mem-librdkafka.stderr"
     ;;
   alloc)
     # Stacks of allocations (sampled, every thread: Foundation threads keep their creator's name on

@@ -12,7 +12,8 @@ struct BenchBrokerOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Prefix of the topics (created beforehand by scripts/bench.sh).", discussion: """
         <prefix>-requests (the pre-filled input), <prefix>-passthrough, <prefix>-out-<model>, <prefix>-dlt, \
-        <prefix>-lat-1 ... <prefix>-lat-6 (latency inputs), <prefix>-lat-out.
+        <prefix>-drift, <prefix>-lat-1 ... <prefix>-lat-6 (latency inputs), <prefix>-lat-out, <prefix>-lat-pt-1 ... \
+        <prefix>-lat-pt-6 (passthrough latency inputs), <prefix>-lat-pt-out.
         """))
     var topicPrefix: String
 
@@ -111,6 +112,16 @@ extension BenchCommand {
                 results.append(result)
                 say(bench: Self.row(result, ceiling: passthrough))
             }
+            // The first model again with drift statistics on (the worker's default): their cost.
+            let driftConfiguration = try settings.configuration(
+                model: loaded[0].name, input: "\(prefix)-requests", output: "\(prefix)-out-\(loaded[0].name)",
+                group: "\(prefix)-g-\(loaded[0].name)-drift", adaptive: true, driftTopic: "\(prefix)-drift"
+            )
+            let (withDrift, _) = try await drainWithPipeline(label: "pipeline \(loaded[0].name), drift statistics on", settings: settings,
+                                                            configuration: driftConfiguration, models: FixedModelSource(loaded[0]),
+                                                            expected: records, timeout: timeout)
+            results.append(withDrift)
+            say(bench: Self.row(withDrift, ceiling: passthrough))
 
             say(bench: "")
             say(bench: "| run | events | seconds | events/s | % of passthrough | CPU s per 1M events | mean batch | peak RSS so far (MiB) | load (1/5/15 min) |")
@@ -122,6 +133,16 @@ extension BenchCommand {
             let fractionValues = fractions.split(separator: ",").compactMap { Double($0) }
             var latencies: [LatencyResult] = []
             var runIndex = 0
+            // The floor first: the passthrough at the same offered rates (topics lat-pt-1...).
+            for (i, fraction) in fractionValues.enumerated() {
+                let result = try await measurePassthroughLatency(
+                    settings: settings, input: "\(prefix)-lat-pt-\(i + 1)", output: "\(prefix)-lat-pt-out", group: "\(prefix)-g-lat-pt-\(i + 1)",
+                    pool: pool, partitions: broker.partitions, rate: maximum * fraction, fraction: fraction,
+                    warmup: .seconds(latencyWarmup), duration: .seconds(latencySeconds)
+                )
+                latencies.append(result)
+                say(bench: Self.latencyLine(result, model: "passthrough"))
+            }
             for adaptive in [true, false] {
                 for fraction in fractionValues {
                     runIndex += 1
@@ -133,15 +154,20 @@ extension BenchCommand {
                         warmup: .seconds(latencyWarmup), duration: .seconds(latencySeconds)
                     )
                     latencies.append(result)
-                    say(bench: "latency \(loaded[0].name) adaptive=\(adaptive) \(Int(fraction * 100))% offered \(fixed(result.offeredRate, 0))/s: achieved \(fixed(result.achievedRate, 0))/s p50 \(fixed(result.p50, 2)) ms p99 \(fixed(result.p99, 2)) ms p99.9 \(fixed(result.p999, 2)) ms batch \(fixed(result.meanBatchSize, 1)) (load \(result.load))")
+                    say(bench: Self.latencyLine(result, model: loaded[0].name))
                 }
             }
             say(bench: "")
-            say(bench: "| batching | offered (% of \(fixed(maximum, 0))/s) | achieved/s | samples | p50 ms | p99 ms | p99.9 ms | mean batch | load (1/5/15 min) |")
+            say(bench: "| run | offered (% of \(fixed(maximum, 0))/s) | achieved/s | samples | p50 ms | p99 ms | p99.9 ms | mean batch | load (1/5/15 min) |")
             say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for r in latencies {
-                say(bench: "| \(r.adaptive ? "adaptive" : "fixed (max 64, 5 ms)") | \(fixed(r.offeredRate, 0)) (\(Int(r.fraction * 100))%) | \(fixed(r.achievedRate, 0)) | \(r.samples) | \(fixed(r.p50, 2)) | \(fixed(r.p99, 2)) | \(fixed(r.p999, 2)) | \(fixed(r.meanBatchSize, 1)) | \(r.load) |")
+                let batch = r.meanBatchSize.isNaN ? "-" : fixed(r.meanBatchSize, 1)
+                say(bench: "| \(r.kind) | \(fixed(r.offeredRate, 0)) (\(Int(r.fraction * 100))%) | \(fixed(r.achievedRate, 0)) | \(r.samples) | \(fixed(r.p50, 2)) | \(fixed(r.p99, 2)) | \(fixed(r.p999, 2)) | \(batch) | \(r.load) |")
             }
+        }
+
+        static func latencyLine(_ r: LatencyResult, model: String) -> String {
+            "latency \(model) \(r.kind) \(Int(r.fraction * 100))% offered \(fixed(r.offeredRate, 0))/s: achieved \(fixed(r.achievedRate, 0))/s p50 \(fixed(r.p50, 2)) ms p99 \(fixed(r.p99, 2)) ms p99.9 \(fixed(r.p999, 2)) ms (load \(r.load))"
         }
 
         static func row(_ r: DrainResult, ceiling: DrainResult) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import InferenceCore
+import InferenceWorker
 import Kafka
 import Logging
 import Synchronization
@@ -13,6 +14,8 @@ final class PassthroughRelay: Sendable {
         var tracker = OffsetTracker()
         var topics: [String] = []
         var lastStore = ContinuousClock.now
+        /// Create times (ms) of records in flight by producer context, when measuring latency.
+        var createTimes: [UInt64: Int64] = [:]
     }
     private let state = Mutex(State())
     private let consumerBox = Mutex<KafkaConsumer?>(nil)
@@ -21,9 +24,14 @@ final class PassthroughRelay: Sendable {
     private let acknowledgedCount = Atomic<Int>(0)
     private let consumedCount = Atomic<Int>(0)
     private let firstRecord = Mutex<(ContinuousClock.Instant, ProcessUsage)?>(nil)
+    private let assignedCount = Atomic<Int>(0)
+    /// End-to-end latency (input create time to its copy's acknowledgement), like the pipeline's
+    /// `endToEndLatency`; nil unless asked for (the drain baseline does not pay for it).
+    let latency: LatencyHistogram?
 
-    init(bootstrap: [String], inputTopic: String, outputTopic: String, groupID: String, consumerProperties: [String: String], logger: Logger) throws {
+    init(bootstrap: [String], inputTopic: String, outputTopic: String, groupID: String, consumerProperties: [String: String], logger: Logger, measureLatency: Bool = false) throws {
         self.outputTopic = outputTopic
+        latency = measureLatency ? LatencyHistogram() : nil
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
         producerConfiguration.clientID = "bench-passthrough"
         let relay = RelayBox()
@@ -43,6 +51,7 @@ final class PassthroughRelay: Sendable {
     }
 
     var acknowledged: Int { acknowledgedCount.load(ordering: .relaxed) }
+    var assignedPartitions: Int { assignedCount.load(ordering: .relaxed) }
     var consumed: Int { consumedCount.load(ordering: .relaxed) }
     /// When the first record arrived, and the process's usage then.
     var start: (ContinuousClock.Instant, ProcessUsage)? { firstRecord.withLock { $0 } }
@@ -58,6 +67,11 @@ final class PassthroughRelay: Sendable {
     }
 
     private func handle(_ event: KafkaConsumerEvent) {
+        switch event {
+        case .assigned(let partitions): assignedCount.wrappingAdd(partitions.count, ordering: .relaxed)
+        case .revoking(let partitions), .lost(let partitions): assignedCount.wrappingSubtract(partitions.count, ordering: .relaxed)
+        default: break
+        }
         guard case .messages(let batch) = event else { return }
         if consumedCount.load(ordering: .relaxed) == 0 {
             firstRecord.withLock { if $0 == nil { $0 = (.now, .now) } }
@@ -68,9 +82,13 @@ final class PassthroughRelay: Sendable {
             state.topics.append(topic)
             return state.topics.count - 1
         }
+        let measuring = latency != nil
         state.withLock { state in
             for message in batch {
                 try? state.tracker.dispatch(RecordOffset(message.offset.rawValue), in: TopicPartition(topic: message.topic, partition: message.partition.rawValue))
+                if measuring, let created = message.timestamp?.milliseconds {
+                    state.createTimes[Self.context(topic: topicIndex, partition: message.partition.rawValue, offset: message.offset.rawValue)] = created
+                }
             }
         }
         for message in batch {
@@ -89,17 +107,22 @@ final class PassthroughRelay: Sendable {
         let topicIndex = Int(report.context >> 56)
         let partition = Int32((report.context >> 40) & 0xFFFF)
         let offset = Int64(report.context & 0xFF_FFFF_FFFF)
-        let toStore = state.withLock { state -> [KafkaTopicPartition: KafkaOffset] in
+        let measuring = latency != nil
+        let (toStore, created) = state.withLock { state -> ([KafkaTopicPartition: KafkaOffset], Int64?) in
+            let created = measuring ? state.createTimes.removeValue(forKey: report.context) : nil
             let topic = state.topics[topicIndex]
             try? state.tracker.acknowledge(RecordOffset(offset), in: TopicPartition(topic: topic, partition: partition))
             let now = ContinuousClock.now
-            guard state.lastStore.duration(to: now) >= .milliseconds(50) else { return [:] }
+            guard state.lastStore.duration(to: now) >= .milliseconds(50) else { return ([:], created) }
             state.lastStore = now
             var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
             for (p, o) in state.tracker.takeAdvancedOffsets() {
                 offsets[KafkaTopicPartition(topic: p.topic, partition: KafkaPartition(p.partition))] = KafkaOffset(o.rawValue)
             }
-            return offsets
+            return (offsets, created)
+        }
+        if let created, let latency {
+            latency.record(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000) - created * 1000)
         }
         acknowledgedCount.wrappingAdd(1, ordering: .relaxed)
         if !toStore.isEmpty { try? consumerBox.withLock { $0 }?.storeOffsets(toStore) }

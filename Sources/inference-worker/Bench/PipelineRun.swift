@@ -14,11 +14,13 @@ struct BenchWorkerSettings {
     var maxInFlightRecords: Int
     var logger: Logger
 
-    func configuration(model: String, input: String, output: String, group: String, adaptive: Bool) throws -> WorkerConfiguration {
+    /// - Parameter driftTopic: where drift reports go; nil (the default here) runs without drift
+    ///   statistics, to separate their cost (the worker's own default has them on).
+    func configuration(model: String, input: String, output: String, group: String, adaptive: Bool, driftTopic: String? = nil) throws -> WorkerConfiguration {
         var c = WorkerConfiguration(bootstrapServers: bootstrap, inputTopics: [input], modelRoot: modelRoot, modelName: model, workerID: "bench")
         c.outputTopic = output
         c.deadLetterTopic = deadLetterTopic
-        c.driftTopic = nil
+        c.driftTopic = driftTopic
         c.groupID = group
         c.maxBatchSize = maxBatchSize
         c.adaptiveBatching = adaptive
@@ -130,7 +132,8 @@ func drainWithPassthrough(settings: BenchWorkerSettings, input: String, output: 
 
 /// End-to-end latency at one offered rate.
 struct LatencyResult {
-    var adaptive: Bool
+    /// "passthrough", "adaptive" or "fixed (max 64, 5 ms)".
+    var kind: String
     var fraction: Double
     var offeredRate: Double
     var achievedRate: Double
@@ -176,7 +179,7 @@ func measureLatency(
         let h = counters.endToEndLatency
         let batches = after.batches - before.batches
         result = LatencyResult(
-            adaptive: configuration.adaptiveBatching, fraction: fraction, offeredRate: rate,
+            kind: configuration.adaptiveBatching ? "adaptive" : "fixed (max \(configuration.maxBatchSize), \(Int(configuration.maxBatchDelay.doubleSeconds * 1000)) ms)", fraction: fraction, offeredRate: rate,
             achievedRate: Double(after.outcomes - before.outcomes) / window.benchSeconds, samples: h.count,
             p50: h.quantile(0.5) ?? .nan, p99: h.quantile(0.99) ?? .nan, p999: h.quantile(0.999) ?? .nan,
             meanBatchSize: batches > 0 ? Double(after.batchedRecords - before.batchedRecords) / Double(batches) : 0,
@@ -187,4 +190,46 @@ func measureLatency(
         try await group.waitForAll()
     }
     return result!
+}
+
+/// The same measurement through the passthrough relay (no decoding, no model, no batching): the
+/// latency floor of this broker, machine and Kafka layer, against which the pipeline's figures
+/// show what the worker itself adds.
+func measurePassthroughLatency(
+    settings: BenchWorkerSettings, input: String, output: String, group: String, pool: RequestPool,
+    partitions: Int, rate: Double, fraction: Double, warmup: Duration, duration: Duration
+) async throws -> LatencyResult {
+    let relay = try PassthroughRelay(bootstrap: settings.bootstrap, inputTopic: input, outputTopic: output, groupID: group,
+                                     consumerProperties: settings.consumerProperties, logger: settings.logger, measureLatency: true)
+    let joinDeadline = ContinuousClock.now.advanced(by: .seconds(60))
+    while relay.assignedPartitions < partitions {
+        if ContinuousClock.now > joinDeadline {
+            await relay.close()
+            throw BenchError("passthrough latency: no partitions within 60 s")
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let load = try PacedProducer(bootstrap: settings.bootstrap, topic: input, partitions: partitions,
+                                 rate: rate, duration: warmup + duration, pool: pool, logger: settings.logger)
+    try await Task.sleep(for: warmup)
+    let histogram = relay.latency!
+    histogram.reset()
+    let before = relay.acknowledged
+    let measuredFrom = ContinuousClock.now
+    while !load.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+    let after = relay.acknowledged
+    let window = measuredFrom.duration(to: .now)
+    let tailDeadline = ContinuousClock.now.advanced(by: .seconds(10))
+    while relay.acknowledged < load.sent && ContinuousClock.now < tailDeadline {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    let result = LatencyResult(
+        kind: "passthrough", fraction: fraction, offeredRate: rate,
+        achievedRate: Double(after - before) / window.benchSeconds, samples: histogram.count,
+        p50: histogram.quantile(0.5) ?? .nan, p99: histogram.quantile(0.99) ?? .nan, p999: histogram.quantile(0.999) ?? .nan,
+        meanBatchSize: .nan, load: loadAverage()
+    )
+    await load.close()
+    await relay.close()
+    return result
 }
