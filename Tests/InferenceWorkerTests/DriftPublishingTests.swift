@@ -26,6 +26,10 @@ import Testing
         var configuration = harness.configuration(worker: "drift-worker")
         configuration.driftTopic = "inference-drift"
         configuration.driftWindowRecords = 400
+        // Windows also close at multiples of driftWindow since the epoch (60 s by default): a
+        // minute boundary inside this ~15 s test closed a window early and shifted every later
+        // report by one (seen once in four runs). A day makes that practically impossible.
+        configuration.driftWindow = .seconds(86_400)
         let running = harness.start(configuration, model: try Self.modelWithBaseline())
         try await running.waitUntilAssigned()
 
