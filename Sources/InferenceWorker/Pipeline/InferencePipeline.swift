@@ -188,11 +188,11 @@ public final class InferencePipeline: Sendable {
     private func handle(_ event: KafkaConsumerEvent, ledger: PartitionLedger) {
         switch event {
         case .messages(let batch):
-            let epochs = ledger.dispatch(batch)
+            let tickets = ledger.dispatch(batch)
             var records: [InboundRecord] = []
             records.reserveCapacity(batch.count)
-            for (message, epoch) in zip(batch, epochs) {
-                if let epoch { records.append(InboundRecord(message: message, epoch: epoch)) }
+            for (message, ticket) in zip(batch, tickets) {
+                if let ticket { records.append(InboundRecord(message: message, ticket: ticket)) }
             }
             counters.update { $0.consumed += records.count }
             queue.append(contentsOf: records)
@@ -364,7 +364,7 @@ public final class InferencePipeline: Sendable {
             guard let records = queue.take(waitingUntil: deadline) else { break }
             records: for record in records {
                 let message = record.message
-                guard ledger.isCurrent(TopicPartition(topic: message.topic, partition: message.partition.rawValue), epoch: record.epoch) else {
+                guard ledger.isCurrent(record.ticket) else {
                     continue // revoked or lost meanwhile: the next owner reads it again
                 }
                 var model = batchModel ?? currentModel()
@@ -544,7 +544,7 @@ public final class InferencePipeline: Sendable {
             case .deadLetter(let reason):
                 counters.deadLettered(reason: reason.code)
             }
-            ledger.acknowledge(TopicPartition(topic: slot.input.message.topic, partition: slot.input.message.partition.rawValue), offset: slot.offset, epoch: slot.input.epoch)
+            ledger.acknowledge(slot.input.ticket, offset: slot.offset)
             return
         }
         if report.context == Self.driftContext {

@@ -10,15 +10,33 @@ import Kafka
 /// so that work finishing after its partition was revoked or lost (and perhaps assigned back)
 /// can never acknowledge an offset of the new assignment.
 ///
+/// A record also carries its partition's ``OffsetTracker/Slot`` (in a ``Ticket``), fixed when the
+/// partition is assigned, so that checking and acknowledging it are array accesses rather than
+/// dictionary lookups hashing the topic. A slot is reused after its partition is released; the
+/// epoch (unique over all assignments) tells a stale ticket from a current one.
+///
 /// `@unchecked Sendable`: every stored property is guarded by `condition`'s lock.
 final class PartitionLedger: @unchecked Sendable {
+    /// Where a dispatched record's partition is tracked and in which assignment it was read.
+    struct Ticket: Sendable, Hashable {
+        var slot: OffsetTracker.Slot
+        var epoch: UInt64
+    }
+
     private let condition = NSCondition()
     private var tracker = OffsetTracker()
-    private var epochs: [TopicPartition: UInt64] = [:]
+    /// Assigned partitions and their slots.
+    private var assignedSlots: [TopicPartition: OffsetTracker.Slot] = [:]
+    /// The current epoch by slot index; 0 for a slot with no assignment (epochs start at 1).
+    private var epochs: [UInt64] = []
     private var nextEpoch: UInt64 = 1
     private var flow: FlowControl
-    /// Partitions whose committable offset moved since the last ``takeOffsetsToStore()``.
-    private var advanced: Set<TopicPartition> = []
+    /// Slots whose committable offset moved since the last ``takeOffsetsToStore()``: a flag per
+    /// slot index, and the flagged indices in the order they were flagged.
+    private var advancedFlags: [Bool] = []
+    private var advanced: [Int] = []
+    /// Threads in ``waitUntilDrained(_:deadline:)``: acknowledgements wake them only if there are any.
+    private var drainWaiters = 0
     /// Applies a flow decision; runs under the lock so that a pause and a resume decided on two
     /// threads reach librdkafka in the order they were decided (a resume overtaken by an older
     /// pause would leave the consumer paused with nothing in flight to ever resume it).
@@ -39,28 +57,49 @@ final class PartitionLedger: @unchecked Sendable {
     func assign(_ partitions: [KafkaTopicPartition]) {
         locked {
             for partition in partitions {
-                epochs[TopicPartition(partition)] = nextEpoch
+                let key = TopicPartition(partition)
+                let slot = tracker.slot(for: key)
+                assignedSlots[key] = slot
+                while epochs.count <= slot.index {
+                    epochs.append(0)
+                    advancedFlags.append(false)
+                }
+                epochs[slot.index] = nextEpoch
                 nextEpoch += 1
             }
             if flow.isPaused { applyFlow(.pause, partitions) }
         }
     }
 
-    /// Records that these records are now in flight; returns each record's epoch (nil for a
+    /// Records that these records are now in flight; returns each record's ticket (nil for a
     /// partition that is not assigned: the record is ignored).
-    func dispatch(_ records: KafkaMessageBatch) -> [UInt64?] {
+    func dispatch(_ records: KafkaMessageBatch) -> [Ticket?] {
+        dispatch(records.lazy.map { (topic: $0.topic, partition: $0.partition.rawValue, offset: $0.offset.rawValue, bytes: $0.valueLength) })
+    }
+
+    /// ``dispatch(_:)`` for records given as topic, partition, offset and value size (what tests
+    /// can build without librdkafka).
+    func dispatch<Records: Sequence>(_ records: Records) -> [Ticket?] where Records.Element == (topic: String, partition: Int32, offset: Int64, bytes: Int) {
         locked {
-            var result: [UInt64?] = []
-            result.reserveCapacity(records.count)
-            for message in records {
-                let partition = TopicPartition(topic: message.topic, partition: message.partition.rawValue)
-                guard let epoch = epochs[partition] else {
+            var result: [Ticket?] = []
+            result.reserveCapacity(records.underestimatedCount)
+            // A batch usually holds one partition: look it up once per run of records.
+            var current: (topic: String, partition: Int32, ticket: Ticket?)?
+            for (topic, number, offset, bytes) in records {
+                let ticket: Ticket?
+                if let current, current.partition == number, current.topic == topic {
+                    ticket = current.ticket
+                } else {
+                    ticket = assignedSlots[TopicPartition(topic: topic, partition: number)].map { Ticket(slot: $0, epoch: epochs[$0.index]) }
+                    current = (topic, number, ticket)
+                }
+                guard let ticket else {
                     result.append(nil)
                     continue
                 }
                 do {
-                    try tracker.dispatch(RecordOffset(message.offset.rawValue), in: partition, bytes: message.valueLength)
-                    result.append(epoch)
+                    try tracker.dispatch(RecordOffset(offset), at: ticket.slot, bytes: bytes)
+                    result.append(ticket)
                 } catch {
                     // A redelivery below the tracked window (after a seek) is not dispatched twice.
                     result.append(nil)
@@ -71,20 +110,27 @@ final class PartitionLedger: @unchecked Sendable {
         }
     }
 
-    /// Whether work read in `epoch` still belongs to this worker.
-    func isCurrent(_ partition: TopicPartition, epoch: UInt64) -> Bool {
-        locked { epochs[partition] == epoch }
+    /// Whether work read under `ticket` still belongs to this worker.
+    func isCurrent(_ ticket: Ticket) -> Bool {
+        locked { isCurrentLocked(ticket) }
     }
 
-    /// Marks a record's outcome as safely written. Stale epochs are ignored.
-    func acknowledge(_ partition: TopicPartition, offset: RecordOffset, epoch: UInt64) {
+    private func isCurrentLocked(_ ticket: Ticket) -> Bool {
+        ticket.slot.index < epochs.count && epochs[ticket.slot.index] == ticket.epoch
+    }
+
+    /// Marks a record's outcome as safely written. Stale tickets are ignored.
+    func acknowledge(_ ticket: Ticket, offset: RecordOffset) {
         locked {
-            guard epochs[partition] == epoch else { return }
-            let before = tracker.committableOffset(for: partition)
-            try? tracker.acknowledge(offset, in: partition)
-            if tracker.committableOffset(for: partition) != before { advanced.insert(partition) }
+            guard isCurrentLocked(ticket) else { return }
+            let before = tracker.committableOffset(at: ticket.slot)
+            try? tracker.acknowledge(offset, at: ticket.slot)
+            if tracker.committableOffset(at: ticket.slot) != before, !advancedFlags[ticket.slot.index] {
+                advancedFlags[ticket.slot.index] = true
+                advanced.append(ticket.slot.index)
+            }
             updateFlow()
-            condition.broadcast()
+            if drainWaiters > 0 { condition.broadcast() }
         }
     }
 
@@ -92,8 +138,10 @@ final class PartitionLedger: @unchecked Sendable {
     func takeOffsetsToStore() -> [KafkaTopicPartition: KafkaOffset] {
         locked {
             var result: [KafkaTopicPartition: KafkaOffset] = [:]
-            for partition in advanced {
-                if let offset = tracker.committableOffset(for: partition) {
+            for index in advanced where advancedFlags[index] {
+                advancedFlags[index] = false
+                let slot = OffsetTracker.Slot(index: index)
+                if let partition = tracker.partition(at: slot), let offset = tracker.committableOffset(at: slot) {
                     result[KafkaTopicPartition(partition)] = KafkaOffset(offset.rawValue)
                 }
             }
@@ -108,6 +156,8 @@ final class PartitionLedger: @unchecked Sendable {
         let keys = partitions.map(TopicPartition.init)
         condition.lock()
         defer { condition.unlock() }
+        drainWaiters += 1
+        defer { drainWaiters -= 1 }
         while true {
             let remaining = keys.reduce(0) { $0 + tracker.inFlight(for: $1) }
             if remaining == 0 || !condition.wait(until: deadline) {
@@ -124,8 +174,10 @@ final class PartitionLedger: @unchecked Sendable {
             var result: [KafkaTopicPartition: KafkaOffset] = [:]
             for partition in partitions {
                 let key = TopicPartition(partition)
-                epochs[key] = nil
-                advanced.remove(key)
+                if let slot = assignedSlots.removeValue(forKey: key) {
+                    epochs[slot.index] = 0
+                    advancedFlags[slot.index] = false
+                }
                 if let offset = tracker.revoke(key) { result[partition] = KafkaOffset(offset.rawValue) }
             }
             updateFlow()
@@ -136,11 +188,11 @@ final class PartitionLedger: @unchecked Sendable {
 
     var inFlight: (records: Int, bytes: Int) { locked { (tracker.totalInFlight, tracker.totalInFlightBytes) } }
     var isPaused: Bool { locked { flow.isPaused } }
-    var assigned: [KafkaTopicPartition] { locked { epochs.keys.map(KafkaTopicPartition.init).sorted() } }
+    var assigned: [KafkaTopicPartition] { locked { assignedSlots.keys.map(KafkaTopicPartition.init).sorted() } }
 
     private func updateFlow() {
         let action = flow.update(records: tracker.totalInFlight, bytes: tracker.totalInFlightBytes)
-        if action != .none { applyFlow(action, epochs.keys.map(KafkaTopicPartition.init)) }
+        if action != .none { applyFlow(action, assignedSlots.keys.map(KafkaTopicPartition.init)) }
     }
 }
 
