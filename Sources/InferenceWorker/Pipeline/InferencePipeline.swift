@@ -536,11 +536,10 @@ public final class InferencePipeline: Sendable {
             if abandoned.load(ordering: .acquiring) { return }
             switch slot.kind {
             case .prediction:
-                counters.update { $0.predicted += 1 }
-                if let timestamp = slot.input.message.timestamp {
-                    let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-                    counters.endToEndLatency.record(microseconds: now - timestamp.milliseconds * 1000)
+                let latency = slot.input.message.timestamp.map { timestamp in
+                    Int64(Date().timeIntervalSince1970 * 1_000_000) - timestamp.milliseconds * 1000
                 }
+                counters.predicted(endToEndMicroseconds: latency)
             case .deadLetter(let reason):
                 counters.deadLettered(reason: reason.code)
             }
