@@ -343,7 +343,10 @@ public final class InferencePipeline: Sendable {
                         processingTimeMilliseconds: processingTime
                     )
                     model.encode(output, context: context, into: &encodeBuffer)
-                    send(OutputSlot(kind: .prediction, input: row.input, value: encodeBuffer, headers: message.headers), producer: producer)
+                    let slot = OutputSlot(kind: .prediction, input: row.input, value: encodeBuffer, headers: message.headers)
+                    // The slot keeps this buffer; encode the next output into a recycled one.
+                    let id = slots.insert(slot, takingSpareInto: &encodeBuffer)
+                    transmit(id, slot, producer: producer)
                 case .failure(let error):
                     deadLetter(row.input, reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message, model: model, producer: producer)
                 }
@@ -532,7 +535,12 @@ public final class InferencePipeline: Sendable {
 
     private func delivered(_ report: KafkaDeliveryReport, ledger: PartitionLedger) {
         guard let error = report.error else {
-            guard let slot = slots.remove(report.context) else { return }
+            // The delivered output's buffer is kept for the inference thread to encode into again.
+            guard let slot = slots.remove(report.context, recycling: { slot -> [UInt8]? in
+                guard case .prediction = slot.kind else { return nil }
+                defer { slot.value = nil }
+                return slot.value
+            }) else { return }
             if abandoned.load(ordering: .acquiring) { return }
             switch slot.kind {
             case .prediction:

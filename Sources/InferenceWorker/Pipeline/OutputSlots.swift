@@ -51,7 +51,14 @@ final class OutputSlots<Slot: Sendable>: Sendable {
         var entries: [Entry] = []
         var free: [UInt32] = []
         var count = 0
+        /// Output buffers of removed slots, for the inference thread to encode into again.
+        var spares: [[UInt8]] = []
     }
+
+    /// At most this many spare buffers are kept (the pool tracks outputs in flight, bounded).
+    static var maxSpares: Int { 1024 }
+    /// Larger buffers are not kept (a rare large output should not stay allocated).
+    static var maxSpareCapacity: Int { 16 * 1024 }
 
     /// Generations stay below 2^31, keeping bit 63 of an id clear.
     private static var maxGeneration: UInt32 { 0x7FFF_FFFF }
@@ -64,23 +71,56 @@ final class OutputSlots<Slot: Sendable>: Sendable {
 
     /// Registers an output; returns its context for the producer.
     func insert(_ slot: Slot) -> UInt64 {
+        storage.withLock { storage in Self.insert(slot, into: &storage) }
+    }
+
+    /// Registers an output and, if a spare buffer is available, puts it in `buffer` (whose previous
+    /// contents the caller no longer needs: typically the slot's own value, which keeps its copy).
+    ///
+    /// Recycling output buffers saves an allocation per record on the inserting thread and, more,
+    /// a free of that thread's memory on the removing thread (glibc's arena lock, contended).
+    func insert(_ slot: Slot, takingSpareInto buffer: inout [UInt8]) -> UInt64 {
         storage.withLock { storage in
-            let index: Int
-            if let free = storage.free.popLast() {
-                index = Int(free)
-            } else {
-                precondition(storage.entries.count <= Int(UInt32.max), "more than 2^32 outputs in flight")
-                storage.entries.append(Entry())
-                index = storage.entries.count - 1
-            }
-            let previous = storage.entries[index].generation
-            let generation = previous >= Self.maxGeneration ? 1 : previous + 1
-            storage.entries[index].generation = generation
-            storage.entries[index].slot = slot
-            storage.count += 1
-            return UInt64(generation) << 32 | UInt64(index)
+            if let spare = storage.spares.popLast() { buffer = spare }
+            return Self.insert(slot, into: &storage)
         }
     }
+
+    private static func insert(_ slot: Slot, into storage: inout Storage) -> UInt64 {
+        let index: Int
+        if let free = storage.free.popLast() {
+            index = Int(free)
+        } else {
+            precondition(storage.entries.count <= Int(UInt32.max), "more than 2^32 outputs in flight")
+            storage.entries.append(Entry())
+            index = storage.entries.count - 1
+        }
+        let previous = storage.entries[index].generation
+        let generation = previous >= Self.maxGeneration ? 1 : previous + 1
+        storage.entries[index].generation = generation
+        storage.entries[index].slot = slot
+        storage.count += 1
+        return UInt64(generation) << 32 | UInt64(index)
+    }
+
+    /// Takes the slot out like ``remove(_:)``, keeping the buffer `recycle` takes out of it as a
+    /// spare for ``insert(_:takingSpareInto:)`` (unless the pool is full or the buffer large).
+    func remove(_ id: UInt64, recycling recycle: (inout Slot) -> [UInt8]?) -> Slot? {
+        let (index, generation) = Self.split(id)
+        return storage.withLock { storage in
+            guard index < storage.entries.count, storage.entries[index].generation == generation,
+                  var slot = storage.entries[index].slot.take() else { return nil }
+            storage.free.append(UInt32(index))
+            storage.count -= 1
+            if storage.spares.count < Self.maxSpares, let buffer = recycle(&slot), buffer.capacity <= Self.maxSpareCapacity {
+                storage.spares.append(buffer)
+            }
+            return slot
+        }
+    }
+
+    /// Spare buffers held (for tests).
+    var spareCount: Int { storage.withLock { $0.spares.count } }
 
     /// A copy of the slot, or nil if `id` is not live.
     func get(_ id: UInt64) -> Slot? {

@@ -87,3 +87,53 @@ import Testing
         #expect(slots.count == 0)
     }
 }
+
+@Suite struct OutputSlotsRecyclingTests {
+    struct Output: Sendable, Equatable {
+        var name: String
+        var value: [UInt8]?
+    }
+
+    static func recycle(_ slot: inout Output) -> [UInt8]? {
+        defer { slot.value = nil }
+        return slot.value
+    }
+
+    @Test func aRemovedSlotsBufferIsHandedToTheNextInsert() {
+        let slots = OutputSlots<Output>()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(300)
+        buffer.append(contentsOf: [1, 2, 3])
+        let first = slots.insert(Output(name: "a", value: buffer), takingSpareInto: &buffer)
+        #expect(buffer == [1, 2, 3], "no spare yet: the caller's buffer is left as it was")
+        #expect(slots.remove(first, recycling: Self.recycle) == Output(name: "a", value: nil))
+        #expect(slots.spareCount == 1)
+
+        var next: [UInt8] = [9]
+        let second = slots.insert(Output(name: "b", value: next), takingSpareInto: &next)
+        #expect(slots.spareCount == 0)
+        #expect(next == [1, 2, 3], "the spare still holds the old bytes; encoders clear it first")
+        #expect(next.capacity >= 300, "capacity is kept")
+        #expect(slots.get(second) == Output(name: "b", value: [9]), "the inserted slot keeps its own value")
+    }
+
+    @Test func plainRemovalAndDeclinedBuffersAreNotKept() {
+        let slots = OutputSlots<Output>()
+        let a = slots.insert(Output(name: "a", value: [1]))
+        #expect(slots.remove(a)?.value == [1])
+        let b = slots.insert(Output(name: "b", value: [2]))
+        #expect(slots.remove(b, recycling: { _ in nil })?.value == [2])
+        let c = slots.insert(Output(name: "c", value: [UInt8](repeating: 0, count: OutputSlots<Output>.maxSpareCapacity + 1)))
+        _ = slots.remove(c, recycling: Self.recycle)
+        #expect(slots.spareCount == 0)
+    }
+
+    @Test func theSparePoolIsBounded() {
+        let slots = OutputSlots<Output>()
+        let limit = OutputSlots<Output>.maxSpares
+        let ids = (0..<(limit + 10)).map { slots.insert(Output(name: "\($0)", value: [UInt8($0 % 256)])) }
+        for id in ids { _ = slots.remove(id, recycling: Self.recycle) }
+        #expect(slots.spareCount == limit)
+        #expect(slots.count == 0)
+    }
+}
