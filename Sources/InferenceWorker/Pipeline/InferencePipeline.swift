@@ -288,6 +288,7 @@ public final class InferencePipeline: Sendable {
         var outputs: [Float] = []
         var rawValues: [RawFeatureValue] = []
         var encodeBuffer: [UInt8] = []
+        var currentTickets = PartitionLedger.CurrentTicketCache()
 
         func currentModel() -> ServingModel? {
             guard let model = models.current else { return nil }
@@ -367,7 +368,7 @@ public final class InferencePipeline: Sendable {
             guard let records = queue.take(waitingUntil: deadline) else { break }
             records: for record in records {
                 let message = record.message
-                guard ledger.isCurrent(record.ticket) else {
+                guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
                     continue // revoked or lost meanwhile: the next owner reads it again
                 }
                 var model = batchModel ?? currentModel()

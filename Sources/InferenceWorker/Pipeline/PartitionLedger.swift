@@ -1,6 +1,7 @@
 import Foundation
 import InferenceCore
 import Kafka
+import Synchronization
 
 /// The pipeline's shared record of what is in flight, per partition, across its three threads
 /// (the consumer's poll thread dispatches, the inference thread checks, the producer's delivery
@@ -15,7 +16,8 @@ import Kafka
 /// dictionary lookups hashing the topic. A slot is reused after its partition is released; the
 /// epoch (unique over all assignments) tells a stale ticket from a current one.
 ///
-/// `@unchecked Sendable`: every stored property is guarded by `condition`'s lock.
+/// `@unchecked Sendable`: every stored property is guarded by `condition`'s lock, except
+/// `assignmentVersion`, an atomic.
 final class PartitionLedger: @unchecked Sendable {
     /// Where a dispatched record's partition is tracked and in which assignment it was read.
     struct Ticket: Sendable, Hashable {
@@ -23,7 +25,17 @@ final class PartitionLedger: @unchecked Sendable {
         var epoch: UInt64
     }
 
+    /// What ``isCurrent(_:cache:)`` last learned, kept by its caller (the inference thread).
+    struct CurrentTicketCache {
+        fileprivate var version: UInt64 = .max
+        fileprivate var ticket: Ticket?
+        fileprivate var current = false
+    }
+
     private let condition = NSCondition()
+    /// Bumped under the lock by every assignment and release, after the epochs change: while it is
+    /// unchanged, whether a ticket is current cannot change.
+    private let assignmentVersion = Atomic<UInt64>(0)
     private var tracker = OffsetTracker()
     /// Assigned partitions and their slots.
     private var assignedSlots: [TopicPartition: OffsetTracker.Slot] = [:]
@@ -67,6 +79,7 @@ final class PartitionLedger: @unchecked Sendable {
                 epochs[slot.index] = nextEpoch
                 nextEpoch += 1
             }
+            assignmentVersion.add(1, ordering: .releasing)
             if flow.isPaused { applyFlow(.pause, partitions) }
         }
     }
@@ -113,6 +126,17 @@ final class PartitionLedger: @unchecked Sendable {
     /// Whether work read under `ticket` still belongs to this worker.
     func isCurrent(_ ticket: Ticket) -> Bool {
         locked { isCurrentLocked(ticket) }
+    }
+
+    /// ``isCurrent(_:)`` without the lock while no assignment changed since `cache` learned the
+    /// answer for this ticket (records arrive in runs of one partition): the inference thread
+    /// checks every record, and took the ledger's lock for it, contending with acknowledgements.
+    func isCurrent(_ ticket: Ticket, cache: inout CurrentTicketCache) -> Bool {
+        let version = assignmentVersion.load(ordering: .acquiring)
+        if version == cache.version, cache.ticket == ticket { return cache.current }
+        let current = isCurrent(ticket)
+        cache = CurrentTicketCache(version: version, ticket: ticket, current: current)
+        return current
     }
 
     private func isCurrentLocked(_ ticket: Ticket) -> Bool {
@@ -180,6 +204,7 @@ final class PartitionLedger: @unchecked Sendable {
                 }
                 if let offset = tracker.revoke(key) { result[partition] = KafkaOffset(offset.rawValue) }
             }
+            assignmentVersion.add(1, ordering: .releasing)
             updateFlow()
             condition.broadcast()
             return result

@@ -126,3 +126,29 @@ import Testing
         #expect(log.actions.withLock { $0 } == [.pause, .resume])
     }
 }
+
+@Suite struct PartitionLedgerCurrentTicketCacheTests {
+    let p0 = KafkaTopicPartition(topic: "requests", partition: 0)
+    let p1 = KafkaTopicPartition(topic: "requests", partition: 1)
+
+    @Test func theCachedAnswerFollowsEveryAssignmentChange() throws {
+        let ledger = PartitionLedger(flow: FlowControl(maxRecords: 100, maxBytes: 1 << 30, resumeFraction: 0.5)) { _, _ in }
+        var cache = PartitionLedger.CurrentTicketCache()
+        ledger.assign([p0, p1])
+        let tickets = ledger.dispatch([(topic: "requests", partition: Int32(0), offset: Int64(0), bytes: 1), (topic: "requests", partition: Int32(1), offset: Int64(0), bytes: 1)])
+        let t0 = try #require(tickets[0]), t1 = try #require(tickets[1])
+        #expect(ledger.isCurrent(t0, cache: &cache))
+        #expect(ledger.isCurrent(t0, cache: &cache))
+        #expect(ledger.isCurrent(t1, cache: &cache))
+        ledger.release([p0])
+        #expect(!ledger.isCurrent(t0, cache: &cache))
+        #expect(ledger.isCurrent(t1, cache: &cache))
+        ledger.release([p1])
+        #expect(!ledger.isCurrent(t1, cache: &cache), "a cached 'current' does not survive a release")
+        ledger.assign([p1])
+        #expect(!ledger.isCurrent(t1, cache: &cache), "nor a reassignment (new epoch)")
+        let again = try #require(ledger.dispatch([(topic: "requests", partition: Int32(1), offset: Int64(1), bytes: 1)])[0])
+        #expect(ledger.isCurrent(again, cache: &cache))
+        #expect(ledger.isCurrent(again) == ledger.isCurrent(again, cache: &cache))
+    }
+}
