@@ -15,6 +15,11 @@
 /// Generic over the instant type so that the worker uses `ContinuousClock.Instant` and tests use
 /// ``ManualClock/Instant``. The machine can sit behind a lock (``MicroBatchDriver`` does that) or be
 /// owned by a single thread (the consumer poll loop can use ``nextDeadline`` as its poll timeout).
+///
+/// The per-record calls (``append(_:now:)`` and what it uses) are `@inlinable` so that a caller in
+/// another module gets them specialised for its element and instant types: unspecialised, every
+/// append copied the element and compared instants through value-witness and protocol-witness
+/// tables (the worker's inference thread calls it once per record).
 public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Duration == Duration {
     /// Why a batch closed.
     public enum CloseReason: Sendable, Hashable {
@@ -39,6 +44,14 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
 
         /// How long the oldest record waited in the batcher.
         public var queueingDelay: Duration { openedAt.duration(to: closedAt) }
+
+        @usableFromInline
+        init(elements: [Element], openedAt: Instant, closedAt: Instant, reason: CloseReason) {
+            self.elements = elements
+            self.openedAt = openedAt
+            self.closedAt = closedAt
+            self.reason = reason
+        }
     }
 
     /// What the caller must do after feeding the machine.
@@ -53,10 +66,10 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
     public let configuration: MicroBatcherConfiguration
     /// The adaptive size controller, when configured.
     public private(set) var sizer: AdaptiveBatchSizer?
-    private var pending: [Element] = []
-    private var openedAt: Instant?
+    @usableFromInline var pending: [Element] = []
+    @usableFromInline var openedAt: Instant?
     /// `openedAt + maxDelay`, computed once per batch rather than on every append.
-    private var deadline: Instant?
+    @usableFromInline var deadline: Instant?
 
     /// Creates a batcher; throws when the configuration does not validate.
     public init(configuration: MicroBatcherConfiguration) throws(ConfigurationValidationError) {
@@ -69,17 +82,17 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
     }
 
     /// The size at which the current batch closes: the adaptive target, else `maxBatchSize`.
-    public var targetBatchSize: Int { sizer?.batchSize ?? configuration.maxBatchSize }
+    @inlinable public var targetBatchSize: Int { sizer?.batchSize ?? configuration.maxBatchSize }
 
     /// Records waiting in the open batch.
-    public var pendingCount: Int { pending.count }
+    @inlinable public var pendingCount: Int { pending.count }
 
     /// When the open batch must close (oldest record's arrival + `maxDelay`); `nil` when empty.
-    public var nextDeadline: Instant? { deadline }
+    @inlinable public var nextDeadline: Instant? { deadline }
 
     /// Adds a record that arrived at `now`; returns `.flush` when the batch is full, or when `now` is
     /// already past the oldest record's deadline (the caller's timer fired late).
-    public mutating func append(_ element: Element, now: Instant) -> Action {
+    @inlinable public mutating func append(_ element: Element, now: Instant) -> Action {
         if openedAt == nil {
             openedAt = now
             deadline = now.advanced(by: configuration.maxDelay)
@@ -92,13 +105,13 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
 
     /// Closes the open batch if its oldest record's deadline has passed at `now`; a stale timer
     /// (one armed for a batch that has since closed by size) gets `.none`.
-    public mutating func deadlineReached(now: Instant) -> Action {
+    @inlinable public mutating func deadlineReached(now: Instant) -> Action {
         guard let deadline, now >= deadline else { return .none }
         return .flush(close(now: now, reason: .deadline))
     }
 
     /// Closes and returns the open batch whatever its size; `nil` when empty.
-    public mutating func drain(now: Instant) -> Batch? {
+    @inlinable public mutating func drain(now: Instant) -> Batch? {
         pending.isEmpty ? nil : close(now: now, reason: .drain)
     }
 
@@ -117,7 +130,7 @@ public struct MicroBatcher<Element, Instant: InstantProtocol> where Instant.Dura
         return .none
     }
 
-    private mutating func close(now: Instant, reason: CloseReason) -> Batch {
+    @inlinable mutating func close(now: Instant, reason: CloseReason) -> Batch {
         let elements = pending
         // A fresh buffer per batch (the old one now belongs to the batch): one allocation per batch, none per record.
         pending = []

@@ -13,13 +13,29 @@
 ///
 /// A value type with no lock: the worker keeps it behind its own lock or on one thread. Every
 /// operation is amortised O(1) per record (a ring buffer per partition; acknowledgement is O(log n)
-/// only when the partition's in-flight window has offset gaps), plus one dictionary lookup.
+/// only when the partition's in-flight window has offset gaps), plus one dictionary lookup; the
+/// ``Slot``-addressed variants skip the lookup (no hashing of the topic per record).
 public struct OffsetTracker: Sendable {
+    /// Where a partition's state lives in the tracker, from ``slot(for:)``: dispatching and
+    /// acknowledging by slot costs an array access instead of a dictionary lookup keyed by topic.
+    ///
+    /// Valid until the partition is revoked; the slot is then reused by the next new partition, so a
+    /// caller that keeps slots beyond a revocation must tell stale ones apart itself (the worker's
+    /// ledger does, with an epoch per assignment).
+    public struct Slot: Hashable, Sendable {
+        /// Index into the tracker's storage.
+        public let index: Int
+        /// Wraps an index (a slot the tracker did not hand out holds nothing).
+        public init(index: Int) { self.index = index }
+    }
+
     /// Windows live in an array addressed through `slots`: mutating `windows[i]` in place goes through
     /// an addressor, whereas mutating a dictionary value goes through a `_modify` coroutine whose frame
     /// for a value this size is heap-allocated (measured: one malloc/free per operation).
     private var windows: [PartitionOffsetWindow] = []
     private var slots: [TopicPartition: Int] = [:]
+    /// The partition in each slot (nil: free), for errors and for checking slot-addressed calls.
+    private var owners: [TopicPartition?] = []
     private var freeSlots: [Int] = []
     /// Offsets that advanced since the last ``takeAdvancedOffsets()``.
     private var lastReported: [TopicPartition: Int64] = [:]
@@ -42,13 +58,33 @@ public struct OffsetTracker: Sendable {
         let slot: Int
         if let free = freeSlots.popLast() {
             windows[free] = PartitionOffsetWindow()
+            owners[free] = partition
             slot = free
         } else {
             windows.append(PartitionOffsetWindow())
+            owners.append(partition)
             slot = windows.count - 1
         }
         slots[partition] = slot
         return slot
+    }
+
+    /// The partition's slot, creating its (empty) state if it has none: nothing in flight, no
+    /// committable offset, exactly as before its first ``dispatch(_:in:bytes:)``.
+    public mutating func slot(for partition: TopicPartition) -> Slot { Slot(index: slotCreating(partition)) }
+
+    /// The partition in `slot`, or nil if the slot is free (its partition was revoked).
+    public func partition(at slot: Slot) -> TopicPartition? {
+        isOccupied(slot) ? owners[slot.index] : nil
+    }
+
+    private func isOccupied(_ slot: Slot) -> Bool {
+        slot.index >= 0 && slot.index < owners.count && owners[slot.index] != nil
+    }
+
+    /// A slot-addressed call on a free slot; the error names no real partition (there is none).
+    private static func freeSlot(_ slot: Slot, _ offset: RecordOffset) -> OffsetTrackingError {
+        OffsetTrackingError(code: .unknownOffset, partition: TopicPartition(topic: "", partition: -1), offset: offset, message: "slot \(slot.index) holds no partition (revoked)")
     }
 
     /// Registers a record as in flight. Offsets must increase strictly per partition.
@@ -58,11 +94,23 @@ public struct OffsetTracker: Sendable {
         guard offset.rawValue >= 0 else {
             throw OffsetTrackingError(code: .invalidOffset, partition: partition, offset: offset, message: "negative offsets are logical positions, not records")
         }
+        try dispatch(offset, at: slotCreating(partition), bytes: bytes)
+    }
+
+    /// ``dispatch(_:in:bytes:)`` by slot. Throws ``OffsetTrackingError/Code/unknownOffset`` for a free slot.
+    public mutating func dispatch(_ offset: RecordOffset, at slot: Slot, bytes: Int = 0) throws(OffsetTrackingError) {
+        guard isOccupied(slot) else { throw Self.freeSlot(slot, offset) }
+        guard offset.rawValue >= 0 else {
+            throw OffsetTrackingError(code: .invalidOffset, partition: owners[slot.index]!, offset: offset, message: "negative offsets are logical positions, not records")
+        }
+        try dispatch(offset, at: slot.index, bytes: bytes)
+    }
+
+    private mutating func dispatch(_ offset: RecordOffset, at slot: Int, bytes: Int) throws(OffsetTrackingError) {
         let size = max(0, bytes)
-        let slot = slotCreating(partition)
         guard windows[slot].dispatchIfIncreasing(offset.rawValue, bytes: size) else {
             let last = windows[slot].lastDispatched
-            throw OffsetTrackingError(code: .notIncreasing, partition: partition, offset: offset, message: "offset \(offset) dispatched after \(last); offsets must be dispatched in increasing order (seek or rebalance without revoke?)")
+            throw OffsetTrackingError(code: .notIncreasing, partition: owners[slot]!, offset: offset, message: "offset \(offset) dispatched after \(last); offsets must be dispatched in increasing order (seek or rebalance without revoke?)")
         }
         totalInFlight += 1
         totalInFlightBytes += size
@@ -73,14 +121,24 @@ public struct OffsetTracker: Sendable {
         guard let slot = slot(partition) else {
             throw OffsetTrackingError(code: .unknownOffset, partition: partition, offset: offset, message: "partition not tracked (never dispatched, or revoked)")
         }
+        try acknowledge(offset, at: slot)
+    }
+
+    /// ``acknowledge(_:in:)`` by slot. Throws ``OffsetTrackingError/Code/unknownOffset`` for a free slot.
+    public mutating func acknowledge(_ offset: RecordOffset, at slot: Slot) throws(OffsetTrackingError) {
+        guard isOccupied(slot) else { throw Self.freeSlot(slot, offset) }
+        try acknowledge(offset, at: slot.index)
+    }
+
+    private mutating func acknowledge(_ offset: RecordOffset, at slot: Int) throws(OffsetTrackingError) {
         switch windows[slot].acknowledge(offset.rawValue) {
         case .acknowledged(let bytes):
             totalInFlight -= 1
             totalInFlightBytes -= bytes
         case .unknown:
-            throw OffsetTrackingError(code: .unknownOffset, partition: partition, offset: offset, message: "offset was never dispatched or is already committable")
+            throw OffsetTrackingError(code: .unknownOffset, partition: owners[slot]!, offset: offset, message: "offset was never dispatched or is already committable")
         case .duplicate:
-            throw OffsetTrackingError(code: .alreadyAcknowledged, partition: partition, offset: offset, message: "offset acknowledged twice (duplicate delivery report?)")
+            throw OffsetTrackingError(code: .alreadyAcknowledged, partition: owners[slot]!, offset: offset, message: "offset acknowledged twice (duplicate delivery report?)")
         }
     }
 
@@ -88,6 +146,12 @@ public struct OffsetTracker: Sendable {
     /// `nil` when nothing was acknowledged and nothing is in flight (or the partition is untracked).
     public func committableOffset(for partition: TopicPartition) -> RecordOffset? {
         slot(partition).flatMap { windows[$0].committable }.map(RecordOffset.init(rawValue:))
+    }
+
+    /// ``committableOffset(for:)`` by slot; nil for a free slot.
+    public func committableOffset(at slot: Slot) -> RecordOffset? {
+        guard isOccupied(slot) else { return nil }
+        return windows[slot.index].committable.map(RecordOffset.init(rawValue:))
     }
 
     /// Records in flight on `partition`.
@@ -115,6 +179,7 @@ public struct OffsetTracker: Sendable {
         let window = windows[slot]
         // Free the ring buffer's memory now; the slot is reused by the next new partition.
         windows[slot] = PartitionOffsetWindow()
+        owners[slot] = nil
         freeSlots.append(slot)
         lastReported[partition] = nil
         totalInFlight -= window.inFlight

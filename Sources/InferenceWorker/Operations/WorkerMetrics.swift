@@ -159,6 +159,11 @@ public final class WorkerMetrics: Sendable {
         }
     }
 
+    /// One prediction (``PipelineCounters/predicted(endToEndMicroseconds:)``).
+    func recordPrediction() {
+        predicted.increment()
+    }
+
     func deadLettered(reason: String) {
         (deadLetters[reason] ?? deadLetters["other"])?.increment()
     }

@@ -27,7 +27,10 @@ public final class InferencePipeline: Sendable {
     private let clock = ContinuousClock()
 
     private let queue = WorkQueue()
-    private let slots = OutputSlots()
+    private let slots = OutputSlots<OutputSlot>()
+    /// Resolved once: an output's topic follows from its kind (``OutputSlot`` does not store it).
+    private let outputTopic: String
+    private let deadLetterTopic: String
     private let deadLetterHeaders: DeadLetterHeaders
     private let policy = DeadLetterPolicy()
 
@@ -36,7 +39,6 @@ public final class InferencePipeline: Sendable {
         var producer: KafkaProducer?
         var ledger: PartitionLedger?
         var shuttingDown = false
-        var abandoned = false
         var shutdownRequested = false
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
         var inferenceDone: [CheckedContinuation<Void, Never>] = []
@@ -48,6 +50,9 @@ public final class InferencePipeline: Sendable {
         var joinedGroup = false
     }
     private let runtime = Mutex(Runtime())
+    /// Set once by ``abandon()`` and never cleared; an atomic rather than a field of `runtime`
+    /// because the delivery thread reads it for every acknowledgement.
+    private let abandoned = Atomic<Bool>(false)
 
     public init(configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters()) {
         self.configuration = configuration
@@ -55,6 +60,8 @@ public final class InferencePipeline: Sendable {
         self.logger = logger
         self.counters = counters
         deadLetterHeaders = DeadLetterHeaders(workerID: configuration.workerID)
+        outputTopic = configuration.outputTopic
+        deadLetterTopic = configuration.effectiveDeadLetterTopic
     }
 
     // MARK: - Lifecycle
@@ -85,7 +92,7 @@ public final class InferencePipeline: Sendable {
     /// Stops *without* draining or committing anything more, as a crash would (records in flight
     /// are redelivered to whoever owns their partitions next). For tests and fatal errors.
     public func abandon() async {
-        runtime.withLock { $0.abandoned = true }
+        abandoned.store(true, ordering: .releasing)
         requestShutdown()
     }
 
@@ -128,15 +135,17 @@ public final class InferencePipeline: Sendable {
         }
         logger.info("serving model", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
 
-        let producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger) { [self] report in
-            delivered(report)
-        }
         // The ledger pauses and resumes through the consumer, which needs the ledger's handler:
         // the consumer is read from `runtime` when a flow decision is applied.
         let ledger = PartitionLedger(
             flow: FlowControl(maxRecords: configuration.maxInFlightRecords, maxBytes: configuration.maxInFlightBytes, resumeFraction: configuration.resumeFraction)
         ) { [self] action, partitions in
             applyFlow(action, partitions)
+        }
+        // The ledger never changes after this point, so the delivery handler captures it rather
+        // than reading it from `runtime` (a lock) for every report.
+        let producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger) { [self] report in
+            delivered(report, ledger: ledger)
         }
         runtime.withLock {
             $0.producer = producer
@@ -152,10 +161,11 @@ public final class InferencePipeline: Sendable {
     }
 
     private func drainAndStop() async {
-        let (consumer, producer, abandoned) = runtime.withLock { state in
+        let (consumer, producer) = runtime.withLock { state in
             state.shuttingDown = true
-            return (state.consumer, state.producer, state.abandoned)
+            return (state.consumer, state.producer)
         }
+        let abandoned = self.abandoned.load(ordering: .acquiring)
         logger.info("shutting down", metadata: ["worker.abandon": "\(abandoned)"])
         // Leaving the group revokes every partition through the revoke hook, which drains
         // in-flight work (bounded by drainTimeout) and commits.
@@ -178,11 +188,11 @@ public final class InferencePipeline: Sendable {
     private func handle(_ event: KafkaConsumerEvent, ledger: PartitionLedger) {
         switch event {
         case .messages(let batch):
-            let epochs = ledger.dispatch(batch)
+            let tickets = ledger.dispatch(batch)
             var records: [InboundRecord] = []
             records.reserveCapacity(batch.count)
-            for (message, epoch) in zip(batch, epochs) {
-                if let epoch { records.append(InboundRecord(message: message, epoch: epoch)) }
+            for (message, ticket) in zip(batch, tickets) {
+                if let ticket { records.append(InboundRecord(message: message, ticket: ticket)) }
             }
             counters.update { $0.consumed += records.count }
             queue.append(contentsOf: records)
@@ -211,8 +221,8 @@ public final class InferencePipeline: Sendable {
     /// release. Abandoned records are redelivered to the partitions' next owner.
     private func revoke(_ partitions: [KafkaTopicPartition], ledger: PartitionLedger) {
         counters.update { $0.rebalances += 1 }
-        let (consumer, shuttingDown, abandoned) = runtime.withLock { ($0.consumer, $0.shuttingDown, $0.abandoned) }
-        if abandoned {
+        let (consumer, shuttingDown) = runtime.withLock { ($0.consumer, $0.shuttingDown) }
+        if abandoned.load(ordering: .acquiring) {
             ledger.release(partitions)
             return
         }
@@ -278,6 +288,7 @@ public final class InferencePipeline: Sendable {
         var outputs: [Float] = []
         var rawValues: [RawFeatureValue] = []
         var encodeBuffer: [UInt8] = []
+        var currentTickets = PartitionLedger.CurrentTicketCache()
 
         func currentModel() -> ServingModel? {
             guard let model = models.current else { return nil }
@@ -333,7 +344,10 @@ public final class InferencePipeline: Sendable {
                         processingTimeMilliseconds: processingTime
                     )
                     model.encode(output, context: context, into: &encodeBuffer)
-                    send(OutputSlot(kind: .prediction, input: row.input, topic: configuration.outputTopic, value: encodeBuffer, headers: message.headers), producer: producer)
+                    let slot = OutputSlot(kind: .prediction, input: row.input, value: encodeBuffer, headers: message.headers)
+                    // The slot keeps this buffer; encode the next output into a recycled one.
+                    let id = slots.insert(slot, takingSpareInto: &encodeBuffer)
+                    transmit(id, slot, producer: producer)
                 case .failure(let error):
                     deadLetter(row.input, reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message, model: model, producer: producer)
                 }
@@ -354,7 +368,7 @@ public final class InferencePipeline: Sendable {
             guard let records = queue.take(waitingUntil: deadline) else { break }
             records: for record in records {
                 let message = record.message
-                guard ledger.isCurrent(TopicPartition(topic: message.topic, partition: message.partition.rawValue), epoch: record.epoch) else {
+                guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
                     continue // revoked or lost meanwhile: the next owner reads it again
                 }
                 var model = batchModel ?? currentModel()
@@ -425,9 +439,10 @@ public final class InferencePipeline: Sendable {
 
     /// Hands acknowledged progress to the consumer (committed on its timer), at most every 50 ms.
     private func storeOffsets(ledger: PartitionLedger) {
+        let abandoned = self.abandoned.load(ordering: .acquiring)
         let (consumer, due) = runtime.withLock { state -> (KafkaConsumer?, Bool) in
             let now = ContinuousClock.now
-            guard state.lastStore.duration(to: now) >= .milliseconds(50), !state.abandoned else { return (nil, false) }
+            guard state.lastStore.duration(to: now) >= .milliseconds(50), !abandoned else { return (nil, false) }
             state.lastStore = now
             return (state.consumer, true)
         }
@@ -480,7 +495,7 @@ public final class InferencePipeline: Sendable {
             modelName: model?.name, modelVersion: model?.version
         ).map { KafkaHeader(key: $0.key, value: $0.value) }
         send(OutputSlot(
-            kind: .deadLetter(reason: reason), input: record, topic: configuration.effectiveDeadLetterTopic,
+            kind: .deadLetter(reason: reason), input: record,
             value: input.value, headers: headers, timestampMilliseconds: input.timestamp?.milliseconds
         ), producer: producer)
     }
@@ -491,18 +506,23 @@ public final class InferencePipeline: Sendable {
         transmit(id, slot, producer: producer)
     }
 
+    private func topic(of slot: OutputSlot) -> String {
+        if case .prediction = slot.kind { return outputTopic }
+        return deadLetterTopic
+    }
+
     private func transmit(_ id: UInt64, _ slot: OutputSlot, producer: KafkaProducer) {
         while true {
             do {
                 try slot.input.message.withKey { key in
                     try producer.send(
-                        topic: slot.topic, partition: nil, key: key, value: slot.value, headers: slot.headers,
+                        topic: topic(of: slot), partition: nil, key: key, value: slot.value, headers: slot.headers,
                         timestampMilliseconds: slot.timestampMilliseconds, context: id
                     )
                 }
                 return
             } catch let error as KafkaError where error.code == .queueFull {
-                if runtime.withLock({ $0.abandoned }) { return }
+                if abandoned.load(ordering: .acquiring) { return }
                 Thread.sleep(forTimeInterval: 0.001)
             } catch {
                 // Treated like a failed delivery: retried with back-off, or dead-lettered.
@@ -514,37 +534,41 @@ public final class InferencePipeline: Sendable {
 
     // MARK: - Delivery reports (producer thread)
 
-    private func delivered(_ report: KafkaDeliveryReport) {
-        guard let producer = runtime.withLock({ $0.producer }) else { return }
+    private func delivered(_ report: KafkaDeliveryReport, ledger: PartitionLedger) {
         guard let error = report.error else {
-            guard let slot = slots.remove(report.context) else { return }
-            if runtime.withLock({ $0.abandoned }) { return }
+            // The delivered output's buffer is kept for the inference thread to encode into again.
+            guard let slot = slots.remove(report.context, recycling: { slot -> [UInt8]? in
+                guard case .prediction = slot.kind else { return nil }
+                defer { slot.value = nil }
+                return slot.value
+            }) else { return }
+            if abandoned.load(ordering: .acquiring) { return }
             switch slot.kind {
             case .prediction:
-                counters.update { $0.predicted += 1 }
-                if let timestamp = slot.input.message.timestamp {
-                    let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-                    counters.endToEndLatency.record(microseconds: now - timestamp.milliseconds * 1000)
+                let latency = slot.input.message.timestamp.map { timestamp in
+                    Int64(Date().timeIntervalSince1970 * 1_000_000) - timestamp.milliseconds * 1000
                 }
+                counters.predicted(endToEndMicroseconds: latency)
             case .deadLetter(let reason):
                 counters.deadLettered(reason: reason.code)
             }
-            runtime.withLock { $0.ledger }?.acknowledge(slot.partition, offset: slot.offset, epoch: slot.input.epoch)
+            ledger.acknowledge(slot.input.ticket, offset: slot.offset)
             return
         }
         if report.context == Self.driftContext {
             logger.warning("drift report not written", metadata: ["kafka.topic": "\(report.topic)", "error": "\(error)"])
             return
         }
-        guard let slot = slots.get(report.context) else { return }
+        // The producer is set before anything is sent, so it is there for any report.
+        guard let slot = slots.get(report.context), let producer = runtime.withLock({ $0.producer }) else { return }
         failed(report.context, slot, error: error, producer: producer)
     }
 
     /// A send or delivery failed: retry transient failures with back-off; dead-letter a prediction
     /// that can never be written; retry a dead letter forever (its partition stops advancing).
     private func failed(_ id: UInt64, _ slot: OutputSlot, error: KafkaError, producer: KafkaProducer) {
-        let (shuttingDown, abandoned) = runtime.withLock { ($0.shuttingDown, $0.abandoned) }
-        if abandoned || error.code == .closed {
+        let shuttingDown = runtime.withLock { $0.shuttingDown }
+        if abandoned.load(ordering: .acquiring) || error.code == .closed {
             // Stopping: leave the input unacknowledged; it is redelivered after the restart.
             _ = slots.remove(id)
             return
@@ -561,7 +585,7 @@ public final class InferencePipeline: Sendable {
         if case .deadLetter = slot.kind, !error.isRetriable, slot.attempt == 0 {
             counters.update { $0.blocked += 1 }
             logger.error("dead letter cannot be written; its partition stops advancing until it can", metadata: [
-                "kafka.topic": "\(slot.topic)", "error": "\(error)",
+                "kafka.topic": "\(topic(of: slot))", "error": "\(error)",
             ])
         }
         if shuttingDown && slot.attempt > 0 {

@@ -4,37 +4,155 @@ import Synchronization
 
 /// An output (prediction or dead letter) sent to the producer and not yet acknowledged: what the
 /// delivery report needs to acknowledge the input, and what a retry needs to send it again.
+///
+/// The destination topic is not stored: it follows from ``kind`` (the pipeline's output or
+/// dead-letter topic), which saves a reference-counted `String` per record.
 struct OutputSlot: Sendable {
     enum Kind: Sendable {
         case prediction
-        case deadLetter(reason: DeadLetterReason)
+        /// Indirect: a dead letter is rare, and its reason (four strings) would otherwise make
+        /// every slot, predictions included, 64 bytes larger.
+        indirect case deadLetter(reason: DeadLetterReason)
     }
 
     var kind: Kind
     var input: InboundRecord
-    var topic: String
     var value: [UInt8]?
     var headers: [KafkaHeader]
     var timestampMilliseconds: Int64?
     var attempt: Int = 0
 
-    var partition: TopicPartition { TopicPartition(topic: input.message.topic, partition: input.message.partition.rawValue) }
     var offset: RecordOffset { RecordOffset(input.message.offset.rawValue) }
 }
 
-/// Outputs in flight by producer context.
-final class OutputSlots: Sendable {
-    private let slots = Mutex<[UInt64: OutputSlot]>([:])
-    private let next = Atomic<UInt64>(1)
-
-    /// Registers an output; returns its context for the producer.
-    func insert(_ slot: OutputSlot) -> UInt64 {
-        let id = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        slots.withLock { $0[id] = slot }
-        return id
+/// Outputs in flight by producer context, shared by the inference thread (``insert(_:)``), the
+/// producer's delivery thread (``remove(_:)``, ``get(_:)``) and retry timers (``get(_:)``,
+/// ``update(_:_:)``); every operation takes one lock.
+///
+/// A slab rather than a dictionary: slots live in an array and freed positions are reused through
+/// a free list, so insert and remove are an array write and a move out of one element. A
+/// `[UInt64: OutputSlot]` hashed every id and, on removal, shifted the colliding entries that
+/// followed (each a large struct): the top of the delivery thread's profile.
+///
+/// An id is the position in the low 32 bits and the position's generation (bumped by every insert
+/// there) above it, so an id is never reused while its slot is live, and a stale id (already
+/// removed, position since reused) finds nothing. Ids are never 0 (generations start at 1; the
+/// pipeline's drift reports use context 0) and never set bit 63 (``KafkaProducer/reservedContextBit``).
+///
+/// Generic over the slot type only so that it can be tested without Kafka records; the pipeline
+/// uses `OutputSlots<OutputSlot>` (specialised in release builds, which optimise the whole module).
+final class OutputSlots<Slot: Sendable>: Sendable {
+    private struct Entry {
+        var generation: UInt32 = 0
+        var slot: Slot?
     }
 
-    func get(_ id: UInt64) -> OutputSlot? { slots.withLock { $0[id] } }
-    func remove(_ id: UInt64) -> OutputSlot? { slots.withLock { $0.removeValue(forKey: id) } }
-    func update(_ id: UInt64, _ body: (inout OutputSlot) -> Void) { slots.withLock { if $0[id] != nil { body(&$0[id]!) } } }
+    private struct Storage {
+        var entries: [Entry] = []
+        var free: [UInt32] = []
+        var count = 0
+        /// Output buffers of removed slots, for the inference thread to encode into again.
+        var spares: [[UInt8]] = []
+    }
+
+    /// At most this many spare buffers are kept (the pool tracks outputs in flight, bounded).
+    static var maxSpares: Int { 1024 }
+    /// Larger buffers are not kept (a rare large output should not stay allocated).
+    static var maxSpareCapacity: Int { 16 * 1024 }
+
+    /// Generations stay below 2^31, keeping bit 63 of an id clear.
+    private static var maxGeneration: UInt32 { 0x7FFF_FFFF }
+
+    private let storage = Mutex(Storage())
+
+    private static func split(_ id: UInt64) -> (index: Int, generation: UInt32) {
+        (Int(truncatingIfNeeded: id & 0xFFFF_FFFF), UInt32(truncatingIfNeeded: id >> 32))
+    }
+
+    /// Registers an output; returns its context for the producer.
+    func insert(_ slot: Slot) -> UInt64 {
+        storage.withLock { storage in Self.insert(slot, into: &storage) }
+    }
+
+    /// Registers an output and, if a spare buffer is available, puts it in `buffer` (whose previous
+    /// contents the caller no longer needs: typically the slot's own value, which keeps its copy).
+    ///
+    /// Recycling output buffers saves an allocation per record on the inserting thread and, more,
+    /// a free of that thread's memory on the removing thread (glibc's arena lock, contended).
+    func insert(_ slot: Slot, takingSpareInto buffer: inout [UInt8]) -> UInt64 {
+        storage.withLock { storage in
+            if let spare = storage.spares.popLast() { buffer = spare }
+            return Self.insert(slot, into: &storage)
+        }
+    }
+
+    private static func insert(_ slot: Slot, into storage: inout Storage) -> UInt64 {
+        let index: Int
+        if let free = storage.free.popLast() {
+            index = Int(free)
+        } else {
+            precondition(storage.entries.count <= Int(UInt32.max), "more than 2^32 outputs in flight")
+            storage.entries.append(Entry())
+            index = storage.entries.count - 1
+        }
+        let previous = storage.entries[index].generation
+        let generation = previous >= Self.maxGeneration ? 1 : previous + 1
+        storage.entries[index].generation = generation
+        storage.entries[index].slot = slot
+        storage.count += 1
+        return UInt64(generation) << 32 | UInt64(index)
+    }
+
+    /// Takes the slot out like ``remove(_:)``, keeping the buffer `recycle` takes out of it as a
+    /// spare for ``insert(_:takingSpareInto:)`` (unless the pool is full or the buffer large).
+    func remove(_ id: UInt64, recycling recycle: (inout Slot) -> [UInt8]?) -> Slot? {
+        let (index, generation) = Self.split(id)
+        return storage.withLock { storage in
+            guard index < storage.entries.count, storage.entries[index].generation == generation,
+                  var slot = storage.entries[index].slot.take() else { return nil }
+            storage.free.append(UInt32(index))
+            storage.count -= 1
+            if storage.spares.count < Self.maxSpares, let buffer = recycle(&slot), buffer.capacity <= Self.maxSpareCapacity {
+                storage.spares.append(buffer)
+            }
+            return slot
+        }
+    }
+
+    /// Spare buffers held (for tests).
+    var spareCount: Int { storage.withLock { $0.spares.count } }
+
+    /// A copy of the slot, or nil if `id` is not live.
+    func get(_ id: UInt64) -> Slot? {
+        let (index, generation) = Self.split(id)
+        return storage.withLock { storage in
+            guard index < storage.entries.count, storage.entries[index].generation == generation else { return nil }
+            return storage.entries[index].slot
+        }
+    }
+
+    /// Takes the slot out (nil if `id` is not live); its position becomes free for reuse.
+    func remove(_ id: UInt64) -> Slot? {
+        let (index, generation) = Self.split(id)
+        return storage.withLock { storage in
+            guard index < storage.entries.count, storage.entries[index].generation == generation,
+                  let slot = storage.entries[index].slot.take() else { return nil }
+            storage.free.append(UInt32(index))
+            storage.count -= 1
+            return slot
+        }
+    }
+
+    /// Changes a live slot in place; does nothing if `id` is not live.
+    func update(_ id: UInt64, _ body: (inout Slot) -> Void) {
+        let (index, generation) = Self.split(id)
+        storage.withLock { storage in
+            guard index < storage.entries.count, storage.entries[index].generation == generation,
+                  storage.entries[index].slot != nil else { return }
+            body(&storage.entries[index].slot!)
+        }
+    }
+
+    /// Outputs registered and not yet removed.
+    var count: Int { storage.withLock { $0.count } }
 }

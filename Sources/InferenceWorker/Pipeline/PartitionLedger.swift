@@ -1,6 +1,7 @@
 import Foundation
 import InferenceCore
 import Kafka
+import Synchronization
 
 /// The pipeline's shared record of what is in flight, per partition, across its three threads
 /// (the consumer's poll thread dispatches, the inference thread checks, the producer's delivery
@@ -10,96 +11,223 @@ import Kafka
 /// so that work finishing after its partition was revoked or lost (and perhaps assigned back)
 /// can never acknowledge an offset of the new assignment.
 ///
-/// `@unchecked Sendable`: every stored property is guarded by `condition`'s lock.
+/// A record also carries its partition's ``OffsetTracker/Slot`` (in a ``Ticket``), fixed when the
+/// partition is assigned, so that checking and acknowledging it are array accesses rather than
+/// dictionary lookups hashing the topic. A slot is reused after its partition is released; the
+/// epoch (unique over all assignments) tells a stale ticket from a current one.
+///
+/// The bookkeeping is a value-type state machine (``State``) behind `condition`'s lock; each call
+/// takes the lock once and works on the state in place (no copies of the tracker, one exclusivity
+/// check per call rather than one per property access).
+///
+/// `@unchecked Sendable`: `state` is only accessed with `condition`'s lock held; the other stored
+/// properties are immutable or atomic.
 final class PartitionLedger: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var tracker = OffsetTracker()
-    private var epochs: [TopicPartition: UInt64] = [:]
-    private var nextEpoch: UInt64 = 1
-    private var flow: FlowControl
-    /// Partitions whose committable offset moved since the last ``takeOffsetsToStore()``.
-    private var advanced: Set<TopicPartition> = []
-    /// Applies a flow decision; runs under the lock so that a pause and a resume decided on two
-    /// threads reach librdkafka in the order they were decided (a resume overtaken by an older
-    /// pause would leave the consumer paused with nothing in flight to ever resume it).
-    private let applyFlow: (FlowControl.Action, [KafkaTopicPartition]) -> Void
-
-    init(flow: FlowControl, applyFlow: @escaping (FlowControl.Action, [KafkaTopicPartition]) -> Void) {
-        self.flow = flow
-        self.applyFlow = applyFlow
+    /// Where a dispatched record's partition is tracked and in which assignment it was read.
+    struct Ticket: Sendable, Hashable {
+        var slot: OffsetTracker.Slot
+        var epoch: UInt64
     }
 
-    private func locked<R>(_ body: () throws -> R) rethrows -> R {
-        condition.lock()
-        defer { condition.unlock() }
-        return try body()
+    /// What ``isCurrent(_:cache:)`` last learned, kept by its caller (the inference thread).
+    struct CurrentTicketCache {
+        fileprivate var version: UInt64 = .max
+        fileprivate var ticket: Ticket?
+        fileprivate var current = false
     }
 
-    /// Starts a new epoch for each partition. Partitions assigned while paused are paused too.
-    func assign(_ partitions: [KafkaTopicPartition]) {
-        locked {
+    /// Flow decision to apply: the action and the partitions it applies to.
+    typealias FlowDecision = (action: FlowControl.Action, partitions: [KafkaTopicPartition])
+
+    private struct State {
+        var tracker = OffsetTracker()
+        /// Assigned partitions and their slots.
+        var assignedSlots: [TopicPartition: OffsetTracker.Slot] = [:]
+        /// The current epoch by slot index; 0 for a slot with no assignment (epochs start at 1).
+        var epochs: [UInt64] = []
+        var nextEpoch: UInt64 = 1
+        var flow: FlowControl
+        /// Slots whose committable offset moved since the last ``takeOffsetsToStore()``: a flag
+        /// per slot index, and the flagged indices in the order they were flagged.
+        var advancedFlags: [Bool] = []
+        var advanced: [Int] = []
+        /// Threads in ``waitUntilDrained(_:deadline:)``: acknowledgements wake them only if there are any.
+        var drainWaiters = 0
+
+        init(flow: FlowControl) { self.flow = flow }
+
+        mutating func assign(_ partitions: [KafkaTopicPartition]) {
             for partition in partitions {
-                epochs[TopicPartition(partition)] = nextEpoch
+                let key = TopicPartition(partition)
+                let slot = tracker.slot(for: key)
+                assignedSlots[key] = slot
+                while epochs.count <= slot.index {
+                    epochs.append(0)
+                    advancedFlags.append(false)
+                }
+                epochs[slot.index] = nextEpoch
                 nextEpoch += 1
             }
-            if flow.isPaused { applyFlow(.pause, partitions) }
         }
-    }
 
-    /// Records that these records are now in flight; returns each record's epoch (nil for a
-    /// partition that is not assigned: the record is ignored).
-    func dispatch(_ records: KafkaMessageBatch) -> [UInt64?] {
-        locked {
-            var result: [UInt64?] = []
-            result.reserveCapacity(records.count)
-            for message in records {
-                let partition = TopicPartition(topic: message.topic, partition: message.partition.rawValue)
-                guard let epoch = epochs[partition] else {
+        mutating func dispatch<Records: Sequence>(_ records: Records) -> [Ticket?] where Records.Element == (topic: String, partition: Int32, offset: Int64, bytes: Int) {
+            var result: [Ticket?] = []
+            result.reserveCapacity(records.underestimatedCount)
+            // A batch usually holds one partition: look it up once per run of records.
+            var current: (topic: String, partition: Int32, ticket: Ticket?)?
+            for (topic, number, offset, bytes) in records {
+                let ticket: Ticket?
+                if let current, current.partition == number, current.topic == topic {
+                    ticket = current.ticket
+                } else {
+                    ticket = assignedSlots[TopicPartition(topic: topic, partition: number)].map { Ticket(slot: $0, epoch: epochs[$0.index]) }
+                    current = (topic, number, ticket)
+                }
+                guard let ticket else {
                     result.append(nil)
                     continue
                 }
                 do {
-                    try tracker.dispatch(RecordOffset(message.offset.rawValue), in: partition, bytes: message.valueLength)
-                    result.append(epoch)
+                    try tracker.dispatch(RecordOffset(offset), at: ticket.slot, bytes: bytes)
+                    result.append(ticket)
                 } catch {
                     // A redelivery below the tracked window (after a seek) is not dispatched twice.
                     result.append(nil)
                 }
             }
-            updateFlow()
             return result
         }
-    }
 
-    /// Whether work read in `epoch` still belongs to this worker.
-    func isCurrent(_ partition: TopicPartition, epoch: UInt64) -> Bool {
-        locked { epochs[partition] == epoch }
-    }
-
-    /// Marks a record's outcome as safely written. Stale epochs are ignored.
-    func acknowledge(_ partition: TopicPartition, offset: RecordOffset, epoch: UInt64) {
-        locked {
-            guard epochs[partition] == epoch else { return }
-            let before = tracker.committableOffset(for: partition)
-            try? tracker.acknowledge(offset, in: partition)
-            if tracker.committableOffset(for: partition) != before { advanced.insert(partition) }
-            updateFlow()
-            condition.broadcast()
+        func isCurrent(_ ticket: Ticket) -> Bool {
+            ticket.slot.index < epochs.count && epochs[ticket.slot.index] == ticket.epoch
         }
-    }
 
-    /// Committable offsets that moved since the last call, for `KafkaConsumer.storeOffsets`.
-    func takeOffsetsToStore() -> [KafkaTopicPartition: KafkaOffset] {
-        locked {
+        mutating func acknowledge(_ ticket: Ticket, offset: RecordOffset) {
+            guard isCurrent(ticket) else { return }
+            let before = tracker.committableOffset(at: ticket.slot)
+            try? tracker.acknowledge(offset, at: ticket.slot)
+            if tracker.committableOffset(at: ticket.slot) != before, !advancedFlags[ticket.slot.index] {
+                advancedFlags[ticket.slot.index] = true
+                advanced.append(ticket.slot.index)
+            }
+        }
+
+        mutating func takeOffsetsToStore() -> [KafkaTopicPartition: KafkaOffset] {
             var result: [KafkaTopicPartition: KafkaOffset] = [:]
-            for partition in advanced {
-                if let offset = tracker.committableOffset(for: partition) {
+            for index in advanced where advancedFlags[index] {
+                advancedFlags[index] = false
+                let slot = OffsetTracker.Slot(index: index)
+                if let partition = tracker.partition(at: slot), let offset = tracker.committableOffset(at: slot) {
                     result[KafkaTopicPartition(partition)] = KafkaOffset(offset.rawValue)
                 }
             }
             advanced.removeAll(keepingCapacity: true)
             return result
         }
+
+        func inFlight(_ partitions: [TopicPartition]) -> Int {
+            partitions.reduce(0) { $0 + tracker.inFlight(for: $1) }
+        }
+
+        mutating func release(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {
+            var result: [KafkaTopicPartition: KafkaOffset] = [:]
+            for partition in partitions {
+                let key = TopicPartition(partition)
+                if let slot = assignedSlots.removeValue(forKey: key) {
+                    epochs[slot.index] = 0
+                    advancedFlags[slot.index] = false
+                }
+                if let offset = tracker.revoke(key) { result[partition] = KafkaOffset(offset.rawValue) }
+            }
+            return result
+        }
+
+        /// Called whenever the in-flight totals may have changed.
+        mutating func updateFlow() -> FlowDecision? {
+            let action = flow.update(records: tracker.totalInFlight, bytes: tracker.totalInFlightBytes)
+            return action == .none ? nil : (action, assignedSlots.keys.map(KafkaTopicPartition.init))
+        }
+    }
+
+    private let condition = NSCondition()
+    private var state: State
+    /// Bumped under the lock by every assignment and release, after the epochs change: while it is
+    /// unchanged, whether a ticket is current cannot change.
+    private let assignmentVersion = Atomic<UInt64>(0)
+    /// Applies a flow decision; runs under the lock so that a pause and a resume decided on two
+    /// threads reach librdkafka in the order they were decided (a resume overtaken by an older
+    /// pause would leave the consumer paused with nothing in flight to ever resume it).
+    private let applyFlow: (FlowControl.Action, [KafkaTopicPartition]) -> Void
+
+    init(flow: FlowControl, applyFlow: @escaping (FlowControl.Action, [KafkaTopicPartition]) -> Void) {
+        state = State(flow: flow)
+        self.applyFlow = applyFlow
+    }
+
+    private func locked<R>(_ body: (inout State) throws -> R) rethrows -> R {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body(&state)
+    }
+
+    /// Applies the state's flow decision, if any; call with the lock held.
+    private func updateFlow(_ state: inout State) {
+        if let decision = state.updateFlow() { applyFlow(decision.action, decision.partitions) }
+    }
+
+    /// Starts a new epoch for each partition. Partitions assigned while paused are paused too.
+    func assign(_ partitions: [KafkaTopicPartition]) {
+        locked { state in
+            state.assign(partitions)
+            assignmentVersion.add(1, ordering: .releasing)
+            if state.flow.isPaused { applyFlow(.pause, partitions) }
+        }
+    }
+
+    /// Records that these records are now in flight; returns each record's ticket (nil for a
+    /// partition that is not assigned: the record is ignored).
+    func dispatch(_ records: KafkaMessageBatch) -> [Ticket?] {
+        dispatch(records.lazy.map { (topic: $0.topic, partition: $0.partition.rawValue, offset: $0.offset.rawValue, bytes: $0.valueLength) })
+    }
+
+    /// ``dispatch(_:)`` for records given as topic, partition, offset and value size (what tests
+    /// can build without librdkafka).
+    func dispatch<Records: Sequence>(_ records: Records) -> [Ticket?] where Records.Element == (topic: String, partition: Int32, offset: Int64, bytes: Int) {
+        locked { state in
+            let result = state.dispatch(records)
+            updateFlow(&state)
+            return result
+        }
+    }
+
+    /// Whether work read under `ticket` still belongs to this worker.
+    func isCurrent(_ ticket: Ticket) -> Bool {
+        locked { $0.isCurrent(ticket) }
+    }
+
+    /// ``isCurrent(_:)`` without the lock while no assignment changed since `cache` learned the
+    /// answer for this ticket (records arrive in runs of one partition): the inference thread
+    /// checks every record, and took the ledger's lock for it, contending with acknowledgements.
+    func isCurrent(_ ticket: Ticket, cache: inout CurrentTicketCache) -> Bool {
+        let version = assignmentVersion.load(ordering: .acquiring)
+        if version == cache.version, cache.ticket == ticket { return cache.current }
+        let current = isCurrent(ticket)
+        cache = CurrentTicketCache(version: version, ticket: ticket, current: current)
+        return current
+    }
+
+    /// Marks a record's outcome as safely written. Stale tickets are ignored.
+    func acknowledge(_ ticket: Ticket, offset: RecordOffset) {
+        locked { state in
+            state.acknowledge(ticket, offset: offset)
+            updateFlow(&state)
+            if state.drainWaiters > 0 { condition.broadcast() }
+        }
+    }
+
+    /// Committable offsets that moved since the last call, for `KafkaConsumer.storeOffsets`.
+    func takeOffsetsToStore() -> [KafkaTopicPartition: KafkaOffset] {
+        locked { $0.takeOffsetsToStore() }
     }
 
     /// Waits until nothing is in flight for `partitions`, or until `deadline`. Returns the number
@@ -108,10 +236,12 @@ final class PartitionLedger: @unchecked Sendable {
         let keys = partitions.map(TopicPartition.init)
         condition.lock()
         defer { condition.unlock() }
+        state.drainWaiters += 1
+        defer { state.drainWaiters -= 1 }
         while true {
-            let remaining = keys.reduce(0) { $0 + tracker.inFlight(for: $1) }
+            let remaining = state.inFlight(keys)
             if remaining == 0 || !condition.wait(until: deadline) {
-                return keys.reduce(0) { $0 + tracker.inFlight(for: $1) }
+                return state.inFlight(keys)
             }
         }
     }
@@ -120,28 +250,18 @@ final class PartitionLedger: @unchecked Sendable {
     /// offsets (what is safe to commit for them).
     @discardableResult
     func release(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {
-        locked {
-            var result: [KafkaTopicPartition: KafkaOffset] = [:]
-            for partition in partitions {
-                let key = TopicPartition(partition)
-                epochs[key] = nil
-                advanced.remove(key)
-                if let offset = tracker.revoke(key) { result[partition] = KafkaOffset(offset.rawValue) }
-            }
-            updateFlow()
+        locked { state in
+            let result = state.release(partitions)
+            assignmentVersion.add(1, ordering: .releasing)
+            updateFlow(&state)
             condition.broadcast()
             return result
         }
     }
 
-    var inFlight: (records: Int, bytes: Int) { locked { (tracker.totalInFlight, tracker.totalInFlightBytes) } }
-    var isPaused: Bool { locked { flow.isPaused } }
-    var assigned: [KafkaTopicPartition] { locked { epochs.keys.map(KafkaTopicPartition.init).sorted() } }
-
-    private func updateFlow() {
-        let action = flow.update(records: tracker.totalInFlight, bytes: tracker.totalInFlightBytes)
-        if action != .none { applyFlow(action, epochs.keys.map(KafkaTopicPartition.init)) }
-    }
+    var inFlight: (records: Int, bytes: Int) { locked { ($0.tracker.totalInFlight, $0.tracker.totalInFlightBytes) } }
+    var isPaused: Bool { locked { $0.flow.isPaused } }
+    var assigned: [KafkaTopicPartition] { locked { $0.assignedSlots.keys.map(KafkaTopicPartition.init).sorted() } }
 }
 
 extension TopicPartition {

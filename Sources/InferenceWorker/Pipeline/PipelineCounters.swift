@@ -26,6 +26,10 @@ public final class PipelineCounters: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    /// Predictions counted by ``predicted(endToEndMicroseconds:)``: an atomic, so that the delivery
+    /// thread takes no lock per prediction; ``snapshot`` adds it to `state.predicted` (which
+    /// ``update(_:)`` may still change).
+    private let predictedCount = Atomic<Int>(0)
     /// End-to-end latency: request timestamp to the prediction's acknowledgement.
     public let endToEndLatency: LatencyHistogram
     /// Where updates are forwarded, if anywhere.
@@ -40,7 +44,20 @@ public final class PipelineCounters: Sendable {
         }
     }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot {
+        var snapshot = state.withLock { $0 }
+        snapshot.predicted += predictedCount.load(ordering: .relaxed)
+        return snapshot
+    }
+
+    /// One prediction acknowledged, with its end-to-end latency when the input had a timestamp.
+    /// The delivery thread's per-record path: no lock (an atomic add, and the histogram's own
+    /// atomic add), and with metrics one counter increment instead of two snapshot copies.
+    func predicted(endToEndMicroseconds: Int64?) {
+        predictedCount.wrappingAdd(1, ordering: .relaxed)
+        metrics?.recordPrediction()
+        if let endToEndMicroseconds { endToEndLatency.record(microseconds: endToEndMicroseconds) }
+    }
 
     func update(_ body: (inout Snapshot) -> Void) {
         guard let metrics else {
@@ -67,15 +84,31 @@ public final class PipelineCounters: Sendable {
 
 /// A log-linear histogram of latencies (8 sub-buckets per power of two: about 9% resolution),
 /// from 1 microsecond to about 70 minutes. Thread-safe; cheap enough to record every record.
-public final class LatencyHistogram: Sendable {
+///
+/// `@unchecked Sendable`: the buckets are atomics in memory the histogram allocates in `init`,
+/// frees in `deinit` and never reallocates. Recording is one relaxed atomic add (no lock);
+/// readers see each bucket's count, not a snapshot of all buckets at one instant, which is all a
+/// quantile of a live histogram needs.
+public final class LatencyHistogram: @unchecked Sendable {
     private static let subBuckets = 8
     private static let bucketCount = 33 * subBuckets
-    private let counts = Mutex([Int](repeating: 0, count: LatencyHistogram.bucketCount))
+    private let counts: UnsafeMutablePointer<Atomic<Int>>
     private let observer: (@Sendable (Int64) -> Void)?
 
     /// - Parameter observer: also receives every recorded latency, in microseconds (metrics).
     public init(observer: (@Sendable (Int64) -> Void)? = nil) {
         self.observer = observer
+        counts = .allocate(capacity: Self.bucketCount)
+        for i in 0..<Self.bucketCount { (counts + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        counts.deinitialize(count: Self.bucketCount)
+        counts.deallocate()
+    }
+
+    private func loadCounts() -> [Int] {
+        (0..<Self.bucketCount).map { counts[$0].load(ordering: .relaxed) }
     }
 
     private static func index(microseconds: Int64) -> Int {
@@ -94,15 +127,15 @@ public final class LatencyHistogram: Sendable {
 
     public func record(microseconds: Int64) {
         let i = Self.index(microseconds: microseconds)
-        counts.withLock { $0[i] += 1 }
+        counts[i].wrappingAdd(1, ordering: .relaxed)
         observer?(microseconds)
     }
 
-    public var count: Int { counts.withLock { $0.reduce(0, +) } }
+    public var count: Int { loadCounts().reduce(0, +) }
 
     /// The `q` quantile (0...1) in milliseconds, or nil when empty; an upper bound within one bucket.
     public func quantile(_ q: Double) -> Double? {
-        let snapshot = counts.withLock { $0 }
+        let snapshot = loadCounts()
         let total = snapshot.reduce(0, +)
         guard total > 0 else { return nil }
         let rank = max(1, Int((q * Double(total)).rounded(.up)))
@@ -115,5 +148,5 @@ public final class LatencyHistogram: Sendable {
     }
 
     /// Forgets everything recorded (for per-interval figures).
-    public func reset() { counts.withLock { for i in $0.indices { $0[i] = 0 } } }
+    public func reset() { for i in 0..<Self.bucketCount { counts[i].store(0, ordering: .relaxed) } }
 }

@@ -1,11 +1,11 @@
 import Foundation
 import Kafka
 
-/// A consumed record handed from the poll thread to the inference thread, with the epoch of the
-/// partition assignment it was read in.
+/// A consumed record handed from the poll thread to the inference thread, with the ledger's ticket:
+/// where its partition is tracked and the epoch of the partition assignment it was read in.
 struct InboundRecord: Sendable {
     var message: KafkaConsumerMessage
-    var epoch: UInt64
+    var ticket: PartitionLedger.Ticket
 }
 
 /// The hand-off between the consumer's poll thread and the inference thread. Unbounded by itself:

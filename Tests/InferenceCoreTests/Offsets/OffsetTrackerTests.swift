@@ -193,3 +193,64 @@ import Testing
         }
     }
 }
+
+@Suite struct OffsetTrackerSlotTests {
+    let p0 = TopicPartition(topic: "requests", partition: 0)
+    let p1 = TopicPartition(topic: "requests", partition: 1)
+
+    func o(_ value: Int64) -> RecordOffset { RecordOffset(value) }
+
+    @Test func slotAddressedCallsAgreeWithPartitionAddressedOnes() throws {
+        var tracker = OffsetTracker()
+        let s0 = tracker.slot(for: p0)
+        #expect(tracker.slot(for: p0) == s0)
+        #expect(tracker.partition(at: s0) == p0)
+        #expect(tracker.committableOffset(at: s0) == nil)
+        #expect(tracker.inFlight(for: p0) == 0)
+        try tracker.dispatch(o(5), at: s0, bytes: 10)
+        try tracker.dispatch(o(6), in: p0, bytes: 20)
+        #expect(tracker.inFlight(for: p0) == 2)
+        #expect(tracker.totalInFlightBytes == 30)
+        try tracker.acknowledge(o(6), at: s0)
+        #expect(tracker.committableOffset(at: s0) == o(5))
+        try tracker.acknowledge(o(5), in: p0)
+        #expect(tracker.committableOffset(at: s0) == o(7))
+        #expect(tracker.committableOffset(for: p0) == o(7))
+        #expect(tracker.totalInFlight == 0)
+        #expect(tracker.totalInFlightBytes == 0)
+        #expect(throws: OffsetTrackingError.self) { try tracker.acknowledge(o(5), at: s0) }
+        #expect(throws: OffsetTrackingError.self) { try tracker.dispatch(o(6), at: s0) }
+        #expect(throws: OffsetTrackingError.self) { try tracker.dispatch(o(-1), at: s0) }
+    }
+
+    @Test func aRevokedSlotIsFreeAndReusedByTheNextNewPartition() throws {
+        var tracker = OffsetTracker()
+        let s0 = tracker.slot(for: p0)
+        try tracker.dispatch(o(1), at: s0, bytes: 7)
+        #expect(tracker.revoke(p0) == o(1))
+        #expect(tracker.totalInFlight == 0)
+        #expect(tracker.totalInFlightBytes == 0)
+        #expect(tracker.partition(at: s0) == nil)
+        #expect(tracker.committableOffset(at: s0) == nil)
+        #expect(throws: OffsetTrackingError.self) { try tracker.acknowledge(o(1), at: s0) }
+        #expect(throws: OffsetTrackingError.self) { try tracker.dispatch(o(2), at: s0) }
+        let s1 = tracker.slot(for: p1)
+        #expect(s1 == s0)
+        #expect(tracker.partition(at: s1) == p1)
+        // Fresh state: nothing of p0 carried over.
+        #expect(tracker.committableOffset(at: s1) == nil)
+        try tracker.dispatch(o(0), at: s1)
+        #expect(tracker.inFlight(for: p1) == 1)
+        #expect(tracker.inFlight(for: p0) == 0)
+    }
+
+    @Test func anOutOfRangeSlotHoldsNothing() {
+        var tracker = OffsetTracker()
+        _ = tracker.slot(for: p0)
+        let bogus = OffsetTracker.Slot(index: 99)
+        #expect(tracker.partition(at: bogus) == nil)
+        #expect(tracker.committableOffset(at: bogus) == nil)
+        #expect(throws: OffsetTrackingError.self) { try tracker.acknowledge(o(0), at: bogus) }
+        #expect(throws: OffsetTrackingError.self) { try tracker.dispatch(o(0), at: bogus) }
+    }
+}
