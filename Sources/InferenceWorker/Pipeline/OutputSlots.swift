@@ -133,14 +133,7 @@ final class OutputSlots<Slot: Sendable>: Sendable {
 
     /// Takes the slot out (nil if `id` is not live); its position becomes free for reuse.
     func remove(_ id: UInt64) -> Slot? {
-        let (index, generation) = Self.split(id)
-        return storage.withLock { storage in
-            guard index < storage.entries.count, storage.entries[index].generation == generation,
-                  let slot = storage.entries[index].slot.take() else { return nil }
-            storage.free.append(UInt32(index))
-            storage.count -= 1
-            return slot
-        }
+        remove(id, recycling: { _ in nil })
     }
 
     /// Changes a live slot in place; does nothing if `id` is not live.
