@@ -1,6 +1,7 @@
 /// Back-pressure as a value-type state machine: it watches records and bytes in flight and says
-/// when to pause every assigned partition (at or above a maximum) and when to resume them (below
-/// a fraction of both maxima). The hysteresis keeps it from flapping on every record.
+/// when to hold back every assigned partition (`pause`, at or above a maximum: the pipeline
+/// suspends the consumer's delivery, librdkafka's fetcher keeps its bounded prefetch) and when to
+/// resume them (below a fraction of both maxima). The hysteresis keeps it from flapping on every record.
 public struct FlowControl: Sendable, Hashable {
     public enum Action: Sendable, Hashable {
         case none, pause, resume

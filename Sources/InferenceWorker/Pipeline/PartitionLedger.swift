@@ -155,8 +155,8 @@ final class PartitionLedger: @unchecked Sendable {
     /// unchanged, whether a ticket is current cannot change.
     private let assignmentVersion = Atomic<UInt64>(0)
     /// Applies a flow decision; runs under the lock so that a pause and a resume decided on two
-    /// threads reach librdkafka in the order they were decided (a resume overtaken by an older
-    /// pause would leave the consumer paused with nothing in flight to ever resume it).
+    /// threads reach the consumer in the order they were decided (a resume overtaken by an older
+    /// pause would leave delivery suspended with nothing in flight to ever resume it).
     private let applyFlow: (FlowControl.Action, [KafkaTopicPartition]) -> Void
 
     init(flow: FlowControl, applyFlow: @escaping (FlowControl.Action, [KafkaTopicPartition]) -> Void) {
