@@ -54,6 +54,7 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 "$TANSU" broker --listener-url "tcp://127.0.0.1:$PORT" --advertised-listener-url "tcp://127.0.0.1:$PORT" \
   >"$BENCH_DIR/tansu.log" 2>&1 </dev/null &
 TANSU_PID=$!
+export BENCH_BROKER_PID="$TANSU_PID"  # the bench reports the broker's CPU next to its own
 for _ in $(seq 100); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && break
   sleep 0.1

@@ -32,18 +32,26 @@ struct BenchBrokerOptions: ParsableArguments {
     @Option(name: .customLong("consumer-property"), help: "Raw librdkafka consumer property KEY=VALUE for the workers under test (repeatable).")
     var consumerProperties: [String] = []
 
+    @Option(name: .customLong("producer-property"), help: "Raw librdkafka producer property KEY=VALUE for the workers under test and the passthrough (repeatable).")
+    var producerProperties: [String] = []
+
     @Option(help: "Log level of the workers under test.")
     var logLevel: String = "warning"
 
     func settings() throws -> BenchWorkerSettings {
-        var properties: [String: String] = [:]
-        for pair in consumerProperties {
-            guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--consumer-property wants KEY=VALUE, got \(pair)") }
-            properties[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        func parse(_ pairs: [String], option: String) throws -> [String: String] {
+            var properties: [String: String] = [:]
+            for pair in pairs {
+                guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--\(option) wants KEY=VALUE, got \(pair)") }
+                properties[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+            return properties
         }
         return BenchWorkerSettings(
             bootstrap: bootstrapServers.split(separator: ",").map(String.init), modelRoot: modelRoot,
-            deadLetterTopic: "\(topicPrefix)-dlt", maxBatchSize: maxBatchSize, consumerProperties: properties, maxInFlightRecords: maxInFlightRecords,
+            deadLetterTopic: "\(topicPrefix)-dlt", maxBatchSize: maxBatchSize,
+            consumerProperties: try parse(consumerProperties, option: "consumer-property"),
+            producerProperties: try parse(producerProperties, option: "producer-property"), maxInFlightRecords: maxInFlightRecords,
             logger: makeLogger(label: "bench", level: logLevel)
         )
     }
@@ -124,8 +132,8 @@ extension BenchCommand {
             say(bench: Self.row(withDrift, ceiling: passthrough))
 
             say(bench: "")
-            say(bench: "| run | events | seconds | events/s | % of passthrough | CPU s per 1M events | mean batch | peak RSS so far (MiB) | load (1/5/15 min) |")
-            say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+            say(bench: "| run | events | seconds | events/s | % of passthrough | CPU s per 1M events | broker CPU s per 1M | machine busy / stolen % | mean batch | peak RSS so far (MiB) | load (1/5/15 min) |")
+            say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for r in results { say(bench: Self.tableRow(r, ceiling: passthrough)) }
 
             guard !skipLatency else { return }
@@ -171,11 +179,11 @@ extension BenchCommand {
         }
 
         static func row(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "\(r.label): \(r.records) events in \(fixed(r.elapsed.benchSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of passthrough), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events, load \(r.load)"
+            "\(r.label): \(r.records) events in \(fixed(r.elapsed.benchSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of passthrough), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
         }
 
         static func tableRow(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "| \(r.label) | \(r.records) | \(fixed(r.elapsed.benchSeconds, 2)) | \(fixed(r.eventsPerSecond, 0)) | \(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1)) | \(fixed(r.cpuSecondsPerMillion, 2)) | \(r.meanBatchSize.map { fixed($0, 1) } ?? "-") | \(fixed(r.peakResidentMiB, 0)) | \(r.load) |"
+            "| \(r.label) | \(r.records) | \(fixed(r.elapsed.benchSeconds, 2)) | \(fixed(r.eventsPerSecond, 0)) | \(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1)) | \(fixed(r.cpuSecondsPerMillion, 2)) | \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "-") | \(fixed(r.machineBusyPercent, 0)) / \(fixed(r.stealPercent, 0)) | \(r.meanBatchSize.map { fixed($0, 1) } ?? "-") | \(fixed(r.peakResidentMiB, 0)) | \(r.load) |"
         }
     }
 

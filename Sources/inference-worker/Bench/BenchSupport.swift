@@ -31,6 +31,58 @@ struct ProcessUsage {
     }
 }
 
+/// CPU time of the whole machine (`/proc/stat`) and of the broker process (`BENCH_BROKER_PID`, set by
+/// scripts/bench.sh), so that a drain shows whether the two cores were saturated and what the broker
+/// spent next to the worker.
+struct MachineUsage {
+    /// Jiffies (clock ticks) spent busy by all cores: user, nice, system, irq, softirq.
+    var busy: Double
+    /// Jiffies all cores spent idle or waiting for I/O.
+    var idle: Double
+    /// Jiffies the hypervisor took from this VM's cores.
+    var steal: Double
+    /// CPU seconds of the broker process so far (user + system), nil when its pid is not known.
+    var brokerSeconds: Double?
+
+    static var ticksPerSecond: Double { Double(sysconf(Int32(_SC_CLK_TCK))) }
+
+    static var now: MachineUsage {
+        var usage = MachineUsage(busy: 0, idle: 0, steal: 0, brokerSeconds: nil)
+        if let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+           let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") {
+            // cpu user nice system idle iowait irq softirq steal ...
+            let f = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+            if f.count >= 8 {
+                usage.busy = f[0] + f[1] + f[2] + f[5] + f[6]
+                usage.idle = f[3] + f[4]
+                usage.steal = f[7]
+            }
+        }
+        if let pid = ProcessInfo.processInfo.environment["BENCH_BROKER_PID"],
+           let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            let f = stat[stat.index(after: close)...].split(separator: " ")
+            if f.count > 13, let user = Double(f[11]), let system = Double(f[12]) {
+                usage.brokerSeconds = (user + system) / ticksPerSecond
+            }
+        }
+        return usage
+    }
+
+    /// Busy share of all cores between `start` and `self`, percent (steal counted as not busy).
+    func busyPercent(since start: MachineUsage) -> Double {
+        let busy = self.busy - start.busy, total = busy + (idle - start.idle) + (steal - start.steal)
+        return total > 0 ? 100 * busy / total : .nan
+    }
+
+    /// Share of all cores the hypervisor stole between `start` and `self`, percent.
+    func stealPercent(since start: MachineUsage) -> Double {
+        let total = (busy - start.busy) + (idle - start.idle) + (steal - start.steal)
+        return total > 0 ? 100 * (steal - start.steal) / total : .nan
+    }
+}
+
 /// The allocation counter preloaded by scripts/bench.sh (scripts/bench/malloc-count.c), if any.
 enum MallocCount {
     private typealias Report = @convention(c) (UnsafePointer<CChar>, UInt64) -> Void

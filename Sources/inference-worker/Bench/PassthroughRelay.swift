@@ -23,17 +23,18 @@ final class PassthroughRelay: Sendable {
     private let outputTopic: String
     private let acknowledgedCount = Atomic<Int>(0)
     private let consumedCount = Atomic<Int>(0)
-    private let firstRecord = Mutex<(ContinuousClock.Instant, ProcessUsage)?>(nil)
+    private let firstRecord = Mutex<(ContinuousClock.Instant, ProcessUsage, MachineUsage)?>(nil)
     private let assignedCount = Atomic<Int>(0)
     /// End-to-end latency (input create time to its copy's acknowledgement), like the pipeline's
     /// `endToEndLatency`; nil unless asked for (the drain baseline does not pay for it).
     let latency: LatencyHistogram?
 
-    init(bootstrap: [String], inputTopic: String, outputTopic: String, groupID: String, consumerProperties: [String: String], logger: Logger, measureLatency: Bool = false) throws {
+    init(bootstrap: [String], inputTopic: String, outputTopic: String, groupID: String, consumerProperties: [String: String], producerProperties: [String: String] = [:], logger: Logger, measureLatency: Bool = false) throws {
         self.outputTopic = outputTopic
         latency = measureLatency ? LatencyHistogram() : nil
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
         producerConfiguration.clientID = "bench-passthrough"
+        producerConfiguration.additionalProperties = producerProperties
         let relay = RelayBox()
         producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { report in
             relay.value.withLock { $0 }?.delivered(report)
@@ -54,7 +55,7 @@ final class PassthroughRelay: Sendable {
     var assignedPartitions: Int { assignedCount.load(ordering: .relaxed) }
     var consumed: Int { consumedCount.load(ordering: .relaxed) }
     /// When the first record arrived, and the process's usage then.
-    var start: (ContinuousClock.Instant, ProcessUsage)? { firstRecord.withLock { $0 } }
+    var start: (ContinuousClock.Instant, ProcessUsage, MachineUsage)? { firstRecord.withLock { $0 } }
 
     func close() async {
         await consumerBox.withLock { $0 }?.close()
@@ -74,7 +75,7 @@ final class PassthroughRelay: Sendable {
         }
         guard case .messages(let batch) = event else { return }
         if consumedCount.load(ordering: .relaxed) == 0 {
-            firstRecord.withLock { if $0 == nil { $0 = (.now, .now) } }
+            firstRecord.withLock { if $0 == nil { $0 = (.now, .now, .now) } }
         }
         let topicIndex = state.withLock { state -> Int in
             let topic = batch[0].topic

@@ -11,6 +11,7 @@ struct BenchWorkerSettings {
     var deadLetterTopic: String
     var maxBatchSize: Int
     var consumerProperties: [String: String]
+    var producerProperties: [String: String]
     var maxInFlightRecords: Int
     var logger: Logger
 
@@ -26,6 +27,7 @@ struct BenchWorkerSettings {
         c.adaptiveBatching = adaptive
         c.drainTimeout = .seconds(5)
         c.consumerProperties = consumerProperties
+        c.producerProperties = producerProperties
         c.maxInFlightRecords = maxInFlightRecords
         try c.validate()
         return c
@@ -49,9 +51,29 @@ struct DrainResult {
     var meanBatchSize: Double?
     var peakResidentMiB: Double
     var load: String
+    /// The whole machine over the drain window: busy and stolen share of all cores, and the
+    /// broker's CPU seconds (nil when scripts/bench.sh did not pass its pid).
+    var machineBusyPercent: Double
+    var stealPercent: Double
+    var brokerCPUSeconds: Double?
 
     var eventsPerSecond: Double { Double(records) / elapsed.benchSeconds }
     var cpuSecondsPerMillion: Double { cpuSeconds / Double(records) * 1e6 }
+    var brokerCPUSecondsPerMillion: Double? { brokerCPUSeconds.map { $0 / Double(records) * 1e6 } }
+
+    init(label: String, records: Int, elapsed: Duration, cpuSeconds: Double, meanBatchSize: Double?, peakResidentMiB: Double,
+         machineStart: MachineUsage, machineEnd: MachineUsage) {
+        self.label = label
+        self.records = records
+        self.elapsed = elapsed
+        self.cpuSeconds = cpuSeconds
+        self.meanBatchSize = meanBatchSize
+        self.peakResidentMiB = peakResidentMiB
+        self.load = loadAverage()
+        machineBusyPercent = machineEnd.busyPercent(since: machineStart)
+        stealPercent = machineEnd.stealPercent(since: machineStart)
+        if let end = machineEnd.brokerSeconds, let start = machineStart.brokerSeconds { brokerCPUSeconds = end - start } else { brokerCPUSeconds = nil }
+    }
 }
 
 /// Runs the real ``InferencePipeline`` in this process until `expected` outcomes are acknowledged.
@@ -69,11 +91,11 @@ func drainWithPipeline(
         group.addTask { try await pipeline.run() }
         defer { pipeline.requestShutdown() }
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        var start: (ContinuousClock.Instant, ProcessUsage)?
+        var start: (ContinuousClock.Instant, ProcessUsage, MachineUsage)?
         var lastSample = ContinuousClock.now
         while true {
             let snapshot = counters.snapshot
-            if start == nil && snapshot.consumed > 0 { start = (.now, .now) }
+            if start == nil && snapshot.consumed > 0 { start = (.now, .now, .now) }
             if snapshot.outcomes >= expected { break }
             if ContinuousClock.now > deadline {
                 throw BenchError("\(label): \(snapshot.outcomes) of \(expected) outcomes after \(timeout)")
@@ -90,13 +112,14 @@ func drainWithPipeline(
         }
         let end = ContinuousClock.now
         let usage = ProcessUsage.now
+        let machine = MachineUsage.now
         MallocCount.report(label, records: expected)
         let snapshot = counters.snapshot
         guard let start else { throw BenchError("\(label): nothing consumed") }
         result = DrainResult(
             label: label, records: expected, elapsed: start.0.duration(to: end),
             cpuSeconds: usage.cpuSeconds - start.1.cpuSeconds, meanBatchSize: snapshot.meanBatchSize,
-            peakResidentMiB: usage.peakResidentMiB, load: loadAverage()
+            peakResidentMiB: usage.peakResidentMiB, machineStart: start.2, machineEnd: machine
         )
         if snapshot.deadLettered > 0 { say(bench: "  note: \(snapshot.deadLettered) dead letters \(snapshot.deadLetteredByReason)") }
         say(bench: "  \(label): \(snapshot.batches) batches, \(snapshot.pauses) pauses, model time \(fixed(Double(snapshot.modelNanoseconds) / 1e9, 2)) s, retried \(snapshot.retried)")
@@ -110,7 +133,7 @@ func drainWithPipeline(
 func drainWithPassthrough(settings: BenchWorkerSettings, input: String, output: String, group: String, expected: Int, timeout: Duration) async throws -> DrainResult {
     MallocCount.report("passthrough: before start (discarded)", records: 0)
     let relay = try PassthroughRelay(bootstrap: settings.bootstrap, inputTopic: input, outputTopic: output, groupID: group,
-                                     consumerProperties: settings.consumerProperties, logger: settings.logger)
+                                     consumerProperties: settings.consumerProperties, producerProperties: settings.producerProperties, logger: settings.logger)
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while relay.acknowledged < expected {
         if ContinuousClock.now > deadline {
@@ -121,12 +144,14 @@ func drainWithPassthrough(settings: BenchWorkerSettings, input: String, output: 
     }
     let end = ContinuousClock.now
     let usage = ProcessUsage.now
+    let machine = MachineUsage.now
     MallocCount.report("passthrough", records: expected)
     let start = relay.start!
     await relay.close()
     return DrainResult(
         label: "passthrough (consume, re-produce, store offsets on delivery)", records: expected, elapsed: start.0.duration(to: end),
-        cpuSeconds: usage.cpuSeconds - start.1.cpuSeconds, meanBatchSize: nil, peakResidentMiB: usage.peakResidentMiB, load: loadAverage()
+        cpuSeconds: usage.cpuSeconds - start.1.cpuSeconds, meanBatchSize: nil, peakResidentMiB: usage.peakResidentMiB,
+        machineStart: start.2, machineEnd: machine
     )
 }
 
@@ -200,7 +225,7 @@ func measurePassthroughLatency(
     partitions: Int, rate: Double, fraction: Double, warmup: Duration, duration: Duration
 ) async throws -> LatencyResult {
     let relay = try PassthroughRelay(bootstrap: settings.bootstrap, inputTopic: input, outputTopic: output, groupID: group,
-                                     consumerProperties: settings.consumerProperties, logger: settings.logger, measureLatency: true)
+                                     consumerProperties: settings.consumerProperties, producerProperties: settings.producerProperties, logger: settings.logger, measureLatency: true)
     let joinDeadline = ContinuousClock.now.advanced(by: .seconds(60))
     while relay.assignedPartitions < partitions {
         if ContinuousClock.now > joinDeadline {
