@@ -39,7 +39,10 @@ final class RDKafkaClient: @unchecked Sendable {
             RDKafkaClient.from(ctx)?.handlers.rebalance?(rk!, err, parts!)
         }
         callbacks.pointee.delivery = handlers.delivery == nil ? nil : { ctx, _, message in
-            RDKafkaClient.from(ctx)?.handlers.delivery?(message!)
+            // Once per produced record: borrow the client instead of retaining and releasing it
+            // (it outlives every callback, see above). The context is set before any poll call.
+            guard let ctx else { return }
+            Unmanaged<RDKafkaClient>.fromOpaque(ctx)._withUnsafeGuaranteedRef { $0.handlers.delivery?(message!) }
         }
         callbacks.pointee.statistics = handlers.statistics == nil ? nil : { ctx, _, json, length in
             guard let client = RDKafkaClient.from(ctx) else { return }
