@@ -24,13 +24,25 @@ import Testing
             }
         }
         let traceparent = KafkaHeader(key: "traceparent", string: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        let sendStarted = ContinuousClock.now
         let reports = try await harness.send(values, headers: [traceparent])
         #expect(await harness.waitForOutcomes(n))
+        let elapsed = sendStarted.duration(to: .now).components
+        let sendToOutcomes = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15 // ms
         try await running.stop()
 
         let counters = running.pipeline.counters.snapshot
         #expect(counters.outcomes == n, "exactly one acknowledged outcome per event")
         #expect(counters.deadLettered == n / 20)
+        // The worker's own latency (consumed -> handed to the producer) is recorded once per scored
+        // record (malformed ones never reach a batch) and lies within the time the records took
+        // from being sent to being acknowledged. (The harness stamps requests with fixed 2023 create
+        // times, so the end-to-end histogram cannot bound it here.)
+        let processing = running.pipeline.counters.processingLatency
+        #expect(processing.count == validRows.count)
+        let processingMax = try #require(processing.quantile(1))
+        #expect(processingMax > 0)
+        #expect(processingMax <= sendToOutcomes * 1.1 + 1, "processing \(processingMax) ms within send-to-outcomes \(sendToOutcomes) ms")
         let predictions = harness.predictions
         #expect(predictions.count == validRows.count)
         #expect(harness.deadLetterRecords.count == n / 20)

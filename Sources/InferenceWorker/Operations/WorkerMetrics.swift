@@ -36,6 +36,7 @@ public final class WorkerMetrics: Sendable {
         public static let batchSize = "inference_worker_batch_size"
         public static let modelLatency = "inference_worker_model_latency_seconds"
         public static let endToEndLatency = "inference_worker_end_to_end_latency_seconds"
+        public static let processingLatency = "inference_worker_processing_latency_seconds"
         public static let consumerLag = "inference_worker_consumer_lag_records"
         public static let consumerLagStored = "inference_worker_consumer_lag_stored_records"
         public static let inFlightRecords = "inference_worker_records_in_flight"
@@ -76,6 +77,7 @@ public final class WorkerMetrics: Sendable {
     private let batchSize: Recorder
     private let modelLatency: CoreMetrics.Timer
     private let endToEndLatency: CoreMetrics.Timer
+    private let processingLatency: CoreMetrics.Timer
     private let inFlightRecords: CoreMetrics.Gauge
     private let inFlightBytes: CoreMetrics.Gauge
     private let assignedPartitions: CoreMetrics.Gauge
@@ -109,6 +111,11 @@ public final class WorkerMetrics: Sendable {
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
             .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
         ]
+        factory.durationHistogramBuckets[Name.processingLatency] = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+            .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(5), .seconds(30),
+        ]
         self.factory = factory
 
         consumed = CoreMetrics.Counter(label: Name.consumed, factory: factory)
@@ -126,6 +133,7 @@ public final class WorkerMetrics: Sendable {
         batchSize = Recorder(label: Name.batchSize, aggregate: true, factory: factory)
         modelLatency = CoreMetrics.Timer(label: Name.modelLatency, factory: factory)
         endToEndLatency = CoreMetrics.Timer(label: Name.endToEndLatency, factory: factory)
+        processingLatency = CoreMetrics.Timer(label: Name.processingLatency, factory: factory)
         inFlightRecords = CoreMetrics.Gauge(label: Name.inFlightRecords, factory: factory)
         inFlightBytes = CoreMetrics.Gauge(label: Name.inFlightBytes, factory: factory)
         assignedPartitions = CoreMetrics.Gauge(label: Name.assignedPartitions, factory: factory)
@@ -170,6 +178,10 @@ public final class WorkerMetrics: Sendable {
 
     func recordEndToEnd(microseconds: Int64) {
         endToEndLatency.recordMicroseconds(max(0, microseconds))
+    }
+
+    func recordProcessing(microseconds: Int64) {
+        processingLatency.recordMicroseconds(max(0, microseconds))
     }
 
     // MARK: - Drift (set by the drift integration)

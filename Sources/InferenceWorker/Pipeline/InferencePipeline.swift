@@ -189,10 +189,11 @@ public final class InferencePipeline: Sendable {
         switch event {
         case .messages(let batch):
             let tickets = ledger.dispatch(batch)
+            let consumedAt = DispatchTime.now().uptimeNanoseconds
             var records: [InboundRecord] = []
             records.reserveCapacity(batch.count)
             for (message, ticket) in zip(batch, tickets) {
-                if let ticket { records.append(InboundRecord(message: message, ticket: ticket)) }
+                if let ticket { records.append(InboundRecord(message: message, ticket: ticket, consumedAtNanoseconds: consumedAt)) }
             }
             counters.update { $0.consumed += records.count }
             queue.append(contentsOf: records)
@@ -351,6 +352,12 @@ public final class InferencePipeline: Sendable {
                 case .failure(let error):
                     deadLetter(row.input, reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message, model: model, producer: producer)
                 }
+            }
+            // Processing latency: consumed -> this batch's outputs handed to the producer (one clock
+            // read per batch, after the last send: an upper bound for every row of the batch).
+            let handedOver = DispatchTime.now().uptimeNanoseconds
+            for i in batch.elements.indices {
+                counters.processingLatency.record(microseconds: Int64(truncatingIfNeeded: handedOver &- batch.elements[i].input.consumedAtNanoseconds) / 1000)
             }
             if case .flush(let next) = batcher.recordCompletion(batchSize: n, queueingDelay: batch.queueingDelay, modelLatency: modelLatency, now: finished) {
                 batchModel = model

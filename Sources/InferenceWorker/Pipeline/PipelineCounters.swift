@@ -32,6 +32,10 @@ public final class PipelineCounters: Sendable {
     private let predictedCount = Atomic<Int>(0)
     /// End-to-end latency: request timestamp to the prediction's acknowledgement.
     public let endToEndLatency: LatencyHistogram
+    /// The worker's own part of it: the consumer handing a record over to its batch's outputs
+    /// being handed to the producer (queueing, batching, decoding, the model, encoding). What is
+    /// left of the end-to-end latency is the broker's and the Kafka clients' (produce, fetch).
+    public let processingLatency: LatencyHistogram
     /// Where updates are forwarded, if anywhere.
     public let metrics: WorkerMetrics?
 
@@ -39,8 +43,10 @@ public final class PipelineCounters: Sendable {
         self.metrics = metrics
         if let metrics {
             endToEndLatency = LatencyHistogram(observer: { microseconds in metrics.recordEndToEnd(microseconds: microseconds) })
+            processingLatency = LatencyHistogram(observer: { microseconds in metrics.recordProcessing(microseconds: microseconds) })
         } else {
             endToEndLatency = LatencyHistogram()
+            processingLatency = LatencyHistogram()
         }
     }
 

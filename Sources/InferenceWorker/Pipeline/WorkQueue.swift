@@ -6,6 +6,9 @@ import Kafka
 struct InboundRecord: Sendable {
     var message: KafkaConsumerMessage
     var ticket: PartitionLedger.Ticket
+    /// When the consumer handed the record over (monotonic nanoseconds, one clock read per poll
+    /// batch): the start of its processing latency.
+    var consumedAtNanoseconds: UInt64 = 0
 }
 
 /// The hand-off between the consumer's poll thread and the inference thread. Unbounded by itself:

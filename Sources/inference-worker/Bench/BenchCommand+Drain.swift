@@ -166,16 +166,22 @@ extension BenchCommand {
                 }
             }
             say(bench: "")
-            say(bench: "| run | offered (% of \(fixed(maximum, 0))/s) | achieved/s | samples | p50 ms | p99 ms | p99.9 ms | mean batch | load (1/5/15 min) |")
-            say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+            say(bench: "| run | offered (% of \(fixed(maximum, 0))/s) | achieved/s | samples | p50 ms | p99 ms | p99.9 ms | worker p50 / p99 ms | mean batch | load (1/5/15 min) |")
+            say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for r in latencies {
                 let batch = r.meanBatchSize.isNaN ? "-" : fixed(r.meanBatchSize, 1)
-                say(bench: "| \(r.kind) | \(fixed(r.offeredRate, 0)) (\(Int(r.fraction * 100))%) | \(fixed(r.achievedRate, 0)) | \(r.samples) | \(fixed(r.p50, 2)) | \(fixed(r.p99, 2)) | \(fixed(r.p999, 2)) | \(batch) | \(r.load) |")
+                say(bench: "| \(r.kind) | \(fixed(r.offeredRate, 0)) (\(Int(r.fraction * 100))%) | \(fixed(r.achievedRate, 0)) | \(r.samples) | \(fixed(r.p50, 2)) | \(fixed(r.p99, 2)) | \(fixed(r.p999, 2)) | \(Self.worker(r)) | \(batch) | \(r.load) |")
             }
         }
 
         static func latencyLine(_ r: LatencyResult, model: String) -> String {
-            "latency \(model) \(r.kind) \(Int(r.fraction * 100))% offered \(fixed(r.offeredRate, 0))/s: achieved \(fixed(r.achievedRate, 0))/s p50 \(fixed(r.p50, 2)) ms p99 \(fixed(r.p99, 2)) ms p99.9 \(fixed(r.p999, 2)) ms (load \(r.load))"
+            "latency \(model) \(r.kind) \(Int(r.fraction * 100))% offered \(fixed(r.offeredRate, 0))/s: achieved \(fixed(r.achievedRate, 0))/s p50 \(fixed(r.p50, 2)) ms p99 \(fixed(r.p99, 2)) ms p99.9 \(fixed(r.p999, 2)) ms, worker p50 / p99 \(worker(r)) ms (load \(r.load))"
+        }
+
+        /// The worker's own part of the latency (consumed -> handed to the producer), "-" for the passthrough.
+        static func worker(_ r: LatencyResult) -> String {
+            guard let p50 = r.workerP50, let p99 = r.workerP99 else { return "-" }
+            return "\(fixed(p50, 2)) / \(fixed(p99, 2))"
         }
 
         static func row(_ r: DrainResult, ceiling: DrainResult) -> String {

@@ -166,6 +166,9 @@ struct LatencyResult {
     var p50: Double
     var p99: Double
     var p999: Double
+    /// The worker's own part (consumed -> handed to the producer), nil for the passthrough.
+    var workerP50: Double? = nil
+    var workerP99: Double? = nil
     var meanBatchSize: Double
     var load: String
 }
@@ -191,6 +194,7 @@ func measureLatency(
                                      rate: rate, duration: warmup + duration, pool: pool, logger: settings.logger)
         try await Task.sleep(for: warmup)
         counters.endToEndLatency.reset()
+        counters.processingLatency.reset()
         let before = counters.snapshot
         let measuredFrom = ContinuousClock.now
         while !load.isFinished { try await Task.sleep(for: .milliseconds(20)) }
@@ -207,6 +211,7 @@ func measureLatency(
             kind: configuration.adaptiveBatching ? "adaptive" : "fixed (max \(configuration.maxBatchSize), \(Int(configuration.maxBatchDelay.doubleSeconds * 1000)) ms)", fraction: fraction, offeredRate: rate,
             achievedRate: Double(after.outcomes - before.outcomes) / window.benchSeconds, samples: h.count,
             p50: h.quantile(0.5) ?? .nan, p99: h.quantile(0.99) ?? .nan, p999: h.quantile(0.999) ?? .nan,
+            workerP50: counters.processingLatency.quantile(0.5), workerP99: counters.processingLatency.quantile(0.99),
             meanBatchSize: batches > 0 ? Double(after.batchedRecords - before.batchedRecords) / Double(batches) : 0,
             load: loadAverage()
         )

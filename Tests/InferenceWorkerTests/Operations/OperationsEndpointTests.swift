@@ -51,6 +51,7 @@ import Testing
         #expect(scrape["inference_worker_batch_size_sum"] == 60, "every scored record is in exactly one batch")
         #expect((scrape["inference_worker_model_latency_seconds_count"] ?? 0) >= 1)
         #expect(scrape["inference_worker_end_to_end_latency_seconds_count"] == 60)
+        #expect(scrape["inference_worker_processing_latency_seconds_count"] == 60, "every scored record, once")
         #expect(scrape["inference_worker_model_info{model=\"scorer\",version=\"7\"}"] == 1)
         #expect(scrape["inference_worker_model_loaded"] == 1)
         #expect(scrape["inference_worker_assigned_partitions"] == 3)
