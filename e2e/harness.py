@@ -153,6 +153,20 @@ class Broker:
         raise TimeoutError(f"topic {name} not visible with {partitions} partitions")
 
 
+def partition_counts(broker: Broker, names) -> dict[str, int | None]:
+    """Partitions of each named topic (None: no such topic), from a metadata request for all topics.
+    Asking for a topic by name from a producer-type handle (AdminClient's, with librdkafka's producer
+    default allow.auto.create.topics=true) would make Tansu create it with its default partitions."""
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap, **broker.client_config})
+    md = admin.list_topics(timeout=10)
+    counts = {}
+    for name in names:
+        t = md.topics.get(name)
+        assert t is None or t.error is None, f"topic {name}: {t.error}"
+        counts[name] = None if t is None else len(t.partitions)
+    return counts
+
+
 def start_tansu(procs: ProcessSet, tansu: str, advertised_port: int | None = None) -> tuple[Proc, int]:
     port = free_port()
     advertised = advertised_port or port
@@ -374,7 +388,11 @@ class Outcomes:
 class OutputReader:
     """Reads the prediction and dead-letter topics from the beginning with manual assignment."""
 
-    def __init__(self, broker: Broker, topics: Topics, owner: ProcessSet, group: str | None = None):
+    def __init__(self, broker: Broker, topics: Topics, owner: ProcessSet, group: str | None = None,
+                 prediction_partitions: int | None = None, dead_letter_partitions: int = 2):
+        """Reads partitions 0..prediction_partitions-1 of the prediction topic (default: as many as
+        the input, `topics.partitions`) and 0..dead_letter_partitions-1 of the dead-letter topic (2,
+        what `make_topics` creates)."""
         owner.on_stop(self.close)
         self.group = group  # the workers' group, for diagnostics
         self._closed = False
@@ -383,8 +401,10 @@ class OutputReader:
         self.consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("reader"),
                                   "enable.auto.commit": False, "auto.offset.reset": "earliest",
                                   "fetch.wait.max.ms": 50, **broker.client_config})
-        tps = [TopicPartition(topics.predictions, p, 0) for p in range(topics.partitions)]
-        tps += [TopicPartition(topics.dead_letters, p, 0) for p in range(2)]
+        self.prediction_partitions = prediction_partitions or topics.partitions
+        self.dead_letter_partitions = dead_letter_partitions
+        tps = [TopicPartition(topics.predictions, p, 0) for p in range(self.prediction_partitions)]
+        tps += [TopicPartition(topics.dead_letters, p, 0) for p in range(dead_letter_partitions)]
         self._partitions = tps
         self.rereads = 0
         self.consumer.assign(tps)
@@ -460,7 +480,9 @@ class OutputReader:
 
     def diagnose(self, lost) -> str:
         """Whether a fresh reader finds outcomes this reader did not (a reader problem) or not (lost)."""
-        fresh = OutputReader(self.broker, self.topics, ProcessSet(Path("/tmp")))
+        fresh = OutputReader(self.broker, self.topics, ProcessSet(Path("/tmp")),
+                             prediction_partitions=self.prediction_partitions,
+                             dead_letter_partitions=self.dead_letter_partitions)
         try:
             fresh.read_until_quiet(3.0)
             found = set(fresh.position_counts()) & set(lost)

@@ -3,16 +3,17 @@ on librdkafka 2.16, checked with an independent client (confluent-kafka) and an 
 evaluation of the model (numpy)."""
 from __future__ import annotations
 
+import json
+import re
 import signal
 import threading
-import json
 import time
 
 import numpy as np
 import pytest
 
-from harness import (Broker, OutputReader, Sent, Worker, committed, input_ends, make_requests, make_topics,
-                     produce, unique, wait_for_spread, wait_until_committed)
+from harness import (Broker, OutputReader, Sent, Topics, Worker, committed, input_ends, make_requests, make_topics,
+                     partition_counts, produce, unique, wait_for_spread, wait_until_committed)
 from reference_model import close
 
 PARTITIONS = 8
@@ -101,13 +102,18 @@ def test_three_replicas_100k_events_exact_outcomes(procs, broker, worker_runtime
           f"({n / elapsed:.0f} events/s); assignment {owned}; reader re-reads {reader.rereads}")
 
 
-def read_drift_reports(broker, topic, expect_workers, timeout=60.0):
+def read_drift_reports(broker, topic, expect_workers, timeout=60.0, partitions=None):
     """Reads the drift topic from the start until every expected worker has reported (the workers
-    publish a window when it reaches 10,000 rows), then until it is quiet for 2 s."""
-    from confluent_kafka import Consumer
+    publish a window when it reaches 10,000 rows, and the open one when they stop), then until it
+    is quiet for 2 s. With `partitions`, reads partitions 0..partitions-1 by assignment instead of
+    subscribing (a group join on Tansu takes several seconds)."""
+    from confluent_kafka import Consumer, TopicPartition
     consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("drift-reader"),
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([topic])
+    if partitions:
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    else:
+        consumer.subscribe([topic])
     reports, last, deadline = [], time.monotonic(), time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -327,3 +333,63 @@ def test_tls_with_the_wrong_ca_reports_and_keeps_retrying(procs, tls_broker, wor
     worker.proc.signal(signal.SIGTERM)
     code = worker.proc.wait(30)
     assert code == 0, f"exit {code}:\n{worker.log()[-3000:]}"
+
+
+def topics_created_in_log(worker: Worker) -> list[str]:
+    """The topics the worker's CreateTopics call created (not those that already existed), from its
+    `topics ensured kafka.topics.created=[...]` log line."""
+    lines = [line for line in worker.log().splitlines() if "topics ensured" in line]
+    assert len(lines) == 1, f"expected one 'topics ensured' line:\n{worker.log()[-3000:]}"
+    listed = re.search(r"kafka\.topics\.created=\[(.*?)\]", lines[0])
+    assert listed, lines[0]
+    return re.findall(r'"([^"]*)"', listed.group(1))
+
+
+def test_create_topics_creates_missing_topics_and_leaves_existing_ones(procs, broker, worker_runtime, model):
+    """`run --create-topics true --create-topic-partitions 12` on topic names that do not exist,
+    except the output topic, made beforehand with 3 partitions: the worker creates the input,
+    dead-letter and drift topics with the partitions `WorkerTopics.specifications` gives (12 for the
+    input and drift topics, max(1, 12 / 4) = 3 for the dead-letter topic), leaves the output topic at
+    its 3, and serves. A second replica started with the same flags, when every topic exists, starts
+    and serves too. Predictions, dead letters and drift reports land in the topics as they are."""
+    created_partitions = 12  # not the default 8, so the setting is what counts
+    topics = Topics(unique("requests"), unique("predictions"), unique("requests-dlt"), created_partitions, unique("drift"))
+    names = [topics.requests, topics.predictions, topics.dead_letters, topics.drift]
+    assert partition_counts(broker, names) == dict.fromkeys(names), "the topic names are not new"
+    broker.create_topic(topics.predictions, 3)
+    expected = {topics.requests: created_partitions, topics.predictions: 3,
+                topics.dead_letters: max(1, created_partitions // 4), topics.drift: created_partitions}
+
+    group = unique("group")
+    extra = ["--create-topics", "true", "--create-topic-partitions", str(created_partitions)]
+    [first] = start_workers(procs, worker_runtime, broker, topics, group, ["create-a"], extra=extra)
+    wait_for_spread([first], created_partitions)  # past ensureTopics: subscribed, owns every input partition
+    assert partition_counts(broker, names) == expected
+    assert sorted(topics_created_in_log(first)) == sorted([topics.requests, topics.dead_letters, topics.drift])
+
+    # Every topic exists now: a second replica with the same flags creates nothing and joins the group.
+    [second] = start_workers(procs, worker_runtime, broker, topics, group, ["create-b"], extra=extra)
+    wait_for_spread([first, second], created_partitions)
+    assert topics_created_in_log(second) == []
+    assert partition_counts(broker, names) == expected
+
+    # Both serve: predictions on the 3-partition output topic, dead letters on the created one.
+    sent = Sent()
+    produce(broker, topics.requests, created_partitions, make_requests(model, 300, seed=700, malformed_share=0.05), sent)
+    assert sent.malformed() > 0
+    reader = OutputReader(broker, topics, procs, group, prediction_partitions=expected[topics.predictions],
+                          dead_letter_partitions=expected[topics.dead_letters])
+    reader.read_until_covered(sent.by_position, stall=30)
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_all_again()
+    assert verify_outcomes(reader, sent, topics, model, {"create-a", "create-b"}) == 0
+    assert len(reader.out.predictions) == sent.valid() and len(reader.out.dead_letters) == sent.malformed()
+    assert all(w.proc.alive() for w in (first, second))
+
+    # The created drift topic takes reports: each replica publishes its open window when it stops.
+    for worker in (second, first):
+        worker.proc.signal(signal.SIGTERM)
+        assert worker.proc.wait(30) == 0, worker.log()[-3000:]
+    reports = read_drift_reports(broker, topics.drift, expect_workers={"create-a", "create-b"},
+                                 partitions=expected[topics.drift])
+    assert {w for _, r in reports for w in r["worker_ids"]} == {"create-a", "create-b"}
