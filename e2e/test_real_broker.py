@@ -371,11 +371,16 @@ def test_create_topics_creates_missing_topics_and_leaves_existing_ones(procs, br
     wait_for_spread([first], created_partitions)  # past ensureTopics: subscribed, owns every input partition
     assert partition_counts(broker, names) == expected
     assert sorted(topics_created_in_log(first)) == sorted([topics.requests, topics.dead_letters, topics.drift])
+    # The existing output topic's 3 partitions differ from the 12 asked for: said, and left alone.
+    mismatch = [line for line in first.log().splitlines() if "different partition count" in line]
+    assert len(mismatch) == 1 and topics.predictions in mismatch[0], first.log()[-3000:]
+    assert "kafka.partitions=3" in mismatch[0] and "kafka.partitions.specified=12" in mismatch[0], mismatch[0]
 
     # Every topic exists now: a second replica with the same flags creates nothing and joins the group.
     [second] = start_workers(procs, worker_runtime, broker, topics, group, ["create-b"], extra=extra)
     wait_for_spread([first, second], created_partitions)
     assert topics_created_in_log(second) == []
+    assert sum("different partition count" in line for line in second.log().splitlines()) == 1, "only the output topic differs"
     assert partition_counts(broker, names) == expected
 
     # Both serve: predictions on the 3-partition output topic, dead letters on the created one.

@@ -35,7 +35,7 @@ struct WorkerOptions: ParsableArguments {
     var groupInstanceId: String?
     @Option(help: "This replica's id in headers, reports and logs. Default: the host name.")
     var workerId: String?
-    @Option(help: "Create missing topics at start (true/false). Default: false.")
+    @Option(help: "Create missing topics at start (true/false); existing ones are left as they are (a warning names any whose partition count differs). Default: false.")
     var createTopics: String?
     @Option(help: "Partitions of topics the worker creates. Default: 8.")
     var createTopicPartitions: String?

@@ -66,6 +66,7 @@ public struct KafkaAdmin: KafkaTopicAdministrator {
         var count = 0
         let results = rd_kafka_CreateTopics_result_topics(result, &count)
         var created: [String] = []
+        var existing: [String] = []
         for i in 0..<count {
             let topicResult = results![i]
             let name = String(cString: rd_kafka_topic_result_name(topicResult))
@@ -74,7 +75,7 @@ public struct KafkaAdmin: KafkaTopicAdministrator {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
                 created.append(name)
             case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
-                continue
+                existing.append(name)
             default:
                 let text = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? ""
                 var error = KafkaError(rdkafka: err, context: "creating topic \(name)")
@@ -83,6 +84,33 @@ public struct KafkaAdmin: KafkaTopicAdministrator {
             }
         }
         logger.info("topics ensured", metadata: ["kafka.topics.created": "\(created)"])
+        warnAboutPartitionCounts(of: existing, specified: topics, client: client, timeoutMs: timeoutMs)
         return created
+    }
+
+    /// Topics that already existed are left as they are; one whose partition count differs from its
+    /// specification gets a warning (an input topic with fewer partitions than replicas leaves
+    /// replicas idle). Best effort: a metadata request that fails is logged at debug level.
+    private func warnAboutPartitionCounts(of names: [String], specified: [KafkaTopicSpecification], client: RDKafkaClient, timeoutMs: Int32) {
+        guard !names.isEmpty else { return }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        // All topics (a request naming a topic may auto-create it on some brokers).
+        let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            logger.debug("no metadata to check existing topics' partitions", metadata: ["error": "\(KafkaError(rdkafka: err, context: "metadata"))"])
+            return
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let listed = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
+        for name in names {
+            guard let spec = specified.first(where: { $0.name == name }),
+                  let topic = listed.first(where: { String(cString: $0.topic) == name }) else { continue }
+            let actual = Int(topic.partition_cnt)
+            if actual != spec.partitions {
+                logger.warning("topic exists with a different partition count; left as it is", metadata: [
+                    "kafka.topic": "\(name)", "kafka.partitions": "\(actual)", "kafka.partitions.specified": "\(spec.partitions)",
+                ])
+            }
+        }
     }
 }
