@@ -8,7 +8,7 @@ struct InboundRecord: Sendable {
     var ticket: PartitionLedger.Ticket
     /// When the consumer handed the record over (monotonic nanoseconds, one clock read per poll
     /// batch): the start of its processing latency.
-    var consumedAtNanoseconds: UInt64 = 0
+    var consumedAtNanoseconds: UInt64
 }
 
 /// The hand-off between the consumer's poll thread and the inference thread. Unbounded by itself:
