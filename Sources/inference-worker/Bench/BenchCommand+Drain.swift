@@ -104,7 +104,7 @@ extension BenchCommand {
 
             let fillTime = try await prefill(bootstrap: settings.bootstrap, topic: "\(prefix)-requests", partitions: broker.partitions,
                                              count: records, pool: pool, logger: settings.logger)
-            say(bench: "prefill: \(records) records in \(fixed(fillTime.benchSeconds, 2)) s (\(fixed(Double(records) / fillTime.benchSeconds, 0)) records/s produced)")
+            say(bench: "prefill: \(records) records in \(fixed(fillTime.doubleSeconds, 2)) s (\(fixed(Double(records) / fillTime.doubleSeconds, 0)) records/s produced)")
 
             let timeout = Duration.seconds(max(120, records / 5_000))
             var results: [DrainResult] = []
@@ -185,11 +185,11 @@ extension BenchCommand {
         }
 
         static func row(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "\(r.label): \(r.records) events in \(fixed(r.elapsed.benchSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of passthrough), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
+            "\(r.label): \(r.records) events in \(fixed(r.elapsed.doubleSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of passthrough), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
         }
 
         static func tableRow(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "| \(r.label) | \(r.records) | \(fixed(r.elapsed.benchSeconds, 2)) | \(fixed(r.eventsPerSecond, 0)) | \(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1)) | \(fixed(r.cpuSecondsPerMillion, 2)) | \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "-") | \(fixed(r.machineBusyPercent, 0)) / \(fixed(r.stealPercent, 0)) | \(r.meanBatchSize.map { fixed($0, 1) } ?? "-") | \(fixed(r.peakResidentMiB, 0)) | \(r.load) |"
+            "| \(r.label) | \(r.records) | \(fixed(r.elapsed.doubleSeconds, 2)) | \(fixed(r.eventsPerSecond, 0)) | \(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1)) | \(fixed(r.cpuSecondsPerMillion, 2)) | \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "-") | \(fixed(r.machineBusyPercent, 0)) / \(fixed(r.stealPercent, 0)) | \(r.meanBatchSize.map { fixed($0, 1) } ?? "-") | \(fixed(r.peakResidentMiB, 0)) | \(r.load) |"
         }
     }
 
@@ -230,7 +230,7 @@ extension BenchCommand {
                 timeout: .seconds(Int64(Double(records) / scoringRate * 3) + 60), sampleResident: true
             )
             let wall = started.duration(to: .now)
-            say(bench: "memory \(label): scored \(result.records) at \(fixed(result.eventsPerSecond, 0))/s in \(fixed(wall.benchSeconds, 1)) s; peak RSS (ru_maxrss) \(fixed(result.peakResidentMiB, 1)) MiB; sampled VmRSS peak \(fixed(peak ?? .nan, 1)) MiB; load \(result.load)")
+            say(bench: "memory \(label): scored \(result.records) at \(fixed(result.eventsPerSecond, 0))/s in \(fixed(wall.doubleSeconds, 1)) s; peak RSS (ru_maxrss) \(fixed(result.peakResidentMiB, 1)) MiB; sampled VmRSS peak \(fixed(peak ?? .nan, 1)) MiB; load \(result.load)")
         }
     }
 }

@@ -172,7 +172,7 @@ final class PacedProducer: Sendable {
             while !stopped.load(ordering: .relaxed) {
                 let elapsed = start.duration(to: .now)
                 if elapsed >= duration { break }
-                let due = Int(elapsed.benchSeconds * rate) + 1
+                let due = Int(elapsed.doubleSeconds * rate) + 1
                 while produced < due {
                     let body = pool.bodies[produced % pool.bodies.count]
                     do {
@@ -224,13 +224,6 @@ extension LoadedModel {
             kernel: ThrottledKernel(base: kernel, secondsPerRow: 1 / rowsPerSecond), output: output,
             baseline: baseline, reference: reference, manifest: manifest, directory: directory
         )
-    }
-}
-
-extension Duration {
-    var benchSeconds: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) / 1e18
     }
 }
 

@@ -57,7 +57,7 @@ struct DrainResult {
     var stealPercent: Double
     var brokerCPUSeconds: Double?
 
-    var eventsPerSecond: Double { Double(records) / elapsed.benchSeconds }
+    var eventsPerSecond: Double { Double(records) / elapsed.doubleSeconds }
     var cpuSecondsPerMillion: Double { cpuSeconds / Double(records) * 1e6 }
     var brokerCPUSecondsPerMillion: Double? { brokerCPUSeconds.map { $0 / Double(records) * 1e6 } }
 
@@ -102,7 +102,7 @@ func drainWithPipeline(
             }
             if traceFlow, let start, start.0.duration(to: .now) < .seconds(3) {
                 let f = pipeline.inFlight
-                say(bench: "  trace \(fixed(start.0.duration(to: .now).benchSeconds * 1000, 1)) ms consumed \(snapshot.consumed) outcomes \(snapshot.outcomes) inflight \(f.records) paused \(pipeline.isPaused) batches \(snapshot.batches)")
+                say(bench: "  trace \(fixed(start.0.duration(to: .now).doubleSeconds * 1000, 1)) ms consumed \(snapshot.consumed) outcomes \(snapshot.outcomes) inflight \(f.records) paused \(pipeline.isPaused) batches \(snapshot.batches)")
             }
             if sampleResident, lastSample.duration(to: .now) >= .milliseconds(100), let rss = ProcessUsage.residentMiB {
                 lastSample = .now
@@ -209,7 +209,7 @@ func measureLatency(
         let batches = after.batches - before.batches
         result = LatencyResult(
             kind: configuration.adaptiveBatching ? "adaptive" : "fixed (max \(configuration.maxBatchSize), \(Int(configuration.maxBatchDelay.doubleSeconds * 1000)) ms)", fraction: fraction, offeredRate: rate,
-            achievedRate: Double(after.outcomes - before.outcomes) / window.benchSeconds, samples: h.count,
+            achievedRate: Double(after.outcomes - before.outcomes) / window.doubleSeconds, samples: h.count,
             p50: h.quantile(0.5) ?? .nan, p99: h.quantile(0.99) ?? .nan, p999: h.quantile(0.999) ?? .nan,
             workerP50: counters.processingLatency.quantile(0.5), workerP99: counters.processingLatency.quantile(0.99),
             meanBatchSize: batches > 0 ? Double(after.batchedRecords - before.batchedRecords) / Double(batches) : 0,
@@ -255,7 +255,7 @@ func measurePassthroughLatency(
     }
     let result = LatencyResult(
         kind: "passthrough", fraction: fraction, offeredRate: rate,
-        achievedRate: Double(after - before) / window.benchSeconds, samples: histogram.count,
+        achievedRate: Double(after - before) / window.doubleSeconds, samples: histogram.count,
         p50: histogram.quantile(0.5) ?? .nan, p99: histogram.quantile(0.99) ?? .nan, p999: histogram.quantile(0.999) ?? .nan,
         meanBatchSize: .nan, load: loadAverage()
     )
