@@ -190,32 +190,26 @@ func measureLatency(
             if ContinuousClock.now > joinDeadline { throw BenchError("latency: the worker did not get its partitions within 60 s") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let load = try PacedProducer(bootstrap: settings.bootstrap, topic: configuration.inputTopics[0], partitions: partitions,
-                                     rate: rate, duration: warmup + duration, pool: pool, logger: settings.logger)
-        try await Task.sleep(for: warmup)
-        counters.endToEndLatency.reset()
-        counters.processingLatency.reset()
-        let before = counters.snapshot
-        let measuredFrom = ContinuousClock.now
-        while !load.isFinished { try await Task.sleep(for: .milliseconds(20)) }
-        let after = counters.snapshot
-        let window = measuredFrom.duration(to: .now)
-        // Let the tail finish so the last records' latencies count.
-        let tailDeadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while counters.snapshot.outcomes < load.sent && ContinuousClock.now < tailDeadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let offered = try await offerLoad(
+            settings: settings, topic: configuration.inputTopics[0], partitions: partitions, rate: rate, pool: pool,
+            warmup: warmup, duration: duration,
+            startMeasuring: {
+                counters.endToEndLatency.reset()
+                counters.processingLatency.reset()
+            },
+            snapshot: { counters.snapshot }, acknowledged: \.outcomes
+        )
+        let (before, after) = (offered.before, offered.after)
         let h = counters.endToEndLatency
         let batches = after.batches - before.batches
         result = LatencyResult(
             kind: configuration.adaptiveBatching ? "adaptive" : "fixed (max \(configuration.maxBatchSize), \(Int(configuration.maxBatchDelay.doubleSeconds * 1000)) ms)", fraction: fraction, offeredRate: rate,
-            achievedRate: Double(after.outcomes - before.outcomes) / window.doubleSeconds, samples: h.count,
+            achievedRate: offered.achievedRate, samples: h.count,
             p50: h.quantile(0.5) ?? .nan, p99: h.quantile(0.99) ?? .nan, p999: h.quantile(0.999) ?? .nan,
             workerP50: counters.processingLatency.quantile(0.5), workerP99: counters.processingLatency.quantile(0.99),
             meanBatchSize: batches > 0 ? Double(after.batchedRecords - before.batchedRecords) / Double(batches) : 0,
             load: loadAverage()
         )
-        await load.close()
         pipeline.requestShutdown()
         try await group.waitForAll()
     }
@@ -239,27 +233,52 @@ func measurePassthroughLatency(
         }
         try await Task.sleep(for: .milliseconds(20))
     }
-    let load = try PacedProducer(bootstrap: settings.bootstrap, topic: input, partitions: partitions,
-                                 rate: rate, duration: warmup + duration, pool: pool, logger: settings.logger)
-    try await Task.sleep(for: warmup)
     let histogram = relay.latency!
-    histogram.reset()
-    let before = relay.acknowledged
-    let measuredFrom = ContinuousClock.now
-    while !load.isFinished { try await Task.sleep(for: .milliseconds(20)) }
-    let after = relay.acknowledged
-    let window = measuredFrom.duration(to: .now)
-    let tailDeadline = ContinuousClock.now.advanced(by: .seconds(10))
-    while relay.acknowledged < load.sent && ContinuousClock.now < tailDeadline {
-        try await Task.sleep(for: .milliseconds(10))
-    }
+    let offered = try await offerLoad(
+        settings: settings, topic: input, partitions: partitions, rate: rate, pool: pool, warmup: warmup, duration: duration,
+        startMeasuring: { histogram.reset() }, snapshot: { relay.acknowledged }, acknowledged: { $0 }
+    )
     let result = LatencyResult(
         kind: "passthrough", fraction: fraction, offeredRate: rate,
-        achievedRate: Double(after - before) / window.doubleSeconds, samples: histogram.count,
+        achievedRate: offered.achievedRate, samples: histogram.count,
         p50: histogram.quantile(0.5) ?? .nan, p99: histogram.quantile(0.99) ?? .nan, p999: histogram.quantile(0.999) ?? .nan,
         meanBatchSize: .nan, load: loadAverage()
     )
-    await load.close()
     await relay.close()
     return result
+}
+
+/// What a latency run's load did: snapshots at the start and the end of the measured window, and
+/// the acknowledgements per second over it.
+struct OfferedLoad<Snapshot> {
+    var before: Snapshot
+    var after: Snapshot
+    var achievedRate: Double
+}
+
+/// Offers `rate` requests/s to `topic` for `warmup + duration`: after the warm-up calls
+/// `startMeasuring` (reset the histograms) and takes a snapshot, takes another when the load ends,
+/// then waits up to 10 s for the tail to be acknowledged so that the last records' latencies count.
+/// The pipeline and the passthrough relay measure through this one loop.
+func offerLoad<Snapshot>(
+    settings: BenchWorkerSettings, topic: String, partitions: Int, rate: Double, pool: RequestPool,
+    warmup: Duration, duration: Duration,
+    startMeasuring: () -> Void, snapshot: () -> Snapshot, acknowledged: (Snapshot) -> Int
+) async throws -> OfferedLoad<Snapshot> {
+    let load = try PacedProducer(bootstrap: settings.bootstrap, topic: topic, partitions: partitions,
+                                 rate: rate, duration: warmup + duration, pool: pool, logger: settings.logger)
+    try await Task.sleep(for: warmup)
+    startMeasuring()
+    let before = snapshot()
+    let measuredFrom = ContinuousClock.now
+    while !load.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+    let after = snapshot()
+    let window = measuredFrom.duration(to: .now)
+    let tailDeadline = ContinuousClock.now.advanced(by: .seconds(10))
+    while acknowledged(snapshot()) < load.sent && ContinuousClock.now < tailDeadline {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    await load.close()
+    return OfferedLoad(before: before, after: after,
+                       achievedRate: Double(acknowledged(after) - acknowledged(before)) / window.doubleSeconds)
 }
