@@ -27,8 +27,7 @@ import Testing
         let sendStarted = ContinuousClock.now
         let reports = try await harness.send(values, headers: [traceparent])
         #expect(await harness.waitForOutcomes(n))
-        let elapsed = sendStarted.duration(to: .now).components
-        let sendToOutcomes = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15 // ms
+        let sendToOutcomes = sendStarted.duration(to: .now).doubleSeconds * 1000 // ms
         try await running.stop()
 
         let counters = running.pipeline.counters.snapshot

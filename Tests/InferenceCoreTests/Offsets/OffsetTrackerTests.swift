@@ -194,12 +194,8 @@ import Testing
     }
 }
 
-@Suite struct OffsetTrackerSlotTests {
-    let p0 = TopicPartition(topic: "requests", partition: 0)
-    let p1 = TopicPartition(topic: "requests", partition: 1)
-
-    func o(_ value: Int64) -> RecordOffset { RecordOffset(value) }
-
+/// Slot-addressed calls, with the same fixtures.
+extension OffsetTrackerTests {
     @Test func slotAddressedCallsAgreeWithPartitionAddressedOnes() throws {
         var tracker = OffsetTracker()
         let s0 = tracker.slot(for: p0)
