@@ -46,41 +46,46 @@ public struct LoadedModel: Sendable {
         self.directory = directory
     }
 
-    /// Predicts a batch: one result per input row, in order.
+    /// Predicts a batch: one result per input row, in order, through the one scoring path
+    /// (``BatchScorer``).
     ///
     /// Rows failing input validation are left out of the kernel call and get `.invalidInput`; rows
     /// whose output fails validation get `.invalidOutput`; neither affects the other rows. The kernel
     /// runs once over the packed matrix of good rows; multiclass probabilities are slices of one
     /// shared buffer.
     public func predict(_ rows: [[RawFeatureValue]]) -> [Result<PredictionOutput, PredictionError>] {
-        predict(encoded: schema.encode(rows: rows))
-    }
-
-    /// Predicts an already encoded batch (see `InputSchema.encode(rows:)`).
-    public func predict(encoded batch: EncodedBatch) -> [Result<PredictionOutput, PredictionError>] {
-        let width = kernel.outputWidth
-        let outputs = evaluate(batch)
-        return batch.rows.map { status in
-            switch status {
-            case .rejected(let error):
-                return .failure(.invalidInput(error))
-            case .packed(let index):
-                return output.interpret(outputs[(index * width)..<((index + 1) * width)]).mapError { .invalidOutput($0) }
+        var scorer = makeScorer(maxRows: rows.count)
+        var accepted: [Int?] = []
+        accepted.reserveCapacity(rows.count)
+        var refused: [Int: InputValidationError] = [:]
+        for (index, row) in rows.enumerated() {
+            if let failure = scorer.append(row: row) {
+                guard case .input(let error) = failure.cause else { preconditionFailure("a decoded row can only fail input validation") }
+                refused[index] = error
+                accepted.append(nil)
+            } else {
+                accepted.append(scorer.rowCount - 1)
+            }
+        }
+        scorer.score()
+        return accepted.enumerated().map { index, packed in
+            guard let packed else { return .failure(.invalidInput(refused[index]!)) }
+            return scorer.outcome(ofRow: packed).mapError { failure in
+                guard case .output(let error) = failure.cause else { preconditionFailure("a scored row can only fail output validation") }
+                return .invalidOutput(error)
             }
         }
     }
 
-    /// Runs the kernel over the packed rows of `batch`; `packedCount * kernel.outputWidth` raw outputs.
-    public func evaluate(_ batch: EncodedBatch) -> [Float] {
-        precondition(batch.width == kernel.inputWidth, "batch encoded for width \(batch.width), kernel reads \(kernel.inputWidth)")
-        let rowCount = batch.packedCount
-        var outputs = [Float](repeating: 0, count: rowCount * kernel.outputWidth)
-        guard rowCount > 0 else { return outputs }
-        batch.matrix.withUnsafeBufferPointer { input in
-            outputs.withUnsafeMutableBufferPointer { output in
-                kernel.predict(input: input, rowCount: rowCount, output: output)
-            }
+    /// A scorer for batches of up to `maxRows` rows.
+    ///
+    /// A model's feature names are unique (the bundle loader and ``InputSchema`` users guarantee
+    /// it), which is all that creating the scorer's request decoder can fail on.
+    public func makeScorer(maxRows: Int, maxPayloadBytes: Int = 1 << 20) -> BatchScorer {
+        do {
+            return try BatchScorer(model: self, maxRows: Swift.max(1, maxRows), maxPayloadBytes: maxPayloadBytes)
+        } catch {
+            preconditionFailure("model \(name)@\(version) cannot be scored: \(error)")
         }
-        return outputs
     }
 }

@@ -1,4 +1,5 @@
 public import Kafka
+public import InferenceCore
 
 /// Everything a worker replica needs, with the defaults operators get when they set nothing.
 ///
@@ -88,6 +89,11 @@ public struct WorkerConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(20)
     /// On revocation, in-flight work of the revoked partitions gets this long. Default 10 s.
     public var revokeTimeout: Duration = .seconds(10)
+    /// After a fatal producer error (e.g. fenced after a long broker outage), the worker recreates
+    /// its producer and sends every unacknowledged output again; if no output has been delivered
+    /// this long after the first fatal error, it stops without committing and exits non-zero
+    /// (the orchestrator restarts it; the inputs are redelivered). Default 300 s.
+    public var producerRecoveryTimeout: Duration = .seconds(300)
 
     public init(bootstrapServers: [String], inputTopics: [String], modelRoot: String, modelName: String, workerID: String) {
         self.bootstrapServers = bootstrapServers
@@ -131,6 +137,7 @@ public struct WorkerConfiguration: Sendable {
         if maxPayloadBytes <= 0 { throw fail("max-payload-bytes", "must be positive") }
         if commitInterval <= .zero { throw fail("commit-interval", "must be positive") }
         if drainTimeout < .zero || revokeTimeout < .zero { throw fail("drain-timeout", "timeouts must not be negative") }
+        if producerRecoveryTimeout < .seconds(1) { throw fail("producer-recovery-timeout", "must be at least 1s") }
         if !(1...10_000).contains(createTopicPartitions) { throw fail("create-topic-partitions", "must be 1...10000") }
         if modelPollInterval <= .zero { throw fail("model-poll-interval", "must be positive") }
         if driftWindowRecords <= 0 { throw fail("drift-window-records", "must be positive") }
@@ -152,6 +159,17 @@ public struct WorkerConfiguration: Sendable {
         c.maxPollRecords = min(max(maxBatchSize * 4, 256), maxInFlightRecords)
         c.additionalProperties = kafkaProperties.merging(consumerProperties) { $1 }
         return c
+    }
+
+    /// Drift windows as configured.
+    public var driftConfiguration: DriftConfiguration {
+        DriftConfiguration(windowRecordCount: driftWindowRecords, windowDuration: driftWindow)
+    }
+
+    /// The producer's `message.max.bytes` (librdkafka's default 1,000,000 unless set): the first
+    /// budget of a dead letter refused as too large.
+    public var maxMessageBytes: Int {
+        Int(kafkaProperties.merging(producerProperties) { $1 }["message.max.bytes"] ?? "") ?? 1_000_000
     }
 
     /// The producer's configuration derived from this one.

@@ -3,16 +3,30 @@ import Kafka
 import Synchronization
 
 /// An output (prediction or dead letter) sent to the producer and not yet acknowledged: what the
-/// delivery report needs to acknowledge the input, and what a retry needs to send it again.
+/// delivery report needs to acknowledge the input, and what a retry or a recreated producer needs
+/// to send it again.
 ///
 /// The destination topic is not stored: it follows from ``kind`` (the pipeline's output or
 /// dead-letter topic), which saves a reference-counted `String` per record.
 struct OutputSlot: Sendable {
     enum Kind: Sendable {
         case prediction
-        /// Indirect: a dead letter is rare, and its reason (four strings) would otherwise make
-        /// every slot, predictions included, 64 bytes larger.
-        indirect case deadLetter(reason: DeadLetterReason)
+        /// Indirect: a dead letter is rare, and its details would otherwise make every slot,
+        /// predictions included, larger.
+        indirect case deadLetter(DeadLetter)
+    }
+
+    /// What a dead letter carries besides the input record.
+    struct DeadLetter: Sendable {
+        var reason: DeadLetterReason
+        /// The key written (the input's, unless truncation cut it).
+        var key: [UInt8]?
+        /// The byte budget of the next truncation (nil: not truncated yet).
+        var truncationBudget: Int?
+        /// The original record's headers, before the context headers in ``OutputSlot/headers``
+        /// (kept apart so that truncation can drop them).
+        var originalHeaders: [RecordHeader]
+        var contextHeaders: [RecordHeader]
     }
 
     var kind: Kind
@@ -20,14 +34,26 @@ struct OutputSlot: Sendable {
     var value: [UInt8]?
     var headers: [KafkaHeader]
     var timestampMilliseconds: Int64?
+    /// Failed attempts so far (0: not failed yet).
     var attempt: Int = 0
+    /// Order of first sending, over all outputs: a recreated producer sends the unacknowledged
+    /// outputs again in this order, so each input partition's outputs keep their order.
+    var sequence: UInt64 = 0
+    /// The producer generation this output was last handed to (see ``OutputPublisher``).
+    var generation: UInt64 = 0
+    /// Held back because its topic cannot be written (counted in the blocked gauge until delivered).
+    var isBlocked = false
 
     var offset: RecordOffset { RecordOffset(input.message.offset.rawValue) }
+    var isDeadLetter: Bool {
+        if case .deadLetter = kind { return true }
+        return false
+    }
 }
 
 /// Outputs in flight by producer context, shared by the inference thread (``insert(_:)``), the
-/// producer's delivery thread (``remove(_:)``, ``get(_:)``) and retry timers (``get(_:)``,
-/// ``update(_:_:)``); every operation takes one lock.
+/// producer's delivery thread (``remove(_:)``, ``get(_:)``), retry timers and producer recovery
+/// (``get(_:)``, ``update(_:_:)``, ``live()``); every operation takes one lock.
 ///
 /// A slab rather than a dictionary: slots live in an array and freed positions are reused through
 /// a free list, so insert and remove are an array write and a move out of one element. A
@@ -59,7 +85,6 @@ final class OutputSlots<Slot: Sendable>: Sendable {
     static var maxSpares: Int { 1024 }
     /// Larger buffers are not kept (a rare large output should not stay allocated).
     static var maxSpareCapacity: Int { 16 * 1024 }
-
     /// Generations stay below 2^31, keeping bit 63 of an id clear.
     private static var maxGeneration: UInt32 { 0x7FFF_FFFF }
 
@@ -136,13 +161,28 @@ final class OutputSlots<Slot: Sendable>: Sendable {
         remove(id, recycling: { _ in nil })
     }
 
-    /// Changes a live slot in place; does nothing if `id` is not live.
-    func update(_ id: UInt64, _ body: (inout Slot) -> Void) {
+    /// Changes a live slot in place and returns the changed copy; nil (and no change) if `id` is
+    /// not live.
+    @discardableResult
+    func update(_ id: UInt64, _ body: (inout Slot) -> Void) -> Slot? {
         let (index, generation) = Self.split(id)
-        storage.withLock { storage in
+        return storage.withLock { storage in
             guard index < storage.entries.count, storage.entries[index].generation == generation,
-                  storage.entries[index].slot != nil else { return }
+                  storage.entries[index].slot != nil else { return nil }
             body(&storage.entries[index].slot!)
+            return storage.entries[index].slot
+        }
+    }
+
+    /// Every live slot with its id (for resending after the producer was recreated).
+    func live() -> [(id: UInt64, slot: Slot)] {
+        storage.withLock { storage in
+            var result: [(id: UInt64, slot: Slot)] = []
+            result.reserveCapacity(storage.count)
+            for (index, entry) in storage.entries.enumerated() {
+                if let slot = entry.slot { result.append((UInt64(entry.generation) << 32 | UInt64(index), slot)) }
+            }
+            return result
         }
     }
 

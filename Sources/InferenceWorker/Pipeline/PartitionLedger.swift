@@ -3,7 +3,7 @@ import InferenceCore
 import Kafka
 import Synchronization
 
-/// The pipeline's shared record of what is in flight, per partition, across its three threads
+/// The pipeline's shared record of what is in flight, per partition, across its threads
 /// (the consumer's poll thread dispatches, the inference thread checks, the producer's delivery
 /// thread acknowledges).
 ///
@@ -36,8 +36,15 @@ final class PartitionLedger: @unchecked Sendable {
         fileprivate var current = false
     }
 
-    /// Flow decision to apply: the action and the partitions it applies to.
-    typealias FlowDecision = (action: FlowControl.Action, partitions: [KafkaTopicPartition])
+    /// A flow decision for the caller to apply once the ledger's lock is released: hold back or
+    /// hand over every partition assigned when it was decided. Each carries the whole desired
+    /// state and a sequence number, so applying them out of order is harmless: ``FlowGate``
+    /// applies only a decision newer than the last one it applied.
+    struct FlowDecision: Sendable, Hashable {
+        var action: FlowControl.Action
+        var partitions: [KafkaTopicPartition]
+        var sequence: UInt64
+    }
 
     private struct State {
         var tracker = OffsetTracker()
@@ -53,6 +60,8 @@ final class PartitionLedger: @unchecked Sendable {
         var advanced: [Int] = []
         /// Threads in ``waitUntilDrained(_:deadline:)``: acknowledgements wake them only if there are any.
         var drainWaiters = 0
+        /// The sequence number of the last flow decision handed out.
+        var flowSequence: UInt64 = 0
 
         init(flow: FlowControl) { self.flow = flow }
 
@@ -145,7 +154,12 @@ final class PartitionLedger: @unchecked Sendable {
         /// Called whenever the in-flight totals may have changed.
         mutating func updateFlow() -> FlowDecision? {
             let action = flow.update(records: tracker.totalInFlight, bytes: tracker.totalInFlightBytes)
-            return action == .none ? nil : (action, assignedSlots.keys.map(KafkaTopicPartition.init))
+            return action == .none ? nil : decision(action)
+        }
+
+        mutating func decision(_ action: FlowControl.Action) -> FlowDecision {
+            flowSequence += 1
+            return FlowDecision(action: action, partitions: assignedSlots.keys.map(KafkaTopicPartition.init), sequence: flowSequence)
         }
     }
 
@@ -154,14 +168,9 @@ final class PartitionLedger: @unchecked Sendable {
     /// Bumped under the lock by every assignment and release, after the epochs change: while it is
     /// unchanged, whether a ticket is current cannot change.
     private let assignmentVersion = Atomic<UInt64>(0)
-    /// Applies a flow decision; runs under the lock so that a pause and a resume decided on two
-    /// threads reach the consumer in the order they were decided (a resume overtaken by an older
-    /// pause would leave delivery suspended with nothing in flight to ever resume it).
-    private let applyFlow: (FlowControl.Action, [KafkaTopicPartition]) -> Void
 
-    init(flow: FlowControl, applyFlow: @escaping (FlowControl.Action, [KafkaTopicPartition]) -> Void) {
+    init(flow: FlowControl) {
         state = State(flow: flow)
-        self.applyFlow = applyFlow
     }
 
     private func locked<R>(_ body: (inout State) throws -> R) rethrows -> R {
@@ -170,33 +179,32 @@ final class PartitionLedger: @unchecked Sendable {
         return try body(&state)
     }
 
-    /// Applies the state's flow decision, if any; call with the lock held.
-    private func updateFlow(_ state: inout State) {
-        if let decision = state.updateFlow() { applyFlow(decision.action, decision.partitions) }
-    }
-
-    /// Starts a new epoch for each partition. Partitions assigned while paused are paused too.
-    func assign(_ partitions: [KafkaTopicPartition]) {
+    /// Starts a new epoch for each partition.
+    ///
+    /// - Returns: a pause of every assigned partition when back-pressure holds them back now
+    ///   (partitions assigned while paused are paused too).
+    func assign(_ partitions: [KafkaTopicPartition]) -> FlowDecision? {
         locked { state in
             state.assign(partitions)
             assignmentVersion.add(1, ordering: .releasing)
-            if state.flow.isPaused { applyFlow(.pause, partitions) }
+            return state.flow.isPaused ? state.decision(.pause) : nil
         }
     }
 
-    /// Records that these records are now in flight; returns each record's ticket (nil for a
-    /// partition that is not assigned: the record is ignored).
-    func dispatch(_ records: KafkaMessageBatch) -> [Ticket?] {
+    /// Records that these records are now in flight.
+    ///
+    /// - Returns: each record's ticket (nil for a partition that is not assigned: the record is
+    ///   ignored), and the flow decision to apply, if the in-flight totals crossed a watermark.
+    func dispatch(_ records: KafkaMessageBatch) -> (tickets: [Ticket?], flow: FlowDecision?) {
         dispatch(records.lazy.map { (topic: $0.topic, partition: $0.partition.rawValue, offset: $0.offset.rawValue, bytes: $0.valueLength) })
     }
 
     /// ``dispatch(_:)`` for records given as topic, partition, offset and value size (what tests
     /// can build without librdkafka).
-    func dispatch<Records: Sequence>(_ records: Records) -> [Ticket?] where Records.Element == (topic: String, partition: Int32, offset: Int64, bytes: Int) {
+    func dispatch<Records: Sequence>(_ records: Records) -> (tickets: [Ticket?], flow: FlowDecision?) where Records.Element == (topic: String, partition: Int32, offset: Int64, bytes: Int) {
         locked { state in
-            let result = state.dispatch(records)
-            updateFlow(&state)
-            return result
+            let tickets = state.dispatch(records)
+            return (tickets, state.updateFlow())
         }
     }
 
@@ -217,11 +225,13 @@ final class PartitionLedger: @unchecked Sendable {
     }
 
     /// Marks a record's outcome as safely written. Stale tickets are ignored.
-    func acknowledge(_ ticket: Ticket, offset: RecordOffset) {
+    ///
+    /// - Returns: the flow decision to apply, if the in-flight totals crossed a watermark.
+    func acknowledge(_ ticket: Ticket, offset: RecordOffset) -> FlowDecision? {
         locked { state in
             state.acknowledge(ticket, offset: offset)
-            updateFlow(&state)
             if state.drainWaiters > 0 { condition.broadcast() }
+            return state.updateFlow()
         }
     }
 
@@ -246,22 +256,60 @@ final class PartitionLedger: @unchecked Sendable {
         }
     }
 
-    /// Ends the partitions' epochs and forgets their state; returns their final committable
-    /// offsets (what is safe to commit for them).
+    /// Ends the partitions' epochs and forgets their state.
+    ///
+    /// - Returns: their final committable offsets (what is safe to commit for them), and the flow
+    ///   decision to apply, if forgetting their records crossed a watermark.
     @discardableResult
-    func release(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {
+    func release(_ partitions: [KafkaTopicPartition]) -> (offsets: [KafkaTopicPartition: KafkaOffset], flow: FlowDecision?) {
         locked { state in
             let result = state.release(partitions)
             assignmentVersion.add(1, ordering: .releasing)
-            updateFlow(&state)
             condition.broadcast()
-            return result
+            return (result, state.updateFlow())
         }
     }
 
     var inFlight: (records: Int, bytes: Int) { locked { ($0.tracker.totalInFlight, $0.tracker.totalInFlightBytes) } }
     var isPaused: Bool { locked { $0.flow.isPaused } }
     var assigned: [KafkaTopicPartition] { locked { $0.assignedSlots.keys.map(KafkaTopicPartition.init).sorted() } }
+}
+
+/// Applies the ledger's flow decisions to the consumer, outside the ledger's lock.
+///
+/// Decisions are made on three threads (dispatch on the poll thread, acknowledgements on the
+/// delivery thread, releases in the revoke hook) and may reach the gate out of order; each carries
+/// the whole desired state and a sequence number, and the gate applies only one newer than the
+/// last it applied, so a stale pause can never overtake the resume that followed it (which would
+/// leave delivery suspended with nothing in flight to ever resume it).
+final class FlowGate: Sendable {
+    private let lastApplied = Mutex<UInt64>(0)
+    private let counters: PipelineCounters
+
+    init(counters: PipelineCounters) {
+        self.counters = counters
+    }
+
+    /// Applies `decision` to `consumer` unless a newer decision was applied already.
+    func apply(_ decision: PartitionLedger.FlowDecision?, to consumer: KafkaConsumer?) {
+        guard let decision, let consumer else { return }
+        lastApplied.withLock { last in
+            guard decision.sequence > last else { return }
+            last = decision.sequence
+            // Suspending delivery rather than pausing the fetch keeps librdkafka's prefetched records
+            // (bounded per partition), so resuming is immediate: a librdkafka pause/resume cycle left
+            // the fetcher idle for about a second each time (docs/performance.md).
+            switch decision.action {
+            case .pause:
+                counters.update { $0.pauses += 1 }
+                consumer.suspendDelivery(of: decision.partitions)
+            case .resume:
+                consumer.resumeDelivery(of: decision.partitions)
+            case .none:
+                break
+            }
+        }
+    }
 }
 
 extension TopicPartition {

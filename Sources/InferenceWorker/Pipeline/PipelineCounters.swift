@@ -18,8 +18,14 @@ public final class PipelineCounters: Sendable {
         public var pauses = 0
         public var rebalances = 0
         public var commitFailures = 0
-        /// Records whose outcome could not be written and that hold their partition back.
+        /// Outputs held back because their topic could not be written (each counted once).
         public var blocked = 0
+        /// Dead letters written truncated because the broker or the client refused them as too large.
+        public var truncatedDeadLetters = 0
+        /// Producers recreated after a fatal error.
+        public var producerRecoveries = 0
+        /// Outputs sent again by a recreated producer (each may duplicate one already written).
+        public var resent = 0
 
         public var outcomes: Int { predicted + deadLettered }
         public var meanBatchSize: Double { batches == 0 ? 0 : Double(batchedRecords) / Double(batches) }

@@ -192,6 +192,16 @@ public final class KafkaProducer: Sendable {
     /// Records queued or in flight, not yet acknowledged.
     public var unacknowledgedCount: Int { Int(rd_kafka_outq_len(client.handle)) }
 
+    /// The fatal error this producer raised (`rd_kafka_fatal_error`), or nil while it is usable.
+    /// A producer with a fatal error (e.g. a fenced idempotent producer) fails every send: its
+    /// owner must create a new one.
+    public var fatalError: KafkaError? {
+        var text = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(client.handle, &text, text.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(code: .librdkafka(Int32(err.rawValue)), message: String(cString: text), isFatal: true)
+    }
+
     /// Stops accepting records, flushes for at most `flushTimeout`, and returns the number of
     /// records still unacknowledged (0 when everything was delivered). Idempotent.
     @discardableResult

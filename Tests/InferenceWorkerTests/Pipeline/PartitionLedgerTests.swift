@@ -15,10 +15,8 @@ import Testing
         let actions = Mutex<[FlowControl.Action]>([])
     }
 
-    func ledger(maxRecords: Int = 1000, log: FlowLog = FlowLog()) -> PartitionLedger {
-        PartitionLedger(flow: FlowControl(maxRecords: maxRecords, maxBytes: 1 << 30, resumeFraction: 0.5)) { action, _ in
-            log.actions.withLock { $0.append(action) }
-        }
+    func ledger(maxRecords: Int = 1000, log: FlowLog = FlowLog()) -> LoggedLedger {
+        LoggedLedger(PartitionLedger(flow: FlowControl(maxRecords: maxRecords, maxBytes: 1 << 30, resumeFraction: 0.5)), log: log)
     }
 
     func records(_ partition: KafkaTopicPartition, _ offsets: ClosedRange<Int64>, bytes: Int = 10) -> [(topic: String, partition: Int32, offset: Int64, bytes: Int)] {
@@ -132,7 +130,7 @@ import Testing
     let p1 = KafkaTopicPartition(topic: "requests", partition: 1)
 
     @Test func theCachedAnswerFollowsEveryAssignmentChange() throws {
-        let ledger = PartitionLedger(flow: FlowControl(maxRecords: 100, maxBytes: 1 << 30, resumeFraction: 0.5)) { _, _ in }
+        let ledger = LoggedLedger(PartitionLedger(flow: FlowControl(maxRecords: 100, maxBytes: 1 << 30, resumeFraction: 0.5)), log: .init())
         var cache = PartitionLedger.CurrentTicketCache()
         ledger.assign([p0, p1])
         let tickets = ledger.dispatch([(topic: "requests", partition: Int32(0), offset: Int64(0), bytes: 1), (topic: "requests", partition: Int32(1), offset: Int64(0), bytes: 1)])
@@ -151,4 +149,41 @@ import Testing
         #expect(ledger.isCurrent(again, cache: &cache))
         #expect(ledger.isCurrent(again) == ledger.isCurrent(again, cache: &cache))
     }
+}
+
+/// The ledger as the pipeline drives it: every flow decision it returns is logged (in the order
+/// returned) and the test reads the log, as the pipeline's ``FlowGate`` applies them.
+struct LoggedLedger {
+    let ledger: PartitionLedger
+    let log: PartitionLedgerTests.FlowLog
+
+    init(_ ledger: PartitionLedger, log: PartitionLedgerTests.FlowLog) {
+        self.ledger = ledger
+        self.log = log
+    }
+
+    private func record(_ decision: PartitionLedger.FlowDecision?) {
+        if let decision { log.actions.withLock { $0.append(decision.action) } }
+    }
+
+    func assign(_ partitions: [KafkaTopicPartition]) { record(ledger.assign(partitions)) }
+    func dispatch(_ records: [(topic: String, partition: Int32, offset: Int64, bytes: Int)]) -> [PartitionLedger.Ticket?] {
+        let (tickets, flow) = ledger.dispatch(records)
+        record(flow)
+        return tickets
+    }
+    func acknowledge(_ ticket: PartitionLedger.Ticket, offset: RecordOffset) { record(ledger.acknowledge(ticket, offset: offset)) }
+    @discardableResult
+    func release(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {
+        let (offsets, flow) = ledger.release(partitions)
+        record(flow)
+        return offsets
+    }
+    func takeOffsetsToStore() -> [KafkaTopicPartition: KafkaOffset] { ledger.takeOffsetsToStore() }
+    func waitUntilDrained(_ partitions: [KafkaTopicPartition], deadline: Date) -> Int { ledger.waitUntilDrained(partitions, deadline: deadline) }
+    func isCurrent(_ ticket: PartitionLedger.Ticket) -> Bool { ledger.isCurrent(ticket) }
+    func isCurrent(_ ticket: PartitionLedger.Ticket, cache: inout PartitionLedger.CurrentTicketCache) -> Bool { ledger.isCurrent(ticket, cache: &cache) }
+    var inFlight: (records: Int, bytes: Int) { ledger.inFlight }
+    var isPaused: Bool { ledger.isPaused }
+    var assigned: [KafkaTopicPartition] { ledger.assigned }
 }

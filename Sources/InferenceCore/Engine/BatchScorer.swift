@@ -1,0 +1,209 @@
+/// Turns a batch of raw requests into one outcome per row: the one scoring path of the project.
+///
+/// The pipeline, the bundle self-test, `model bench` and ``LoadedModel/predict(_:)`` all score
+/// through it, so what is measured and tested is what serves. For each request, ``append(request:)``
+/// decodes the JSON, validates and encodes the features straight into the next row of the batch
+/// matrix (or refuses the row with a typed ``ScoringFailure``); ``score()`` runs the model runtime
+/// (a ``ModelKernel``) once over the accepted rows; ``outcome(ofRow:)`` then validates and interprets
+/// each row's output. A refused row never enters the matrix, so one bad record never fails its
+/// batch-mates.
+///
+/// A value owned by one thread; its buffers are allocated once (for `maxRows` rows) and reused, so
+/// scoring allocates nothing per row (multiclass probabilities are slices of the output buffer).
+///
+/// Lifecycle of one batch: `append` rows (row `i` is the `i`-th accepted), `score()`, read
+/// `outcome(ofRow:)` for `0..<rowCount`, `reset()`.
+public struct BatchScorer: Sendable {
+    /// The model version this scorer serves (a new version gets a new scorer).
+    public let model: LoadedModel
+    /// Rows the matrix holds: the largest batch.
+    public let maxRows: Int
+    /// Requests larger than this are refused as `oversized_payload` before decoding.
+    public let maxPayloadBytes: Int
+
+    private let decoder: RequestDecoder
+    private let encoder: PredictionEncoder
+    private let labels: PredictionLabels
+    private var matrix: [Float]
+    private var outputs: [Float]
+    /// The raw values of the row last passed to ``append(request:)`` (kept for drift statistics).
+    public private(set) var lastRow: [RawFeatureValue] = []
+    /// Rows accepted into the open batch.
+    public private(set) var rowCount = 0
+    /// Whether ``score()`` ran over the open batch (outcomes are readable).
+    public private(set) var isScored = false
+
+    /// Prepares a scorer for `model`.
+    ///
+    /// - Parameters:
+    ///   - model: the model version to serve.
+    ///   - maxRows: the largest batch (the matrix is allocated for it once).
+    ///   - maxPayloadBytes: the largest request value accepted.
+    /// - Throws: ``ConfigurationValidationError`` when the model's feature names cannot be decoded
+    ///   (duplicates) or `maxRows` is not positive.
+    public init(model: LoadedModel, maxRows: Int, maxPayloadBytes: Int = 1 << 20) throws(ConfigurationValidationError) {
+        guard maxRows > 0 else { throw ConfigurationValidationError(message: "a batch holds at least one row (maxRows is \(maxRows))") }
+        self.model = model
+        self.maxRows = maxRows
+        self.maxPayloadBytes = maxPayloadBytes
+        decoder = try RequestDecoder(featureNames: model.schema.features.map(\.name), configuration: .init(maxPayloadBytes: maxPayloadBytes))
+        encoder = PredictionEncoder(modelName: model.name, modelVersion: model.version)
+        labels = PredictionLabels(model.output.labels)
+        matrix = [Float](repeating: 0, count: maxRows * model.schema.width)
+        outputs = [Float](repeating: 0, count: maxRows * model.kernel.outputWidth)
+        lastRow.reserveCapacity(model.schema.features.count)
+    }
+
+    /// The model's name.
+    public var name: String { model.name }
+    /// The model's version.
+    public var version: String { model.version }
+    /// Whether another row fits in the open batch.
+    public var isFull: Bool { rowCount >= maxRows }
+
+    /// Decodes a request (a record's value; `nil` for a tombstone), validates it and encodes it
+    /// into the next row of the batch.
+    ///
+    /// - Parameter value: the request's bytes, borrowed for the call.
+    /// - Returns: the request's `id` (nil when it has none) when the row was accepted as row
+    ///   `rowCount - 1`; the reason it was refused otherwise (nothing was added).
+    public mutating func append(request value: UnsafeRawBufferPointer?) -> Result<String?, ScoringFailure> {
+        precondition(!isScored && rowCount < maxRows, "BatchScorer: append to a scored or full batch (reset first)")
+        guard let value else {
+            return .failure(ScoringFailure(
+                reason: .malformedJSON, message: "the record has a null value (a tombstone); a request must be a JSON object", cause: .tombstone))
+        }
+        guard value.count <= maxPayloadBytes else {
+            return .failure(ScoringFailure(
+                reason: .oversizedPayload, message: "value of \(value.count) bytes exceeds max-payload-bytes (\(maxPayloadBytes))",
+                cause: .oversized(bytes: value.count)))
+        }
+        let request: DecodedRequest
+        do {
+            request = try decoder.decode(value, into: &lastRow)
+        } catch {
+            return .failure(ScoringFailure(
+                reason: (error.deadLetterReason ?? .malformedJSON).raised(by: "InferenceCore.RequestDecoder", error), message: error.description,
+                cause: .request(error)))
+        }
+        if let failure = encodeNextRow(lastRow) { return .failure(failure) }
+        return .success(request.id)
+    }
+
+    /// Validates already decoded values (one per feature, schema order) and encodes them into the
+    /// next row of the batch (the self-test and tools score rows that are not JSON).
+    ///
+    /// - Returns: nil when the row was accepted, else why it was refused.
+    public mutating func append(row: [RawFeatureValue]) -> ScoringFailure? {
+        precondition(!isScored && rowCount < maxRows, "BatchScorer: append to a scored or full batch (reset first)")
+        return encodeNextRow(row)
+    }
+
+    private mutating func encodeNextRow(_ row: [RawFeatureValue]) -> ScoringFailure? {
+        let schema = model.schema
+        let width = schema.width
+        let start = rowCount * width
+        do {
+            try matrix.withUnsafeMutableBufferPointer { (m) throws(InputValidationError) in
+                try schema.encode(row: row, into: UnsafeMutableBufferPointer(rebasing: m[start..<(start + width)]))
+            }
+        } catch {
+            return ScoringFailure(
+                reason: (error.deadLetterReason ?? .schemaViolation).raised(by: "InferenceCore.InputSchema", error), message: error.message,
+                cause: .input(error))
+        }
+        rowCount += 1
+        return nil
+    }
+
+    /// Runs the model over the accepted rows (once per batch). Afterwards ``outcome(ofRow:)``
+    /// answers for each of them.
+    public mutating func score() {
+        precondition(!isScored, "BatchScorer: the batch was already scored")
+        isScored = true
+        let n = rowCount
+        guard n > 0 else { return }
+        let kernel = model.kernel
+        matrix.withUnsafeBufferPointer { input in
+            outputs.withUnsafeMutableBufferPointer { output in
+                kernel.predict(
+                    input: UnsafeBufferPointer(rebasing: input[0..<(n * kernel.inputWidth)]), rowCount: n,
+                    output: UnsafeMutableBufferPointer(rebasing: output[0..<(n * kernel.outputWidth)])
+                )
+            }
+        }
+    }
+
+    /// Row `row`'s validated, interpreted output; a failure when the model's output is invalid
+    /// (non-finite, out of range, probabilities that do not sum to 1).
+    public func outcome(ofRow row: Int) -> Result<PredictionOutput, ScoringFailure> {
+        precondition(isScored && row < rowCount, "BatchScorer: outcome of a row that was not scored")
+        let width = model.kernel.outputWidth
+        return model.output.interpret(outputs[(row * width)..<((row + 1) * width)]).mapError { error in
+            ScoringFailure(
+                reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message,
+                cause: .output(error))
+        }
+    }
+
+    /// Empties the batch for the next one (buffers are kept).
+    public mutating func reset() {
+        rowCount = 0
+        isScored = false
+    }
+
+    /// Appends one prediction event's JSON (docs/events.md) for `output` to an emptied `buffer`.
+    public func encodePrediction(_ output: PredictionOutput, context: PredictionContext, into buffer: inout [UInt8]) {
+        switch output {
+        case .regression(let score):
+            encoder.encode(.regression(score: score), context: context, into: &buffer)
+        case .binary(let score, _, let isPositive):
+            encoder.encode(.binary(score: score, labelIndex: isPositive ? 1 : 0, labels: labels), context: context, into: &buffer)
+        case .multiclass(let probabilities, let classIndex, _):
+            probabilities.withUnsafeBufferPointer { p in
+                encoder.encode(.multiclass(probabilities: p, labelIndex: classIndex, labels: labels), context: context, into: &buffer)
+            }
+        }
+    }
+}
+
+/// Why a row could not be scored: the dead-letter reason and a message for the record's headers.
+public struct ScoringFailure: Error, Sendable, CustomStringConvertible {
+    /// The step that refused the row, with its typed error.
+    public enum Cause: Sendable {
+        /// The record had no value.
+        case tombstone
+        /// The value was larger than `maxPayloadBytes`.
+        case oversized(bytes: Int)
+        /// The value is not a valid request (JSON, layout).
+        case request(RequestDecodingError)
+        /// A feature value failed validation.
+        case input(InputValidationError)
+        /// The model's output failed validation.
+        case output(OutputValidationError)
+    }
+
+    /// The dead-letter reason (code, Kafka Connect stage and class names).
+    public var reason: DeadLetterReason
+    /// What was wrong with the record, for a person reading the dead letter.
+    public var message: String
+    /// The step that refused the row.
+    public var cause: Cause
+
+    /// Creates a failure.
+    public init(reason: DeadLetterReason, message: String, cause: Cause) {
+        self.reason = reason
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { "\(reason.code): \(message)" }
+}
+
+extension DeadLetterReason {
+    /// The same reason, with Kafka Connect's class headers naming the component that raised the
+    /// error and the error's own type (the reason alone cannot know which raised it).
+    public func raised(by component: String, _ error: any Error) -> DeadLetterReason {
+        DeadLetterReason(code: code, stage: stage, className: component, exceptionClassName: String(reflecting: type(of: error)))
+    }
+}

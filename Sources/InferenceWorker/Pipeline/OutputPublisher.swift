@@ -1,0 +1,512 @@
+import Foundation
+import InferenceCore
+import Kafka
+import Logging
+import Synchronization
+
+/// Writes the pipeline's outputs (predictions, dead letters, drift reports) and turns their
+/// delivery reports into acknowledgements of the inputs: it owns the producer, the outputs in
+/// flight (``OutputSlots``), retries, dead-letter truncation and producer recovery.
+///
+/// Every failed write is classified (``OutputFailure``) and ``DeadLetterPolicy`` decides what
+/// follows (``OutputDisposition``):
+/// - a broker outage or timeout is retried with back-off for as long as it lasts, never
+///   dead-lettered (a delivery timed out in `message.timeout.ms` may have been persisted: sending
+///   it again can duplicate, never lose);
+/// - a topic that cannot be written holds its outputs (and so its input partitions) back; each
+///   such output is counted once as blocked, the current number is a gauge and a readiness
+///   check, and an error naming the topic and the fix is logged (at most every 30 s per topic);
+/// - a prediction the broker refuses as such (too large) dead-letters its input; a dead letter it
+///   refuses is truncated (``DeadLetterTruncation``) and written again, so no record can stop a
+///   partition;
+/// - a fatal producer error (fenced, broken idempotence state) retires the producer: a new one is
+///   created and every unacknowledged output is sent again in its original order (so each input
+///   partition's outputs keep their order); meanwhile ``send`` waits (the scoring thread stops,
+///   and back-pressure then stops consumption) and ``isUp`` is false. Recovery that does not
+///   succeed within `recoveryTimeout` calls `giveUp`: the pipeline then stops without committing.
+///
+/// An input is acknowledged only by a successful delivery report of its output, from whichever
+/// producer generation it came; failure reports from a retired producer are ignored (recovery
+/// sent those outputs again).
+///
+/// Threads: ``publishPrediction(_:for:)`` and ``deadLetter(_:failure:model:)`` run on the scoring
+/// thread; delivery reports on the producer's thread; retries on a timer queue; recovery on a
+/// thread of its own.
+final class OutputPublisher: Sendable {
+    /// Where outputs go and how recovery is bounded.
+    struct Configuration: Sendable {
+        var outputTopic: String
+        var deadLetterTopic: String
+        var driftTopic: String?
+        var workerID: String
+        var producer: KafkaProducerConfiguration
+        /// The longest a producer may stay unrecovered (no successful delivery since its first
+        /// fatal error) before the worker gives up.
+        var recoveryTimeout: Duration
+        /// The first truncation budget of a refused dead letter: the producer's `message.max.bytes`.
+        var maxMessageBytes: Int
+    }
+
+    private struct ProducerState: ~Copyable {
+        var producer: KafkaProducer?
+        /// Bumped by every recreation; outputs remember the generation they were last sent with.
+        var generation: UInt64 = 0
+        var recovering = false
+        var stopping = false
+        /// Producers being closed after a fatal error.
+        var retired: [KafkaProducer] = []
+        /// When the current run of fatal errors began (nil once a delivery succeeded since).
+        var failingSince: ContinuousClock.Instant?
+        /// Outputs currently held back because their topic cannot be written.
+        var blockedNow = 0
+        /// When the blocked condition of each topic was last logged.
+        var blockedLogged: [String: ContinuousClock.Instant] = [:]
+    }
+
+    let configuration: Configuration
+    private let logger: Logger
+    private let counters: PipelineCounters
+    private let acknowledge: @Sendable (PartitionLedger.Ticket, RecordOffset) -> Void
+    private let giveUp: @Sendable (KafkaError) -> Void
+    private let slots = OutputSlots<OutputSlot>()
+    private let policy = DeadLetterPolicy()
+    private let deadLetterHeaders: DeadLetterHeaders
+    private let state = Mutex(ProducerState())
+    private let nextSequence = Atomic<UInt64>(1)
+    /// Mirrors `state.generation` (bumped under the lock): the scoring thread checks it after
+    /// registering an output, without the lock.
+    private let generation = Atomic<UInt64>(0)
+    /// Mirrors `state.failingSince != nil`: the delivery thread checks it per report, without the lock.
+    private let failing = Atomic<Bool>(false)
+    private let abandoned = Atomic<Bool>(false)
+    private let retryQueue = DispatchQueue(label: "inference-worker.output-retries")
+
+    /// Context of drift reports' delivery reports: they acknowledge no input.
+    private static let driftContext: UInt64 = 0
+
+    /// - Parameters:
+    ///   - acknowledge: called once per input whose output was delivered (on the delivery thread).
+    ///   - giveUp: called once when the producer cannot be recovered within the bound.
+    init(
+        configuration: Configuration, logger: Logger, counters: PipelineCounters,
+        acknowledge: @escaping @Sendable (PartitionLedger.Ticket, RecordOffset) -> Void,
+        giveUp: @escaping @Sendable (KafkaError) -> Void
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.counters = counters
+        self.acknowledge = acknowledge
+        self.giveUp = giveUp
+        deadLetterHeaders = DeadLetterHeaders(workerID: configuration.workerID)
+    }
+
+    /// Creates the first producer.
+    func start() throws(KafkaError) {
+        let producer = try makeProducer(generation: 1)
+        state.withLock {
+            $0.producer = producer
+            $0.generation = 1
+            generation.store(1, ordering: .releasing)
+        }
+    }
+
+    private func makeProducer(generation: UInt64) throws(KafkaError) -> KafkaProducer {
+        try KafkaProducer(configuration: configuration.producer, logger: logger) { [self] report in
+            delivered(report, generation: generation)
+        }
+    }
+
+    // MARK: - State for health and metrics
+
+    /// Whether a producer is serving (not being recovered, not closed).
+    var isUp: Bool { state.withLock { $0.producer != nil && !$0.recovering && !$0.stopping } }
+    /// Outputs currently held back because their topic cannot be written.
+    var blockedOutputs: Int { state.withLock { $0.blockedNow } }
+    /// Outputs sent and not yet acknowledged.
+    var unacknowledged: Int { slots.count }
+
+    /// From now on, no delivery acknowledges anything and nothing is retried (a crash, for tests
+    /// and fatal errors: the inputs are redelivered to the partitions' next owner).
+    func abandon() {
+        abandoned.store(true, ordering: .releasing)
+    }
+
+    // MARK: - Sending (the scoring thread)
+
+    /// Sends a prediction, keyed like its input, with the input's headers. `value` is taken by the
+    /// slot; a recycled buffer (or an empty one) is left in it for the next prediction.
+    func publishPrediction(_ value: inout [UInt8], for input: InboundRecord) {
+        guard let (producer, generation) = currentProducer() else { return }
+        let slot = OutputSlot(
+            kind: .prediction, input: input, value: value, headers: input.message.headers,
+            sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, generation: generation
+        )
+        send(slots.insert(slot, takingSpareInto: &value), slot, producer: producer, generation: generation)
+    }
+
+    /// Dead-letters an input: its original key, value, headers and timestamp, plus the context
+    /// headers of ``DeadLetterHeaders``.
+    func deadLetter(_ input: InboundRecord, reason: DeadLetterReason, message text: String, model: (name: String, version: String)?) {
+        guard let (producer, generation) = currentProducer() else { return }
+        let message = input.message
+        let original = message.headers.map { RecordHeader(key: $0.key, value: $0.value) }
+        let context = deadLetterHeaders.headers(
+            original: [],
+            partition: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
+            offset: RecordOffset(message.offset.rawValue),
+            reason: reason, message: text,
+            modelName: model?.name, modelVersion: model?.version
+        )
+        let details = OutputSlot.DeadLetter(reason: reason, key: message.key, truncationBudget: nil, originalHeaders: original, contextHeaders: context)
+        let slot = OutputSlot(
+            kind: .deadLetter(details), input: input, value: message.value,
+            headers: (original + context).map { KafkaHeader(key: $0.key, value: $0.value) },
+            timestampMilliseconds: message.timestamp?.milliseconds,
+            sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, generation: generation
+        )
+        send(slots.insert(slot), slot, producer: producer, generation: generation)
+    }
+
+    /// Publishes a drift report to the drift topic, keyed by model name (best effort: a report that
+    /// cannot be written is logged, and the next window's report follows).
+    func publishDrift(_ report: DriftReport) {
+        guard let topic = configuration.driftTopic, let producer = state.withLock({ $0.recovering ? nil : $0.producer }) else { return }
+        do {
+            let json = try report.jsonData()
+            try Array(report.modelName.utf8).withUnsafeBytes { key in
+                try producer.send(topic: topic, partition: nil, key: key, value: Array(json), context: Self.driftContext)
+            }
+        } catch {
+            logger.warning("drift report not sent", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func topic(of slot: OutputSlot) -> String {
+        slot.isDeadLetter ? configuration.deadLetterTopic : configuration.outputTopic
+    }
+
+    /// The producer to send with, waiting while one is being recovered; nil when stopping.
+    private func currentProducer() -> (producer: KafkaProducer, generation: UInt64)? {
+        while true {
+            let current = state.withLock { state -> (KafkaProducer, UInt64)?? in
+                if state.stopping { return .some(nil) }
+                if state.recovering { return nil }
+                return state.producer.map { ($0, state.generation) }
+            }
+            if let current { return current }
+            if abandoned.load(ordering: .acquiring) { return nil }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+    }
+
+    /// Sends a newly registered output with the producer of `generation`. If a recovery began
+    /// meanwhile, its snapshot may have missed the output: ``transmit(_:retryOf:)`` then waits for
+    /// the new producer and sends it unless the recovery did.
+    private func send(_ id: UInt64, _ slot: OutputSlot, producer: KafkaProducer, generation: UInt64) {
+        guard self.generation.load(ordering: .acquiring) == generation else { return transmit(id) }
+        send(id, slot, with: producer, generation: generation)
+    }
+
+    /// Hands output `id` to the current producer: again, when `retryOf` names the generation whose
+    /// retry this is; else once per generation (recovery may have sent it already).
+    private func transmit(_ id: UInt64, retryOf retryGeneration: UInt64? = nil) {
+        guard let (producer, generation) = currentProducer() else { return }
+        var claimed = false
+        guard let slot = slots.update(id, { slot in
+            if let retryGeneration {
+                claimed = slot.generation == retryGeneration && retryGeneration == generation
+            } else {
+                claimed = slot.generation < generation
+            }
+            if claimed { slot.generation = generation }
+        }), claimed else { return }
+        send(id, slot, with: producer, generation: generation)
+    }
+
+    /// Waits out a full local queue (back-pressure); any other error goes to ``failed(_:error:producer:generation:)``.
+    private func send(_ id: UInt64, _ slot: OutputSlot, with producer: KafkaProducer, generation: UInt64) {
+        while true {
+            do {
+                try withKey(of: slot) { key in
+                    try producer.send(
+                        topic: topic(of: slot), partition: nil, key: key, value: slot.value, headers: slot.headers,
+                        timestampMilliseconds: slot.timestampMilliseconds, context: id
+                    )
+                }
+                return
+            } catch let error as KafkaError where error.code == .queueFull {
+                if abandoned.load(ordering: .acquiring) || state.withLock({ $0.stopping }) { return }
+                Thread.sleep(forTimeInterval: 0.001)
+            } catch {
+                failed(id, error: error as? KafkaError ?? KafkaError(code: .closed, message: "\(error)"), producer: producer, generation: generation)
+                return
+            }
+        }
+    }
+
+    private func withKey(of slot: OutputSlot, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        if case .deadLetter(let details) = slot.kind {
+            guard let key = details.key else { return try body(nil) }
+            return try key.withUnsafeBytes { try body($0) }
+        }
+        try slot.input.message.withKey(body)
+    }
+
+    // MARK: - Delivery reports (the producer's thread)
+
+    private func delivered(_ report: KafkaDeliveryReport, generation: UInt64) {
+        guard let error = report.error else {
+            // The delivered output's buffer is kept for the scoring thread to encode into again.
+            guard let slot = slots.remove(report.context, recycling: { slot -> [UInt8]? in
+                guard case .prediction = slot.kind else { return nil }
+                defer { slot.value = nil }
+                return slot.value
+            }) else { return }
+            if slot.isBlocked || failing.load(ordering: .relaxed) {
+                state.withLock { state in
+                    if slot.isBlocked { state.blockedNow -= 1 }
+                    if generation == state.generation, !state.recovering {
+                        state.failingSince = nil
+                        failing.store(false, ordering: .relaxed)
+                    }
+                }
+            }
+            if abandoned.load(ordering: .acquiring) { return }
+            switch slot.kind {
+            case .prediction:
+                let latency = slot.input.message.timestamp.map { timestamp in
+                    Int64(Date().timeIntervalSince1970 * 1_000_000) - timestamp.milliseconds * 1000
+                }
+                counters.predicted(endToEndMicroseconds: latency)
+            case .deadLetter(let details):
+                counters.deadLettered(reason: details.reason.code)
+            }
+            acknowledge(slot.input.ticket, slot.offset)
+            return
+        }
+        if report.context == Self.driftContext {
+            logger.warning("drift report not written", metadata: ["kafka.topic": "\(report.topic)", "error": "\(error)"])
+            return
+        }
+        // A retired producer's failures are not acted on: recovery sent its outputs again.
+        guard let producer = state.withLock({ state in state.generation == generation && !state.recovering ? state.producer : nil }) else { return }
+        failed(report.context, error: error, producer: producer, generation: generation)
+    }
+
+    // MARK: - Failures
+
+    /// What a failed write says, read off the Kafka error and the producer's state.
+    static func classify(_ error: KafkaError, producerIsFatal: Bool) -> OutputFailure {
+        if error.code == .closed { return .stopping }
+        if error.isFatal || producerIsFatal { return .producerFatal }
+        guard let code = error.code.librdkafkaCode else { return .transient }
+        switch code {
+        case 10, 4, 18, 87, 2, 32, -199:
+            // MSG_SIZE_TOO_LARGE, INVALID_MSG_SIZE, RECORD_LIST_TOO_LARGE, INVALID_RECORD,
+            // CORRUPT_MESSAGE, INVALID_TIMESTAMP, _BAD_MSG: about this record, not the topic.
+            return .recordRejected
+        case 3, -188, 29, 31, 17:
+            // UNKNOWN_TOPIC_OR_PART, _UNKNOWN_TOPIC, TOPIC_AUTHORIZATION_FAILED,
+            // CLUSTER_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION: about the topic.
+            return .topicUnavailable
+        case -152, -151:
+            // _PURGE_QUEUE, _PURGE_INFLIGHT: purged by a close (a fatal producer is caught above).
+            return .stopping
+        default:
+            return .transient
+        }
+    }
+
+    private func failed(_ id: UInt64, error: KafkaError, producer: KafkaProducer, generation: UInt64) {
+        if abandoned.load(ordering: .acquiring) {
+            _ = slots.remove(id)
+            return
+        }
+        guard let slot = slots.get(id) else { return }
+        let failure = Self.classify(error, producerIsFatal: producer.fatalError != nil)
+        var generator = SystemRandomNumberGenerator()
+        switch policy.disposition(for: failure, isDeadLetter: slot.isDeadLetter, attempt: slot.attempt + 1, using: &generator) {
+        case .abandon:
+            // Stopping: leave the input unacknowledged; it is redelivered after the restart.
+            if slots.remove(id)?.isBlocked == true { state.withLock { $0.blockedNow -= 1 } }
+        case .recreateProducer:
+            recover(from: producer, generation: generation, cause: error)
+        case .deadLetterInput:
+            guard let slot = slots.remove(id) else { return }
+            if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+            logger.warning("prediction cannot be written; dead-lettering its input", metadata: [
+                "kafka.topic": "\(configuration.outputTopic)", "error": "\(error)",
+            ])
+            deadLetter(slot.input, reason: .outputProduceFailure, message: error.description, model: nil)
+        case .truncate:
+            truncate(id, error: error)
+        case .retry(let delay, let blocked):
+            let newlyBlocked = blocked && !slot.isBlocked
+            guard let updated = slots.update(id, { slot in
+                slot.attempt += 1
+                if blocked { slot.isBlocked = true }
+            }) else { return }
+            counters.update {
+                $0.retried += 1
+                if newlyBlocked { $0.blocked += 1 }
+            }
+            if newlyBlocked { reportBlocked(topic: topic(of: updated), error: error) }
+            let retryGeneration = updated.generation
+            retryQueue.asyncAfter(deadline: .now() + delay.doubleSeconds) { [self] in
+                transmit(id, retryOf: retryGeneration)
+            }
+        }
+    }
+
+    private func reportBlocked(topic: String, error: KafkaError) {
+        let now = ContinuousClock.now
+        let log = state.withLock { state -> Bool in
+            state.blockedNow += 1
+            if let last = state.blockedLogged[topic], last.duration(to: now) < .seconds(30) { return false }
+            state.blockedLogged[topic] = now
+            return true
+        }
+        guard log else { return }
+        logger.error("outputs cannot be written to their topic; its input partitions stop advancing until they can", metadata: [
+            "kafka.topic": "\(topic)", "error": "\(error)",
+            "fix": "create the topic (or run with --create-topics true) and make sure the worker may write to it",
+        ])
+    }
+
+    /// A dead letter refused as too large: write it again with its value (key, headers) cut to a
+    /// budget, a quarter of the previous one on every further refusal.
+    private func truncate(_ id: UInt64, error: KafkaError) {
+        var budget = 0
+        var first = false
+        guard let slot = slots.update(id, { slot in
+            guard case .deadLetter(var details) = slot.kind else { return }
+            first = details.truncationBudget == nil
+            budget = details.truncationBudget.map { $0 / 4 } ?? configuration.maxMessageBytes
+            details.truncationBudget = budget
+            let input = slot.input.message
+            let cut = DeadLetterTruncation(
+                key: input.key, value: input.value, originalHeaders: details.originalHeaders, contextHeaders: details.contextHeaders, budget: budget
+            )
+            details.key = cut.key
+            slot.value = cut.value
+            slot.headers = cut.headers.map { KafkaHeader(key: $0.key, value: $0.value) }
+            slot.kind = .deadLetter(details)
+            slot.attempt += 1
+        }) else { return }
+        if first { counters.update { $0.truncatedDeadLetters += 1 } }
+        logger.warning("dead letter refused as too large; writing it truncated", metadata: [
+            "kafka.topic": "\(configuration.deadLetterTopic)", "bytes.budget": "\(budget)",
+            "bytes.value": "\(slot.input.message.valueLength)", "error": "\(error)",
+        ])
+        transmit(id, retryOf: slot.generation)
+    }
+
+    // MARK: - Producer recovery
+
+    /// Retires a fatally failed producer and starts recovery (once per generation).
+    private func recover(from failedProducer: KafkaProducer, generation: UInt64, cause: KafkaError) {
+        let now = ContinuousClock.now
+        let start = state.withLock { state -> UInt64? in
+            guard !state.stopping, !state.recovering, state.generation == generation, state.producer === failedProducer else { return nil }
+            state.recovering = true
+            state.generation += 1
+            self.generation.store(state.generation, ordering: .releasing)
+            failing.store(true, ordering: .relaxed)
+            state.retired.append(failedProducer)
+            state.producer = nil
+            if state.failingSince == nil { state.failingSince = now }
+            return state.generation
+        }
+        guard let newGeneration = start else { return }
+        counters.update { $0.producerRecoveries += 1 }
+        logger.error("producer failed fatally; recreating it and sending every unacknowledged output again", metadata: [
+            "error": "\(cause)", "producer.generation": "\(newGeneration)", "outputs.unacknowledged": "\(slots.count)",
+        ])
+        let retiring = failedProducer
+        Task { _ = await retiring.close(flushTimeout: .zero) }
+        let thread = Thread { [self] in runRecovery(generation: newGeneration, cause: cause) }
+        thread.name = "producer-recovery"
+        thread.start()
+    }
+
+    private func runRecovery(generation: UInt64, cause: KafkaError) {
+        while true {
+            let (stopping, failingSince) = state.withLock { ($0.stopping, $0.failingSince) }
+            if stopping || abandoned.load(ordering: .acquiring) { return }
+            if let failingSince, failingSince.duration(to: .now) > configuration.recoveryTimeout {
+                logger.critical("the producer could not be recovered in time; stopping without committing", metadata: [
+                    "error": "\(cause)", "recovery.timeout": "\(configuration.recoveryTimeout)",
+                ])
+                giveUp(cause)
+                return
+            }
+            let producer: KafkaProducer
+            do {
+                producer = try makeProducer(generation: generation)
+            } catch {
+                logger.error("recreating the producer failed; trying again", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+            // Every unacknowledged output, in the order it was first sent, claimed for the new
+            // generation (a send racing with this finds it claimed and leaves it to us).
+            let pending = state.withLock { state -> [(id: UInt64, slot: OutputSlot)] in
+                state.producer = producer
+                return slots.live().sorted { $0.slot.sequence < $1.slot.sequence }
+            }
+            var resent = 0
+            var failures: [(UInt64, KafkaError)] = []
+            for (id, _) in pending {
+                guard let slot = slots.update(id, { $0.generation = generation }) else { continue }
+                while true {
+                    do {
+                        try withKey(of: slot) { key in
+                            try producer.send(
+                                topic: topic(of: slot), partition: nil, key: key, value: slot.value, headers: slot.headers,
+                                timestampMilliseconds: slot.timestampMilliseconds, context: id
+                            )
+                        }
+                        resent += 1
+                    } catch let error as KafkaError where error.code == .queueFull {
+                        if abandoned.load(ordering: .acquiring) || state.withLock({ $0.stopping }) { return }
+                        Thread.sleep(forTimeInterval: 0.001)
+                        continue
+                    } catch {
+                        failures.append((id, error as? KafkaError ?? KafkaError(code: .closed, message: "\(error)")))
+                    }
+                    break
+                }
+            }
+            state.withLock { $0.recovering = false }
+            counters.update { $0.resent += resent }
+            logger.warning("producer recreated; unacknowledged outputs sent again (duplicates possible)", metadata: [
+                "producer.generation": "\(generation)", "outputs.resent": "\(resent)",
+            ])
+            for (id, error) in failures { failed(id, error: error, producer: producer, generation: generation) }
+            return
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Stops sending, flushes for at most `flushTimeout`, and returns the number of outputs still
+    /// unacknowledged. Retired producers are closed too.
+    func close(flushTimeout: Duration) async -> Int {
+        let (producer, retired) = state.withLock { state in
+            state.stopping = true
+            defer { state.retired = [] }
+            return (state.producer, state.retired)
+        }
+        for old in retired { _ = await old.close(flushTimeout: .zero) }
+        _ = await producer?.close(flushTimeout: flushTimeout)
+        return slots.count
+    }
+}
+
+extension DeadLetterReason {
+    /// The prediction could not be written to the output topic (the broker or the client refused
+    /// the record itself, e.g. larger than the topic allows).
+    static let outputProduceFailure = DeadLetterReason(
+        code: "output_produce_failure", stage: "PRODUCE", className: "InferenceWorker.OutputPublisher", exceptionClassName: "Kafka.KafkaError"
+    )
+}

@@ -1,0 +1,203 @@
+import Foundation
+import InferenceCore
+import Kafka
+import Logging
+
+/// The pipeline's scoring thread: takes the records the consumer handed over, in arrival order,
+/// scores them in micro-batches and hands every outcome to the ``OutputPublisher``.
+///
+/// For each record: skip it if its partition was revoked meanwhile; append it to the open batch's
+/// ``BatchScorer`` (decode, validate, encode into the batch matrix), or dead-letter it with the
+/// scorer's reason; the ``MicroBatcher`` says when the batch closes (size, or its deadline). A
+/// closed batch is scored once, and each row's prediction (or output failure) is published in
+/// input order, so one input partition's outputs are sent in its order.
+///
+/// A batch is served by one model version from its first row to its last; a new version (hot
+/// reload) takes over at the next batch. While no version is servable, records wait (in flight:
+/// back-pressure pauses consumption) until one is, or until the pipeline stops.
+///
+/// A value confined to its thread: ``run()`` is called once, on the thread the pipeline starts
+/// (`@unchecked Sendable` only so that it can be handed to that thread: it is never shared, and
+/// its drift monitor, which is not `Sendable`, is only ever touched there).
+struct ScoringLoop: @unchecked Sendable {
+    /// A record accepted into the open batch (its features are in the scorer's matrix).
+    struct PendingRow: Sendable {
+        var input: InboundRecord
+        var requestID: String?
+    }
+
+    private let configuration: WorkerConfiguration
+    private let models: any ModelSource
+    private let queue: WorkQueue
+    private let ledger: PartitionLedger
+    private let publisher: OutputPublisher
+    private let counters: PipelineCounters
+    private let logger: Logger
+    private let isStopping: @Sendable () -> Bool
+    /// Called after every pass over the queue: hands acknowledged progress to the consumer.
+    private let storeProgress: @Sendable () -> Void
+    /// Called with every drift report published.
+    private let driftPublished: @Sendable (DriftReport) -> Void
+    private let clock = ContinuousClock()
+
+    private var batcher: MicroBatcher<PendingRow, ContinuousClock.Instant>
+    /// The open batch's scorer (its model version); replaced between batches on a new version.
+    private var scorer: BatchScorer?
+    private var drift: DriftMonitor?
+    private var encodeBuffer: [UInt8] = []
+    private var currentTickets = PartitionLedger.CurrentTicketCache()
+
+    init(
+        configuration: WorkerConfiguration, models: any ModelSource, queue: WorkQueue, ledger: PartitionLedger,
+        publisher: OutputPublisher, counters: PipelineCounters, logger: Logger,
+        isStopping: @escaping @Sendable () -> Bool,
+        storeProgress: @escaping @Sendable () -> Void,
+        driftPublished: @escaping @Sendable (DriftReport) -> Void
+    ) throws(ConfigurationValidationError) {
+        self.configuration = configuration
+        self.models = models
+        self.queue = queue
+        self.ledger = ledger
+        self.publisher = publisher
+        self.counters = counters
+        self.logger = logger
+        self.isStopping = isStopping
+        self.storeProgress = storeProgress
+        self.driftPublished = driftPublished
+        batcher = try MicroBatcher(configuration: MicroBatcherConfiguration(
+            maxBatchSize: configuration.maxBatchSize,
+            maxDelay: configuration.maxBatchDelay,
+            adaptive: configuration.adaptiveBatching ? .init(latencyObjective: configuration.latencyObjective, initialBatchSize: 8) : nil
+        ))
+    }
+
+    /// Scores until the queue is closed and empty, then scores what is pending and reports the
+    /// open drift window.
+    mutating func run() {
+        while true {
+            let deadline: Date
+            if let next = batcher.nextDeadline {
+                deadline = Date(timeIntervalSinceNow: max(0, clock.now.duration(to: next).doubleSeconds))
+            } else {
+                deadline = Date(timeIntervalSinceNow: 0.1)
+            }
+            guard let records = queue.take(waitingUntil: deadline) else { break }
+            // The batcher's clock is read once per 16 records (at most ~0.1 ms stale at ~5 µs per
+            // record): its deadlines are milliseconds, and this is the serial thread.
+            var now = clock.now
+            for (index, record) in records.enumerated() {
+                if index & 15 == 15 { now = clock.now }
+                guard take(record, now: now) else { break }
+            }
+            if case .flush(let batch) = batcher.deadlineReached(now: clock.now) { score(batch) }
+            if let report = drift?.takeReportIfDue(now: Date()) { publish(report) }
+            storeProgress()
+        }
+        if let batch = batcher.drain(now: clock.now) { score(batch) }
+        if let report = drift?.flush(now: Date()) { publish(report) }
+    }
+
+    /// One record into the open batch (or to the dead letters). Returns false when the pipeline
+    /// stopped while the record waited for a servable model (it stays unacknowledged).
+    private mutating func take(_ record: InboundRecord, now: ContinuousClock.Instant) -> Bool {
+        guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
+            return true // revoked or lost meanwhile: the next owner reads it again
+        }
+        guard prepareScorer() else { return false }
+        let result = record.message.withValue { scorer!.append(request: $0) }
+        switch result {
+        case .failure(let failure):
+            publisher.deadLetter(record, reason: failure.reason, message: failure.message, model: (scorer!.name, scorer!.version))
+        case .success(let requestID):
+            if drift?.modelVersion == scorer!.version { drift!.observe(row: scorer!.lastRow) }
+            if case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: requestID), now: now) { score(batch) }
+        }
+        return true
+    }
+
+    /// Makes sure a scorer serves the next row: the open batch's, or at a batch boundary the
+    /// current model version's. Waits while no version is servable; false if the pipeline stops.
+    private mutating func prepareScorer() -> Bool {
+        if (scorer?.rowCount ?? 0) > 0 { return true }
+        while true {
+            if let model = models.current {
+                if scorer?.version == model.version, scorer?.name == model.name { return true }
+                if serve(model) { return true }
+            }
+            // No servable model: keep the record in flight (back-pressure will pause) and wait;
+            // when stopping, leave it unacknowledged (it is redelivered).
+            if isStopping() { return false }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    /// Puts `model` in service from the next batch on. False if it cannot serve.
+    private mutating func serve(_ model: LoadedModel) -> Bool {
+        do {
+            scorer = try BatchScorer(model: model, maxRows: configuration.maxBatchSize, maxPayloadBytes: configuration.maxPayloadBytes)
+        } catch {
+            logger.error("model cannot serve", metadata: ["model.version": "\(model.version)", "error": "\(error)"])
+            return false
+        }
+        logger.info("model in service", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
+        // Drift is judged per model version: the old version's open window is reported now.
+        if configuration.driftTopic != nil {
+            if let report = drift?.flush(now: Date()) { publish(report) }
+            drift = DriftMonitor(model: model, configuration: configuration.driftConfiguration, workerID: configuration.workerID, now: Date())
+        }
+        return true
+    }
+
+    /// Scores a closed batch and publishes each row's outcome in input order.
+    private mutating func score(_ batch: MicroBatcher<PendingRow, ContinuousClock.Instant>.Batch) {
+        precondition(scorer?.rowCount == batch.elements.count, "the batcher and the scorer disagree on the batch")
+        let started = clock.now
+        scorer!.score()
+        let finished = clock.now
+        let modelLatency = started.duration(to: finished)
+        let n = batch.elements.count
+        counters.update {
+            $0.batches += 1
+            $0.batchedRecords += n
+            $0.modelNanoseconds += modelLatency.nanoseconds
+        }
+        let processingTime = Int64(Date().timeIntervalSince1970 * 1000)
+        let observesDrift = drift?.modelVersion == scorer!.version
+        for (row, pending) in batch.elements.enumerated() {
+            let message = pending.input.message
+            switch scorer!.outcome(ofRow: row) {
+            case .success(let output):
+                if observesDrift { drift!.observe(output: output) }
+                let context = PredictionContext(
+                    requestID: pending.requestID,
+                    source: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
+                    offset: RecordOffset(message.offset.rawValue),
+                    eventTimeMilliseconds: message.timestamp?.milliseconds,
+                    processingTimeMilliseconds: processingTime
+                )
+                scorer!.encodePrediction(output, context: context, into: &encodeBuffer)
+                publisher.publishPrediction(&encodeBuffer, for: pending.input)
+            case .failure(let failure):
+                publisher.deadLetter(pending.input, reason: failure.reason, message: failure.message, model: (scorer!.name, scorer!.version))
+            }
+        }
+        scorer!.reset()
+        // Processing latency: consumed -> this batch's outputs handed to the producer (one clock
+        // read per batch, after the last send: an upper bound for every row of the batch).
+        let handedOver = DispatchTime.now().uptimeNanoseconds
+        for pending in batch.elements {
+            counters.processingLatency.record(microseconds: Int64(truncatingIfNeeded: handedOver &- pending.input.consumedAtNanoseconds) / 1000)
+        }
+        // Every row was scored: nothing is pending, so the adaptive sizer only learns here.
+        _ = batcher.recordCompletion(batchSize: n, queueingDelay: batch.queueingDelay, modelLatency: modelLatency, now: finished)
+    }
+
+    private func publish(_ report: DriftReport) {
+        driftPublished(report)
+        logger.info("drift window closed", metadata: [
+            "model.name": "\(report.modelName)", "model.version": "\(report.modelVersion)",
+            "drift.level": "\(report.dataset.level.rawValue)", "drift.features": "\(report.dataset.driftedFeatures.joined(separator: ","))",
+        ])
+        publisher.publishDrift(report)
+    }
+}
