@@ -93,7 +93,10 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceWorkerTests",
-            dependencies: ["InferenceWorker", "Kafka", "InferenceCore", "KafkaTestSupport"],
+            dependencies: [
+                "InferenceWorker", "Kafka", "InferenceCore", "KafkaTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
     ]

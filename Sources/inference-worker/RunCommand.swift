@@ -43,9 +43,11 @@ struct RunCommand: AsyncParsableCommand {
         KafkaLibrary.logRuntimeVersion(to: logger)
         let metrics = WorkerMetrics()
         MetricsSystem.bootstrap(metrics.factory) // once per process: library metrics land in the same registry
+        let admin = KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
         if configuration.createTopics {
-            try KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
-                .ensureTopics(WorkerTopics.specifications(configuration))
+            try admin.ensureTopics(WorkerTopics.specifications(configuration))
+        } else {
+            try WorkerTopics.requireExisting(configuration, admin: admin, logger: logger)
         }
         let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger,
                                          counters: PipelineCounters(metrics: metrics))
@@ -73,6 +75,29 @@ enum WorkerTopics {
         var names = c.inputTopics + [c.outputTopic, c.effectiveDeadLetterTopic]
         if let drift = c.driftTopic { names.append(drift) }
         return names.map { KafkaTopicSpecification(name: $0, partitions: $0 == c.effectiveDeadLetterTopic ? max(1, c.createTopicPartitions / 4) : c.createTopicPartitions) }
+    }
+
+    /// Fails with a message naming the missing topics and the fix, unless every topic the worker
+    /// reads or writes exists: a missing dead-letter topic would otherwise hold partitions back at
+    /// the first bad record, a missing output topic at the first prediction. A cluster that does
+    /// not answer is not a reason to stop (the worker keeps retrying it, as it would later): that
+    /// is logged and the check skipped.
+    static func requireExisting(_ c: WorkerConfiguration, admin: KafkaAdmin, logger: Logger) throws {
+        var admin = admin
+        admin.timeout = .seconds(10)
+        let missing: [String]
+        do {
+            missing = try admin.missingTopics(specifications(c).map(\.name))
+        } catch {
+            logger.warning("could not check that the topics exist; starting anyway", metadata: ["error": "\(error)"])
+            return
+        }
+        guard missing.isEmpty else {
+            throw ValidationError(
+                "missing topics: \(missing.joined(separator: ", ")). Create them (see docs/operations.md for partition counts) "
+                    + "or run with --create-topics true to let the worker create them."
+            )
+        }
     }
 
     static func registry(_ c: WorkerConfiguration, logger: Logger) -> ModelRegistry {

@@ -88,6 +88,26 @@ public struct KafkaAdmin: KafkaTopicAdministrator {
         return created
     }
 
+    /// The names among `names` that the cluster does not have (a metadata request for all topics,
+    /// which never auto-creates one).
+    ///
+    /// - Throws: ``KafkaError`` when the cluster does not answer within ``timeout``.
+    public func missingTopics(_ names: [String]) throws(KafkaError) -> [String] {
+        try KafkaConfigurationCheck.bootstrapServers(bootstrapServers)
+        let properties = [("bootstrap.servers", bootstrapServers.joined(separator: ","))]
+            + additionalProperties.sorted { $0.key < $1.key }
+        let client = try RDKafkaClient(kind: .producer, properties: properties, handlers: .init(), logger: logger)
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(clamping: timeout.milliseconds))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(rdkafka: err, context: "reading the cluster's topics from \(bootstrapServers.joined(separator: ","))")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let listed = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
+        let existing = Set(listed.filter { $0.err == RD_KAFKA_RESP_ERR_NO_ERROR }.map { String(cString: $0.topic) })
+        return names.filter { !existing.contains($0) }
+    }
+
     /// Topics that already existed are left as they are; one whose partition count differs from its
     /// specification gets a warning (an input topic with fewer partitions than replicas leaves
     /// replicas idle). Best effort: a metadata request that fails is logged at debug level.

@@ -3,6 +3,7 @@ import InferenceCore
 import InferenceWorker
 import Kafka
 import KafkaTestSupport
+import Logging
 import Synchronization
 
 /// Small in-memory models for pipeline tests.
@@ -130,7 +131,7 @@ final class PipelineHarness: Sendable {
 
     /// Starts a pipeline; returns it with the task running it.
     func start(_ configuration: WorkerConfiguration, model: LoadedModel = TestModels.scorer()) -> RunningPipeline {
-        let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(model), logger: .quiet)
+        let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(model), logger: ProcessInfo.processInfo.environment["PIPELINE_TEST_LOG"] == nil ? .quiet : Logger(label: "pipeline"))
         let task = Task { try await pipeline.run() }
         return RunningPipeline(pipeline: pipeline, task: task)
     }

@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import InferenceCore
+import Kafka
+import KafkaTestSupport
+import Testing
+
+@testable import InferenceWorker
+
+/// Outputs the broker or the client refuses: no record may stop a partition, no input may be
+/// committed past without its outcome (issues 13 and 19).
+@Suite(.serialized) struct OutputFailureTests {
+    /// A partition, read back in the same group after the pipeline stopped: how many records a
+    /// new member gets (0 when everything was committed).
+    private func recordsLeftUncommitted(_ harness: PipelineHarness, _ configuration: WorkerConfiguration) async throws -> Int {
+        let next = harness.start(configuration)
+        try await next.waitUntilAssigned()
+        try await Task.sleep(for: .seconds(2))
+        try await next.stop()
+        return next.pipeline.counters.snapshot.consumed
+    }
+
+    @Test func aRequestWhoseDeadLetterIsTooLargeIsDeadLetteredTruncatedAndItsPartitionMovesOn() async throws {
+        let harness = try PipelineHarness(partitions: 1)
+        var configuration = harness.configuration()
+        configuration.maxPayloadBytes = 4096
+        // The worker's producer refuses records over 8,000 bytes (librdkafka: MSG_SIZE_TOO_LARGE),
+        // so the oversized request's dead letter (the original 20,000-byte value) cannot be written as it is.
+        configuration.producerProperties["message.max.bytes"] = "8000"
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+
+        var values: [[UInt8]?] = (0..<10).map { TestModels.request($0, id: "r\($0)").json }
+        let huge = [UInt8]((0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        values.insert(huge, at: 4)
+        let reports = try await harness.send(values, partition: 0)
+        #expect(await harness.waitForOutcomes(11, timeout: .seconds(30)))
+        try await running.stop()
+
+        #expect(harness.predictions.count == 10)
+        #expect(Set(harness.predictions.map(\.id)) == Set((0..<10).map { "r\($0)" }))
+        #expect(harness.deadLetterRecords.count == 1)
+        let letter = try #require(harness.deadLetterRecords.first)
+        #expect(letter.headers.value("inference.errors.reason") == "oversized_payload")
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueTruncated) == "true")
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueOriginalSize) == "20000")
+        let digest = SHA256.hash(data: huge).map { String(format: "%02x", $0) }.joined()
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueSHA256) == digest)
+        let kept = try #require(letter.value)
+        #expect(kept.count < 8000 && kept.count > 0)
+        #expect(Array(huge.prefix(kept.count)) == kept, "the value is the original's prefix")
+        #expect(letter.headers.value("__connect.errors.offset") == reports[4].offset.map { String($0.rawValue) })
+        #expect(running.pipeline.counters.snapshot.truncatedDeadLetters == 1)
+        // Everything was committed: the next member of the group reads nothing again.
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    @Test func aMissingDeadLetterTopicIsCountedReportedAndHoldsItsPartitionBackUntilItExists() async throws {
+        let harness = try PipelineHarness(partitions: 1)
+        var configuration = harness.configuration()
+        configuration.deadLetterTopic = uniqueName("missing-dlt")
+        // The embedded broker says the topic does not exist; librdkafka fails such a record with
+        // _UNKNOWN_TOPIC after topic.metadata.propagation.max.ms (shortened here from 30 s).
+        harness.broker.setTopicError(configuration.effectiveDeadLetterTopic, .unknownTopicOrPartition)
+        configuration.producerProperties["topic.metadata.propagation.max.ms"] = "500"
+        configuration.producerProperties["topic.metadata.refresh.interval.ms"] = "500"
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+
+        var values: [[UInt8]?] = (0..<6).map { TestModels.request($0, id: "r\($0)").json }
+        values.insert(Array("not json".utf8), at: 2)
+        try await harness.send(values, partition: 0)
+        #expect(await harness.outcomes.wait(timeout: .seconds(30)) { $0.records.filter { $0.topic == harness.output }.count >= 6 } != nil)
+        // Blocked: counted, reported by the gauge and by readiness.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while running.pipeline.blockedOutputs == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(running.pipeline.blockedOutputs == 1)
+        #expect(running.pipeline.counters.snapshot.blocked == 1)
+        let readiness = WorkerHealth.readiness(of: running.pipeline)
+        #expect(!readiness.isReady)
+        #expect(readiness.outputsBlocked)
+        #expect(readiness.json.contains("\"outputs_blocked\":true"))
+        // Nothing is committed past the unwritten dead letter (offset 2).
+        #expect(running.pipeline.inFlight.records >= 1)
+
+        // The topic appears: the dead letter is written, the partition moves on, readiness returns.
+        try? harness.broker.createTopic(configuration.effectiveDeadLetterTopic, partitions: 1) // the embedded broker may have auto-created it
+        harness.broker.setTopicError(configuration.effectiveDeadLetterTopic, nil)
+        let cleared = ContinuousClock.now.advanced(by: .seconds(60))
+        while running.pipeline.blockedOutputs > 0 || running.pipeline.counters.snapshot.deadLettered < 1, ContinuousClock.now < cleared {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(running.pipeline.counters.snapshot.deadLettered == 1)
+        #expect(running.pipeline.blockedOutputs == 0)
+        #expect(WorkerHealth.readiness(of: running.pipeline).isReady)
+        try await running.stop()
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER on produce makes librdkafka's idempotent producer fatal (2.0.2,
+    /// which these tests build against, and later); PRODUCER_FENCED and INVALID_PRODUCER_EPOCH do
+    /// on librdkafka 2.16 against Tansu (the real-broker suite's outage test), while 2.0.2 retries
+    /// them itself: either way, nothing is lost and nothing is dead-lettered.
+    @Test(arguments: [
+        (KafkaError.Code.librdkafka(45), true), (.librdkafka(90), false), (.librdkafka(47), false),
+    ])
+    func aFatalProducerErrorIsSurvivedByANewProducerWithoutLossOrManualRestart(_ code: KafkaError.Code, fatalHere: Bool) async throws {
+        // Two brokers: the input's partitions lead on broker 1, the outputs' on broker 2, whose
+        // produce requests get the injected errors (the test's own producer writes to broker 1).
+        let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
+        let harness = try PipelineHarness(partitions: 2, broker: broker)
+        for p in 0..<harness.partitions {
+            try broker.setPartitionLeader(topic: harness.input, partition: KafkaPartition(Int32(p)), broker: 1)
+            try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
+        }
+        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        var configuration = harness.configuration()
+        configuration.producerRecoveryTimeout = .seconds(60)
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        try await harness.send((0..<200).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(200, timeout: .seconds(30)))
+        // PRODUCER_FENCED / INVALID_PRODUCER_EPOCH on produce requests: the idempotent producer
+        // raises a fatal error, and every later send with it fails.
+        for _ in 0..<3 { try broker.injectBrokerRequestError(code, api: .produce, broker: 2) }
+        try await harness.send((200..<600).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.outcomes.wait(timeout: .seconds(60)) { snapshot in
+            Set(snapshot.records.filter { $0.topic == harness.output }.compactMap { ReadPrediction($0)?.id }).count >= 600
+        } != nil)
+        let counters = running.pipeline.counters.snapshot
+        print("fatal producer test (\(code)): \(counters.producerRecoveries) recoveries, \(counters.resent) outputs resent, \(counters.retried) retries")
+        try await running.stop()
+        if fatalHere {
+            #expect(counters.producerRecoveries >= 1, "the producer was recreated")
+        } else {
+            #expect(counters.producerRecoveries + counters.retried > 0, "the injected errors were seen")
+        }
+        #expect(harness.deadLetterRecords.isEmpty, "an outage of the producer is not the records' fault")
+        let ids = harness.predictions.map(\.id)
+        #expect(Set(ids) == Set((0..<600).map { "r\($0)" }))
+        // Duplicates only from outputs sent again after the recreation.
+        #expect(ids.count - 600 <= counters.resent)
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+}
