@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "InferenceCoreTests",
-            dependencies: ["InferenceCore"],
+            dependencies: ["InferenceCore", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

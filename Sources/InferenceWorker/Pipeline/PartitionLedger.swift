@@ -291,7 +291,7 @@ final class FlowGate: Sendable {
     }
 
     /// Applies `decision` to `consumer` unless a newer decision was applied already.
-    func apply(_ decision: PartitionLedger.FlowDecision?, to consumer: KafkaConsumer?) {
+    func apply(_ decision: PartitionLedger.FlowDecision?, to consumer: (any DeliveryControl)?) {
         guard let decision, let consumer else { return }
         lastApplied.withLock { last in
             guard decision.sequence > last else { return }
@@ -319,3 +319,11 @@ extension TopicPartition {
 extension KafkaTopicPartition {
     init(_ partition: TopicPartition) { self.init(topic: partition.topic, partition: KafkaPartition(partition.partition)) }
 }
+
+/// What the ``FlowGate`` needs of a consumer: holding back and handing over partitions' records.
+protocol DeliveryControl: Sendable {
+    func suspendDelivery(of partitions: [KafkaTopicPartition])
+    func resumeDelivery(of partitions: [KafkaTopicPartition])
+}
+
+extension KafkaConsumer: DeliveryControl {}

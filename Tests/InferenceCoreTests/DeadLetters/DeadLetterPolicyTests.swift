@@ -98,3 +98,34 @@ import Testing
         #expect(throws: Never.self) { try DeadLetterPolicy.Configuration().validate() }
     }
 }
+
+@Suite struct DeadLetterPolicyOutputTests {
+    let policy = DeadLetterPolicy(configuration: .init(maxAttempts: 2, initialDelay: .milliseconds(100), multiplier: 2, maxDelay: .seconds(1), jitter: 0))
+
+    @Test func anOutageIsRetriedForAsLongAsItLastsAndNeverDeadLettered() {
+        var random = SplitMix64(seed: 3)
+        for attempt in [1, 2, 10, 1000] {
+            for isDeadLetter in [false, true] {
+                guard case .retry(let delay, let blocked) = policy.disposition(for: .transient, isDeadLetter: isDeadLetter, attempt: attempt, using: &random) else {
+                    Issue.record("attempt \(attempt) of a transient failure must retry"); continue
+                }
+                #expect(!blocked)
+                #expect(delay <= .seconds(1), "capped back-off")
+            }
+        }
+    }
+
+    @Test func anUnwritableTopicHoldsBackAndIsReportedBlocked() {
+        var random = SplitMix64(seed: 3)
+        #expect(policy.disposition(for: .topicUnavailable, isDeadLetter: true, attempt: 7, using: &random) == .retry(after: .seconds(1), blocked: true))
+        #expect(policy.disposition(for: .topicUnavailable, isDeadLetter: false, attempt: 1, using: &random) == .retry(after: .milliseconds(100), blocked: true))
+    }
+
+    @Test func aRefusedRecordIsDeadLetteredOrTruncatedAndAFatalProducerRecreated() {
+        var random = SplitMix64(seed: 3)
+        #expect(policy.disposition(for: .recordRejected, isDeadLetter: false, attempt: 1, using: &random) == .deadLetterInput)
+        #expect(policy.disposition(for: .recordRejected, isDeadLetter: true, attempt: 1, using: &random) == .truncate)
+        #expect(policy.disposition(for: .producerFatal, isDeadLetter: false, attempt: 1, using: &random) == .recreateProducer)
+        #expect(policy.disposition(for: .stopping, isDeadLetter: true, attempt: 3, using: &random) == .abandon)
+    }
+}

@@ -187,3 +187,37 @@ struct LoggedLedger {
     var isPaused: Bool { ledger.isPaused }
     var assigned: [KafkaTopicPartition] { ledger.assigned }
 }
+
+@Suite struct FlowGateTests {
+    final class Recorder: DeliveryControl {
+        let held = Mutex<Set<KafkaTopicPartition>>([])
+        func suspendDelivery(of partitions: [KafkaTopicPartition]) { held.withLock { $0.formUnion(partitions) } }
+        func resumeDelivery(of partitions: [KafkaTopicPartition]) { held.withLock { $0.subtract(partitions) } }
+    }
+
+    let p0 = KafkaTopicPartition(topic: "requests", partition: 0)
+
+    @Test func aStalePauseArrivingAfterTheResumeThatFollowedItIsIgnored() {
+        // Decided on two threads: pause (1) then resume (2); the resume reaches the gate first.
+        let consumer = Recorder()
+        let gate = FlowGate(counters: PipelineCounters())
+        gate.apply(.init(action: .resume, partitions: [p0], sequence: 2), to: consumer)
+        gate.apply(.init(action: .pause, partitions: [p0], sequence: 1), to: consumer)
+        #expect(consumer.held.withLock { $0 }.isEmpty, "delivery is not left suspended")
+        gate.apply(.init(action: .pause, partitions: [p0], sequence: 3), to: consumer)
+        #expect(consumer.held.withLock { $0 } == [p0])
+    }
+
+    @Test func theLedgersDecisionsCarryIncreasingSequenceNumbersAndEveryAssignedPartition() throws {
+        let ledger = PartitionLedger(flow: FlowControl(maxRecords: 2, maxBytes: 1 << 30, resumeFraction: 0.5))
+        #expect(ledger.assign([p0]) == nil)
+        let (tickets, pause) = ledger.dispatch([(topic: "requests", partition: Int32(0), offset: Int64(0), bytes: 1), (topic: "requests", partition: Int32(0), offset: Int64(1), bytes: 1)])
+        let p1 = KafkaTopicPartition(topic: "requests", partition: 1)
+        let assignedWhilePaused = try #require(ledger.assign([p1]))
+        #expect(pause?.action == .pause && pause?.partitions == [p0])
+        #expect(assignedWhilePaused.action == .pause && Set(assignedWhilePaused.partitions) == [p0, p1])
+        let resume = try #require(ledger.acknowledge(tickets[0]!, offset: RecordOffset(0)))
+        #expect(resume.action == .resume)
+        #expect(pause!.sequence < assignedWhilePaused.sequence && assignedWhilePaused.sequence < resume.sequence)
+    }
+}
