@@ -81,6 +81,9 @@ import Testing
         #expect(!readiness.isReady)
         #expect(readiness.outputsBlocked)
         #expect(readiness.json.contains("\"outputs_blocked\":true"))
+        let metrics = WorkerMetrics()
+        metrics.collect(from: running.pipeline)
+        #expect(metrics.render().split(separator: "\n").contains { $0.hasPrefix("inference_worker_blocked_outputs 1") })
         // Nothing is committed past the unwritten dead letter (offset 2).
         #expect(running.pipeline.inFlight.records >= 1)
 

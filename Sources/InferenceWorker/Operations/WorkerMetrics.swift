@@ -32,7 +32,13 @@ public final class WorkerMetrics: Sendable {
         public static let predicted = "inference_worker_predictions_total"
         public static let deadLettered = "inference_worker_dead_letters_total"
         public static let retried = "inference_worker_send_retries_total"
+        /// Outputs (dead letters or predictions) held back because their topic could not be written, each counted once.
         public static let blocked = "inference_worker_blocked_dead_letters_total"
+        /// Outputs held back now for that reason (their input partitions do not advance).
+        public static let blockedNow = "inference_worker_blocked_outputs"
+        public static let truncatedDeadLetters = "inference_worker_truncated_dead_letters_total"
+        public static let producerRecoveries = "inference_worker_producer_recoveries_total"
+        public static let resent = "inference_worker_outputs_resent_total"
         public static let batchSize = "inference_worker_batch_size"
         public static let modelLatency = "inference_worker_model_latency_seconds"
         public static let endToEndLatency = "inference_worker_end_to_end_latency_seconds"
@@ -70,6 +76,10 @@ public final class WorkerMetrics: Sendable {
     private let predicted: CoreMetrics.Counter
     private let retried: CoreMetrics.Counter
     private let blocked: CoreMetrics.Counter
+    private let truncatedDeadLetters: CoreMetrics.Counter
+    private let producerRecoveries: CoreMetrics.Counter
+    private let resent: CoreMetrics.Counter
+    private let blockedNow: CoreMetrics.Gauge
     private let pauses: CoreMetrics.Counter
     private let rebalances: CoreMetrics.Counter
     private let commitFailures: CoreMetrics.Counter
@@ -122,6 +132,10 @@ public final class WorkerMetrics: Sendable {
         predicted = CoreMetrics.Counter(label: Name.predicted, factory: factory)
         retried = CoreMetrics.Counter(label: Name.retried, factory: factory)
         blocked = CoreMetrics.Counter(label: Name.blocked, factory: factory)
+        truncatedDeadLetters = CoreMetrics.Counter(label: Name.truncatedDeadLetters, factory: factory)
+        producerRecoveries = CoreMetrics.Counter(label: Name.producerRecoveries, factory: factory)
+        resent = CoreMetrics.Counter(label: Name.resent, factory: factory)
+        blockedNow = CoreMetrics.Gauge(label: Name.blockedNow, factory: factory)
         pauses = CoreMetrics.Counter(label: Name.pauses, factory: factory)
         rebalances = CoreMetrics.Counter(label: Name.rebalances, factory: factory)
         commitFailures = CoreMetrics.Counter(label: Name.commitFailures, factory: factory)
@@ -151,6 +165,9 @@ public final class WorkerMetrics: Sendable {
         add(predicted, after.predicted - before.predicted)
         add(retried, after.retried - before.retried)
         add(blocked, after.blocked - before.blocked)
+        add(truncatedDeadLetters, after.truncatedDeadLetters - before.truncatedDeadLetters)
+        add(producerRecoveries, after.producerRecoveries - before.producerRecoveries)
+        add(resent, after.resent - before.resent)
         add(pauses, after.pauses - before.pauses)
         add(rebalances, after.rebalances - before.rebalances)
         add(commitFailures, after.commitFailures - before.commitFailures)
@@ -233,6 +250,7 @@ public final class WorkerMetrics: Sendable {
         let assigned = pipeline.assignedPartitions
         assignedPartitions.record(assigned.count)
         pausedPartitions.record(pipeline.isPaused ? assigned.count : 0)
+        blockedNow.record(pipeline.blockedOutputs)
         let model = pipeline.models.current
         modelLoaded.record(model == nil ? 0 : 1)
         if let drift = pipeline.latestDriftReport { setDriftVerdicts(from: drift) }
