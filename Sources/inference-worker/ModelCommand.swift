@@ -16,7 +16,12 @@ extension ModelCommand {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify a bundle: manifest, SHA-256 of every file, shapes, schema, and the self-test on its reference rows.",
-            discussion: "Exits 0 when the bundle would be accepted by the worker, 1 otherwise (with the reason and how to fix it)."
+            discussion: """
+                Exits 0 when the bundle would be accepted by the worker, 1 otherwise (with the reason and how to fix it). \
+                Warns (on standard error) when the bundle has no reference rows, or when its rows never leave a feature \
+                that allows missing values missing or never use a vocabulary entry: a wrong export (transposed weights, \
+                features in the wrong order, a wrong default) could then pass. With --strict, warnings exit 1 too.
+                """
         )
 
         @Argument(help: "The bundle's version directory, e.g. models/fraud-mlp/1.")
@@ -24,6 +29,9 @@ extension ModelCommand {
 
         @Flag(help: "Do not require the manifest's name and version to match the <name>/<version> directory names (the registry requires it).")
         var ignoreDirectoryNames = false
+
+        @Flag(help: "Treat warnings (no reference rows; rows that skip a missing-value path or a category) as failure: exit 1.")
+        var strict = false
 
         func run() throws {
             let url = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
@@ -42,18 +50,23 @@ extension ModelCommand {
             print("files    \(model.manifest?.files.count ?? 0) verified (size and SHA-256)")
             print("input    \(model.schema.features.count) features, encoded width \(model.schema.width)")
             print("output   \(model.output.task.rawValue)\(model.output.labels.isEmpty ? "" : " \(model.output.labels)"), kernel writes \(model.kernel.outputWidth) per row")
-            guard let report = model.selfTest() else {
-                print("selftest skipped: the bundle has no reference rows (add them with bundle_writer.py's reference())")
-                print("OK")
-                return
+            if let report = model.selfTest() {
+                print("selftest \(report.summary)")
+                guard report.passed else {
+                    printError("INVALID \(directory)\n  self_test_failed: the reference rows do not reproduce; re-export the bundle")
+                    for failure in report.failures { printError("  row \(failure.row): \(failure.reason)") }
+                    throw ExitCode(1)
+                }
+            } else {
+                print("selftest skipped: the bundle has no reference rows")
             }
-            print("selftest \(report.summary)")
-            guard report.passed else {
-                printError("INVALID \(directory)\n  self_test_failed: the reference rows do not reproduce; re-export the bundle")
-                for failure in report.failures { printError("  row \(failure.row): \(failure.reason)") }
+            let warnings = model.bundleWarnings()
+            for warning in warnings { printError("WARNING \(warning)") }
+            if strict && !warnings.isEmpty {
+                printError("INVALID \(directory) (--strict)\n  \(warnings.count) warning\(warnings.count == 1 ? "" : "s"); fix the export or drop --strict")
                 throw ExitCode(1)
             }
-            print("OK")
+            print(warnings.isEmpty ? "OK" : "OK with \(warnings.count) warning\(warnings.count == 1 ? "" : "s")")
         }
     }
 
@@ -81,14 +94,7 @@ extension ModelCommand {
             print("format     \(manifest.formatVersion)")
             print("created    \(manifest.createdAt ?? "-")")
             if case .object(let training)? = manifest.training {
-                let scalars = training.sorted { $0.key < $1.key }.compactMap { key, value -> String? in
-                    switch value {
-                    case .string(let text): "\(key)=\(text)"
-                    case .number(let number): "\(key)=\(number)"
-                    case .bool(let flag): "\(key)=\(flag)"
-                    default: nil
-                    }
-                }
+                let scalars = training.sorted { $0.key < $1.key }.compactMap { key, value in value.scalarText.map { "\(key)=\($0)" } }
                 print("training   \(scalars.joined(separator: " "))")
             }
             print("model      \(describeModel(manifest))")

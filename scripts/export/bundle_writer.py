@@ -13,9 +13,14 @@ Typical use:
     layer = {"weights": w.tensor("l0_w.f32", W0), "bias": w.tensor("l0_b.f32", b0), "activation": "relu"}
     w.model = {"layers": [layer, ...], "output_activation": "softmax"}
     w.output = {"type": "multiclass", "labels": ["legit", "fraud"], "sum_tolerance": 1e-4}
-    w.baseline_from(raw_columns, predictions)
-    w.reference(raw_rows_columns, expected_outputs)
+    w.baseline_from(raw_columns, predictions)        # binary: predict_proba's two columns are fine
+    w.reference(raw_rows_columns, predict=lambda cols: model_outputs(cols))
     w.finish(training={"library": "scikit-learn", ...})
+
+Reference rows are mandatory: `finish()` refuses a bundle without them, and `reference()` refuses rows
+that never leave a missing-allowed feature missing or never use a vocabulary entry (the paths where a
+wrong `default` or a swapped one-hot column would otherwise pass `model validate`). Given `predict`
+(raw columns -> outputs), `reference()` appends such rows itself (`coverage_columns`).
 
 Only numpy is required.
 """
@@ -96,11 +101,17 @@ class FeatureSpec:
         return d
 
 
+def is_missing(value: Any) -> bool:
+    """None and NaN (pandas' missing value, also in object columns) are missing."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def encode_design_matrix(features: Sequence[FeatureSpec], columns: Sequence[Sequence[Any]],
                          native_missing: bool = False) -> np.ndarray:
     """The preprocessed float64 matrix the model sees, with exactly the Swift `InputSchema` semantics:
-    missing (None/NaN) -> default (or NaN if `native_missing` and no default), then standard scaling
-    for numerics, one-hot (or ordinal index) for categoricals."""
+    missing (None/NaN) -> the declared default; NaN only where there is no default and the kernel
+    handles missing values (`native_missing`, tree ensembles); then standard scaling for numerics,
+    one-hot (or ordinal index) for categoricals."""
     n = len(columns[0])
     blocks = []
     for spec, col in zip(features, columns):
@@ -120,8 +131,10 @@ def encode_design_matrix(features: Sequence[FeatureSpec], columns: Sequence[Sequ
             vocab = {c: i for i, c in enumerate(spec.vocabulary)}
             idx = []
             for v in col:
-                if v is None or (isinstance(v, float) and math.isnan(v)):
+                if is_missing(v):
                     v = spec.default
+                    if v is None and not native_missing:
+                        raise ValueError(f"{spec.name}: missing values but no default")
                 idx.append(np.nan if v is None else vocab[v])
             idx = np.array(idx, dtype=np.float64)
             if "ordinal" in spec.preprocess:
@@ -147,8 +160,81 @@ def raw_reference_matrix(features: Sequence[FeatureSpec], columns: Sequence[Sequ
             out[:, j] = [np.nan if v is None else float(v) for v in col]
         else:
             vocab = {c: i for i, c in enumerate(spec.vocabulary)}
-            out[:, j] = [np.nan if v is None else vocab[v] for v in col]
+            out[:, j] = [np.nan if is_missing(v) else vocab[v] for v in col]
     return out
+
+
+def coverage_problems(features: Sequence[FeatureSpec], columns: Sequence[Sequence[Any]]) -> List[str]:
+    """What reference rows `columns` leave unchecked: a feature that allows missing values but is never
+    missing, a vocabulary entry never used (the worker's `model validate` warns about the same)."""
+    problems = []
+    for spec, col in zip(features, columns):
+        if spec.missing == "allowed" and not any(is_missing(v) for v in col):
+            problems.append(f"{spec.name}: no row leaves it missing")
+        if spec.type == "categorical":
+            seen = {v for v in col if not is_missing(v)}
+            unseen = [c for c in spec.vocabulary if c not in seen]
+            if unseen:
+                problems.append(f"{spec.name}: no row has {unseen[:10]}")
+    return problems
+
+
+def coverage_columns(features: Sequence[FeatureSpec], columns: Sequence[Sequence[Any]]) -> List[List[Any]]:
+    """Rows that take every missing-value path and every vocabulary entry, built around one ordinary
+    row of `columns` (the first with no missing value, else each feature's first present value):
+    one row per missing-allowed feature with it missing, one with all of them missing at once, one
+    per vocabulary entry. Returned as columns, to append to the reference rows."""
+    n = len(columns[0])
+    base = None
+    for r in range(n):
+        if not any(is_missing(col[r]) for col in columns):
+            base = [col[r] for col in columns]
+            break
+    if base is None:
+        base = []
+        for spec, col in zip(features, columns):
+            present = [v for v in col if not is_missing(v)]
+            if present:
+                base.append(present[0])
+            elif spec.default is not None:
+                base.append(spec.default)
+            else:
+                base.append(spec.vocabulary[0] if spec.type == "categorical" else
+                            (spec.min if spec.min is not None else 0.0))
+    rows = []
+    allowed = [j for j, spec in enumerate(features) if spec.missing == "allowed"]
+    for j in allowed:
+        r = list(base); r[j] = None; rows.append(r)
+    if len(allowed) > 1:
+        r = list(base)
+        for j in allowed:
+            r[j] = None
+        rows.append(r)
+    for j, spec in enumerate(features):
+        if spec.type == "categorical":
+            for category in spec.vocabulary:
+                r = list(base); r[j] = category; rows.append(r)
+    return [[row[j] for row in rows] for j in range(len(features))]
+
+
+def positive_class_scores(predictions, n_rows: int, what: str) -> np.ndarray:
+    """A binary model's scores as one value per row: `predict_proba`'s two columns (rows summing to 1)
+    give the positive (second) column; one column or a flat vector is taken as is. Anything else is
+    refused: reading it as scores would silently double the row count."""
+    p = np.asarray(predictions, dtype=np.float64)
+    if p.ndim == 2 and p.shape[1] == 2:
+        if not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError(f"{what}: a binary model's two columns must be predict_proba's (rows summing to 1); "
+                             f"pass the positive-class probability, e.g. predict_proba(X)[:, 1]")
+        p = p[:, 1]
+    elif p.ndim == 2 and p.shape[1] == 1:
+        p = p[:, 0]
+    elif p.ndim != 1:
+        raise ValueError(f"{what}: a binary model has one score per row, got shape {p.shape}; "
+                         f"pass predict_proba(X)[:, 1]")
+    if p.shape[0] != n_rows:
+        raise ValueError(f"{what}: {p.shape[0]} scores for {n_rows} rows")
+    return p
 
 
 def _numeric_stats(x: np.ndarray, bins: int = 10) -> Dict[str, Any]:
@@ -229,11 +315,14 @@ class BundleWriter:
             else:
                 feats[spec.name] = _categorical_stats(col, spec.vocabulary)
         out_type = self.output.get("type", "regression")
+        n_rows = len(columns[0]) if columns else 0
         p = np.asarray(predictions, dtype=np.float64)
         if out_type == "regression":
+            if p.ndim > 1 and p.shape[1] != 1 or p.shape[0] != n_rows:
+                raise ValueError(f"baseline_from: a regression model has one score per row, got shape {p.shape} for {n_rows} rows")
             out = _numeric_stats(p.reshape(-1))
         elif out_type == "binary":
-            p = p.reshape(-1)
+            p = positive_class_scores(p, n_rows, "baseline_from")
             out = _numeric_stats(p)
             labels = self.output.get("labels", ["0", "1"])
             thr = self.output.get("threshold", 0.5)
@@ -243,13 +332,33 @@ class BundleWriter:
             out = _categorical_stats([labels[i] for i in p.argmax(axis=1)], labels)
         self.baseline = {"features": feats, "output": out}
 
-    def reference(self, columns: Sequence[Sequence[Any]], expected: np.ndarray,
-                  relative: float = 1e-5, absolute_floor: float = 1.0) -> None:
-        """Reference rows for self-test: raw inputs (see `raw_reference_matrix`) and the expected outputs."""
+    def reference(self, columns: Sequence[Sequence[Any]], expected: Optional[np.ndarray] = None, *,
+                  predict=None, relative: float = 1e-5, absolute_floor: float = 1.0) -> None:
+        """Reference rows for self-test: raw inputs (see `raw_reference_matrix`) and the expected outputs.
+
+        With `predict` (raw columns -> the model's outputs), the rows of `coverage_columns` are
+        appended and the expected outputs computed by it; otherwise pass `expected`. Either way the
+        rows must leave every missing-allowed feature missing at least once and use every vocabulary
+        entry (ValueError otherwise), so that the self-test checks defaults and categories."""
+        columns = [list(c) for c in columns]
+        if predict is not None:
+            extra = coverage_columns(self.features, columns)
+            columns = [c + e for c, e in zip(columns, extra)]
+            expected = predict(columns)
+        elif expected is None:
+            raise ValueError("reference: pass the expected outputs or predict=")
+        problems = coverage_problems(self.features, columns)
+        if problems:
+            raise ValueError("reference rows leave paths unchecked (" + "; ".join(problems) +
+                             "): add such rows, or pass predict= to have them added")
         raw = raw_reference_matrix(self.features, columns)
         exp = np.asarray(expected, dtype=np.float64)
+        if self.output.get("type") == "binary":
+            exp = positive_class_scores(exp, raw.shape[0], "reference")
         if exp.ndim == 1:
             exp = exp[:, None]
+        if exp.shape[0] != raw.shape[0]:
+            raise ValueError(f"reference: {exp.shape[0]} expected outputs for {raw.shape[0]} rows")
         self.reference_section = {
             "inputs": self.tensor("reference_inputs.f32", raw),
             "outputs": self.tensor("reference_outputs.f32", exp),
@@ -257,6 +366,10 @@ class BundleWriter:
         }
 
     def finish(self, training: Optional[Dict[str, Any]] = None, created_at: Optional[str] = None) -> str:
+        """Writes `manifest.json` (last); refuses a bundle without reference rows."""
+        if self.reference_section is None:
+            raise ValueError("a bundle needs reference rows: call reference(...) before finish(), "
+                             "otherwise nothing checks the weights, the feature order or the defaults")
         manifest = {
             "format_version": FORMAT_VERSION,
             "name": self.name, "version": self.version, "kind": self.kind,
@@ -268,8 +381,7 @@ class BundleWriter:
             "output": self.output,
             "baseline": self.baseline,
         }
-        if self.reference_section is not None:
-            manifest["reference"] = self.reference_section
+        manifest["reference"] = self.reference_section
         path = os.path.join(self.dir, "manifest.json")
         with open(path + ".tmp", "w") as f:
             json.dump(manifest, f, indent=1, allow_nan=False)

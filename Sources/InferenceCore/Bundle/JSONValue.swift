@@ -36,3 +36,25 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// A scalar as a person reads it, for `model inspect`; `nil` for arrays, objects and `null`.
+    ///
+    /// JSON has one number type and the manifest decodes every number as a `Double`, so an integer
+    /// training parameter (`"n_estimators": 150`) would print as `150.0`: an integral value of
+    /// magnitude below 2^63 prints as the integer it is, any other number as the shortest decimal
+    /// that reads back as the same `Double` (`0.1`, `1e+100`).
+    public var scalarText: String? {
+        switch self {
+        case .string(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        case .number(let number):
+            if number.isFinite, number == number.rounded(), abs(number) < 9.223_372_036_854_775_808e18 {
+                String(Int64(number))
+            } else {
+                "\(number)"
+            }
+        case .null, .array, .object: nil
+        }
+    }
+}

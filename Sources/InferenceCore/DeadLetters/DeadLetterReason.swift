@@ -35,8 +35,11 @@ public struct DeadLetterReason: Hashable, Sendable, CustomStringConvertible {
     public static let requestSchemaViolation = DeadLetterReason(code: "schema_violation", stage: "VALUE_CONVERTER", className: "InferenceCore.RequestDecoder", exceptionClassName: "InferenceCore.RequestDecodingError")
     /// A feature has the wrong type or a required feature is missing, per the model's input schema.
     public static let schemaViolation = DeadLetterReason(code: "schema_violation", stage: "TRANSFORMATION", className: "InferenceCore.InputSchema", exceptionClassName: "InferenceCore.InputValidationError")
-    /// A numeric feature lies outside the schema's allowed range (or is infinite).
+    /// A numeric feature lies outside the schema's allowed range.
     public static let outOfRangeValue = DeadLetterReason(code: "out_of_range_value", stage: "TRANSFORMATION", className: "InferenceCore.InputSchema", exceptionClassName: "InferenceCore.InputValidationError")
+    /// A feature is `Infinity` / `-Infinity` (or a number beyond the range of a double), or `NaN` where
+    /// the schema does not allow missing values (elsewhere `NaN` counts as missing).
+    public static let nonFinite = DeadLetterReason(code: "non_finite", stage: "TRANSFORMATION", className: "InferenceCore.InputSchema", exceptionClassName: "InferenceCore.InputValidationError")
     /// A categorical feature has a category the model was not trained with and the schema has no fallback.
     public static let unknownCategory = DeadLetterReason(code: "unknown_category", stage: "TRANSFORMATION", className: "InferenceCore.InputSchema", exceptionClassName: "InferenceCore.InputValidationError")
     /// The model failed on this record (after any retries).
@@ -47,6 +50,6 @@ public struct DeadLetterReason: Hashable, Sendable, CustomStringConvertible {
     /// Every predefined reason. Codes repeat (`schema_violation` from the decoder and from the input
     /// schema); use `Set(allPredefined.map(\.code))` for a metrics label set.
     public static let allPredefined: [DeadLetterReason] = [
-        .malformedJSON, .oversizedPayload, .requestSchemaViolation, .schemaViolation, .outOfRangeValue, .unknownCategory, .modelFailure, .outputValidationFailure,
+        .malformedJSON, .oversizedPayload, .requestSchemaViolation, .schemaViolation, .outOfRangeValue, .nonFinite, .unknownCategory, .modelFailure, .outputValidationFailure,
     ]
 }

@@ -56,12 +56,18 @@ struct NumericAccumulator {
                 pending[pendingCount] = x
                 pendingCount &+= 1
                 if pendingCount == Self.batchCapacity { drain(pending) }
+            } else if x.isNaN {
+                missing &+= 1  // a bare `NaN` is a missing value, as in the input schema
             } else {
                 invalid &+= 1
             }
+        case .bool(let flag):
+            pending[pendingCount] = flag ? 1 : 0  // 1 / 0, as the input schema encodes it
+            pendingCount &+= 1
+            if pendingCount == Self.batchCapacity { drain(pending) }
         case .missing, .null:
             missing &+= 1
-        case .string, .bool:
+        case .string:
             invalid &+= 1
         }
     }
@@ -173,6 +179,8 @@ struct CategoricalAccumulator {
             counts[index[s] ?? (counts.count - 1)] &+= 1
         case .missing, .null:
             missing &+= 1
+        case .number(let x) where x.isNaN:
+            missing &+= 1  // a bare `NaN` is a missing value, as in the input schema
         case .number, .bool:
             invalid &+= 1
         }

@@ -83,6 +83,31 @@ struct JSONCursor {
         }
     }
 
+    /// Consumes `NaN`, `Infinity` or `-Infinity`, the non-finite numbers Python's `json.dumps` writes
+    /// by default (RFC 8259 has none), and returns the value; the cursor is on its first byte.
+    ///
+    /// Accepted wherever a number may appear; whether a feature takes it is the input schema's
+    /// business (NaN is a missing value, infinity is rejected as `non_finite`).
+    mutating func scanNonFiniteNumber() throws(RequestDecodingError) -> Double {
+        let start = position
+        @inline(__always) func matches(_ word: StaticString, at offset: Int) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard end - offset >= count else { return false }
+            let pointer = word.utf8Start
+            for i in 0..<count where base[offset + i] != pointer[i] { return false }
+            return true
+        }
+        if matches("NaN", at: start) { position += 3; return .nan }
+        if matches("Infinity", at: start) { position += 8; return .infinity }
+        if matches("-Infinity", at: start) { position += 9; return -.infinity }
+        throw malformed("invalid literal (expected NaN, Infinity or -Infinity)")
+    }
+
+    /// Whether the cursor is on `-I` (the start of `-Infinity`), checked before scanning a number.
+    @inline(__always) var atNegativeInfinity: Bool {
+        position + 1 < end && base[position] == UInt8(ascii: "-") && base[position + 1] == UInt8(ascii: "I")
+    }
+
     // MARK: Strings
 
     /// Scans a string starting at its opening quote and validates it; the cursor ends after the closing quote.
@@ -399,10 +424,14 @@ struct JSONCursor {
             }
         case UInt8(ascii: "\""):
             _ = try scanString()
+        case UInt8(ascii: "-") where atNegativeInfinity:
+            _ = try scanNonFiniteNumber()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             _ = try scanNumber()
         case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
             _ = try scanLiteral()
+        case UInt8(ascii: "N"), UInt8(ascii: "I"):
+            _ = try scanNonFiniteNumber()
         default:
             throw unexpected(expecting: "a JSON value")
         }

@@ -9,10 +9,11 @@ public enum RawFeatureValue: Sendable, Hashable {
     case missing
     /// JSON `null`.
     case null
-    /// A JSON number. JSON cannot carry NaN or infinity; a number too large for Double decodes as infinity.
+    /// A JSON number. A number too large for Double decodes as infinity; the bare literals `NaN`,
+    /// `Infinity` and `-Infinity` (Python's `json.dumps`) decode as NaN and the two infinities.
     case number(Double)
     /// A JSON string (categorical features).
     case string(String)
-    /// A JSON `true` / `false`.
+    /// A JSON `true` / `false` (1 / 0 for a numeric feature).
     case bool(Bool)
 }

@@ -13,7 +13,9 @@
 /// - Other top-level keys are skipped for forward compatibility, but must be valid JSON.
 ///
 /// The whole payload is validated against RFC 8259 (strings with all escapes and surrogate pairs,
-/// UTF-8, the number grammar, no trailing data), nesting is bounded by
+/// UTF-8, the number grammar, no trailing data) with one extension: the bare literals `NaN`,
+/// `Infinity` and `-Infinity` that Python's `json.dumps` writes by default are read as numbers
+/// (the input schema treats NaN as a missing value and rejects infinity as `non_finite`); nesting is bounded by
 /// ``Configuration/maxDepth`` and size by ``Configuration/maxPayloadBytes``. A syntax error is
 /// reported as soon as it is found; a shape error (unknown feature, wrong arity...) is remembered and
 /// reported only once the rest of the payload has proved to be valid JSON, so a truncated document is
@@ -334,6 +336,8 @@ extension RequestDecoder {
         @inline(__always)
         mutating func parseFeatureValue(_ index: Int) throws(RequestDecodingError) {
             switch cursor.peek {
+            case UInt8(ascii: "-") where cursor.atNegativeInfinity:
+                values[index] = .number(try cursor.scanNonFiniteNumber())
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 values[index] = .number(try cursor.scanNumber())
             case UInt8(ascii: "\""):
@@ -341,6 +345,8 @@ extension RequestDecoder {
                 values[index] = .string(cursor.decodeString(span))
             case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
                 values[index] = try cursor.scanLiteral()
+            case UInt8(ascii: "N"), UInt8(ascii: "I"):
+                values[index] = .number(try cursor.scanNonFiniteNumber())
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let name = features.names[index]
                 remember(RequestDecodingError(

@@ -5,6 +5,8 @@ struct EncodingStep: Sendable {
     var operation: Operation
     var width: Int
     var missingAllowed: Bool
+    /// The feature declares a `default`; a missing value takes it even when the kernel handles NaN.
+    var hasDefault: Bool
     /// -infinity / +infinity when unbounded.
     var minimum: Double
     var maximum: Double
@@ -23,6 +25,7 @@ struct EncodingStep: Sendable {
         }
         width = feature.width
         missingAllowed = feature.missing == .allowed
+        hasDefault = feature.numericDefault != nil || feature.categoricalDefault != nil
         minimum = feature.minimum ?? -.infinity
         maximum = feature.maximum ?? .infinity
         numericDefault = feature.numericDefault ?? 0

@@ -42,9 +42,9 @@ public struct FeatureSpec: Sendable, Hashable {
     /// Whether the value may be missing or `null`.
     public var missing: MissingPolicy
     /// Replaces a missing numeric value (before scaling). Required when missing values are allowed,
-    /// unless the kernel handles missing values natively.
+    /// unless the kernel handles missing values natively; when declared it is used for every kernel.
     public var numericDefault: Double?
-    /// Replaces a missing categorical value; must be in `vocabulary`.
+    /// Replaces a missing categorical value; must be in `vocabulary`. Used for every kernel when declared.
     public var categoricalDefault: String?
     /// The categories, in column order (categorical only).
     public var vocabulary: [String]

@@ -1,13 +1,22 @@
 /// The model's input features in order, and the encoding of raw rows into the kernel's Float32 rows.
 ///
-/// Encoding validates every value (type, NaN/infinity, range, vocabulary, missing policy), replaces a
-/// missing value by the feature's default (or by NaN when the kernel handles missing values natively,
-/// i.e. tree ensembles), scales numerics and one-hot encodes categoricals, writing straight into the
-/// destination matrix: nothing is allocated per row.
+/// Encoding validates every value (type, infinity, range, vocabulary, missing policy), replaces a
+/// missing value by the feature's declared `default`, scales numerics and one-hot encodes
+/// categoricals, writing straight into the destination matrix: nothing is allocated per row.
+///
+/// Missing values: absent, `null` and NaN (Python's `json.dumps` writes a missing float as `NaN`) are
+/// all missing. A declared `default` is always used, as an imputing training pipeline
+/// (`SimpleImputer`) would; only a feature that allows missing values *and* declares no default
+/// reaches a kernel that handles missing values natively (tree ensembles) as NaN. A NaN for a feature
+/// that does not allow missing values is rejected as `non_finite`.
+///
+/// Booleans: `true` / `false` are 1 / 0 for a numeric feature (what pandas and scikit-learn do with
+/// a bool column), then range-checked and scaled like any number; a categorical feature refuses them.
 public struct InputSchema: Sendable {
     /// The features, in the order the request decoder delivers values.
     public let features: [FeatureSpec]
-    /// The kernel handles missing values itself: a missing value is encoded as NaN, not the default.
+    /// The kernel handles missing values itself: a missing value of a feature without a declared
+    /// `default` is encoded as NaN. A declared default is used regardless.
     public let nativeMissing: Bool
     /// Float32 columns per encoded row (the kernel's `inputWidth`).
     public let width: Int
@@ -88,18 +97,30 @@ public struct InputSchema: Sendable {
             switch value {
             case .missing, .null:
                 guard step.missingAllowed else { throw error(position, .missing) }
-                if nativeMissing {
+                if nativeMissing && !step.hasDefault {
                     destination[0] = .nan
                     return
                 }
                 number = step.numericDefault
             case .number(let x):
+                if x.isNaN {
+                    // A bare `NaN` in the payload: missing where missing is allowed.
+                    guard step.missingAllowed else { throw error(position, .nonFinite(x)) }
+                    try encode(.missing, position: position, into: destination)
+                    return
+                }
                 guard x.isFinite else { throw error(position, .nonFinite(x)) }
                 if x < step.minimum || x > step.maximum {
                     throw error(position, .outOfRange(value: x, min: features[position].minimum, max: features[position].maximum))
                 }
                 number = x
-            case .string, .bool:
+            case .bool(let flag):
+                let x: Double = flag ? 1 : 0
+                if x < step.minimum || x > step.maximum {
+                    throw error(position, .outOfRange(value: x, min: features[position].minimum, max: features[position].maximum))
+                }
+                number = x
+            case .string:
                 throw error(position, .wrongType(expected: .numeric, got: value.kind))
             }
             destination[0] = step.scales ? Float((number - step.mean) / step.std) : Float(number)
@@ -108,7 +129,7 @@ public struct InputSchema: Sendable {
             switch value {
             case .missing, .null:
                 guard step.missingAllowed else { throw error(position, .missing) }
-                if nativeMissing {
+                if nativeMissing && !step.hasDefault {
                     for column in 0..<step.width { destination[column] = .nan }
                     return
                 }
@@ -116,6 +137,11 @@ public struct InputSchema: Sendable {
             case .string(let text):
                 guard let index = vocabularies[position][text] else { throw error(position, .unknownCategory(text)) }
                 category = index
+            case .number(let x) where x.isNaN:
+                // pandas writes a missing category as NaN too.
+                guard step.missingAllowed else { throw error(position, .nonFinite(x)) }
+                try encode(.missing, position: position, into: destination)
+                return
             case .number, .bool:
                 throw error(position, .wrongType(expected: .categorical, got: value.kind))
             }

@@ -11,7 +11,8 @@ public struct InputValidationError: Error, Sendable, CustomStringConvertible {
         case missing
         /// The value has the wrong JSON kind (a string for a numeric feature, a number or bool for a categorical one).
         case wrongType(expected: FeatureSpec.ValueType, got: RawFeatureValue.Kind)
-        /// The number is NaN or infinite.
+        /// The number is infinite (`Infinity`, `-Infinity`, or beyond the range of a double), or NaN
+        /// for a feature that does not allow missing values (elsewhere NaN counts as missing).
         case nonFinite(Double)
         /// The number lies outside the feature's declared `[min, max]`.
         case outOfRange(value: Double, min: Double?, max: Double?)
@@ -83,6 +84,8 @@ public struct InputValidationError: Error, Sendable, CustomStringConvertible {
             return "\(name) is missing or null, and the model's schema does not allow missing values for it: send a value"
         case .wrongType(let expected, let got):
             return "\(name) has a \(got) value, expected \(expected == .numeric ? "a number" : "a string (category)")"
+        case .nonFinite(let value) where value.isNaN:
+            return "\(name) is NaN, which counts as missing, and the model's schema does not allow missing values for it: send a number"
         case .nonFinite(let value):
             return "\(name) is \(value): only finite numbers are accepted"
         case .outOfRange(let value, let min, let max):

@@ -82,13 +82,13 @@ import Testing
 
     @Test func reasonsHaveStableCodesAndConnectStages() {
         #expect(DeadLetterReason.allPredefined.map(\.code) == [
-            "malformed_json", "oversized_payload", "schema_violation", "schema_violation", "out_of_range_value", "unknown_category",
+            "malformed_json", "oversized_payload", "schema_violation", "schema_violation", "out_of_range_value", "non_finite", "unknown_category",
             "model_failure", "output_validation_failure",
         ])
         let connectStages: Set<String> = ["KEY_CONVERTER", "VALUE_CONVERTER", "HEADER_CONVERTER", "TRANSFORMATION", "TASK_PUT", "TASK_POLL", "KAFKA_PRODUCE", "KAFKA_CONSUME"]
         #expect(DeadLetterReason.allPredefined.allSatisfy { connectStages.contains($0.stage) })
-        #expect(Set(DeadLetterReason.allPredefined).count == 8)
-        #expect(Set(DeadLetterReason.allPredefined.map(\.code)).count == 7)
+        #expect(Set(DeadLetterReason.allPredefined).count == 9)
+        #expect(Set(DeadLetterReason.allPredefined.map(\.code)).count == 8)
     }
 
     @Test func rejectsInvalidConfiguration() {

@@ -175,6 +175,27 @@ import Testing
         #expect(report.column("output.score")?.moments?.n == 2)
     }
 
+    /// Issue 13 item 5: drift counts what the input schema accepts: `NaN` as missing, booleans as 1 / 0.
+    @Test func nanIsMissingAndBooleansAreNumbersInDrift() throws {
+        let schema = InputSchema(features: [.categorical("country", vocabulary: ["de", "fr"], missing: .allowed, default: "de"),
+                                            .numeric("x", missing: .allowed, default: 0)])
+        var monitor = DriftMonitor(modelName: "m", modelVersion: "2", schema: schema, output: OutputSchema(task: .binary),
+                                   baseline: ModelBaseline(features: [:]), workerID: "w", now: S.t0)
+        monitor.observe(row: [.number(.nan), .bool(true)])
+        monitor.observe(row: [.string("de"), .number(.nan)])
+        monitor.observe(row: [.string("fr"), .bool(false)])
+        let reportTaken = monitor.flush(now: S.t0)
+        let report = try #require(reportTaken)
+        let country = try #require(report.column("country"))
+        #expect(country.missing == 1)
+        #expect(country.invalid == 0)
+        let x = try #require(report.column("x"))
+        #expect(x.missing == 1)
+        #expect(x.invalid == 0)
+        #expect(x.moments?.n == 2)
+        #expect(x.moments?.mean == 0.5)
+    }
+
     @Test func invalidConfigurationIsRejected() {
         #expect(throws: ConfigurationValidationError.self) { try DriftConfiguration(windowRecordCount: 0).validate() }
         #expect(throws: ConfigurationValidationError.self) {

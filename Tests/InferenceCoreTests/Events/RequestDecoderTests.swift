@@ -107,6 +107,53 @@ import Testing
         #expect(values[1] == .number(-.infinity))
     }
 
+    /// Issue 13 item 5: Python's `json.dumps` writes `NaN`, `Infinity` and `-Infinity` for non-finite
+    /// floats; they decode as numbers wherever a number may appear (the input schema decides).
+    @Test func pythonNonFiniteLiteralsDecodeAsNumbers() throws {
+        let (_, values) = try decode(#"{"features": [NaN, Infinity, -Infinity, -1.5], "meta": {"score": NaN, "x": [-Infinity]}}"#)
+        guard case .number(let nan) = values[0] else { Issue.record("\(values[0])"); return }
+        #expect(nan.isNaN)
+        #expect(values[1] == .number(.infinity))
+        #expect(values[2] == .number(-.infinity))
+        #expect(values[3] == .number(-1.5))
+        let (_, keyed) = try decode(#"{"features": {"count": NaN, "flag": Infinity}}"#)
+        guard case .number(let keyedNaN) = keyed[1] else { Issue.record("\(keyed[1])"); return }
+        #expect(keyedNaN.isNaN)
+        #expect(keyed[3] == .number(.infinity))
+        #expect(keyed[0] == .missing)
+    }
+
+    /// Issue 13 item 5, end to end through the input schema: a Python client's `NaN` is a missing value
+    /// where the feature allows one, `non_finite` otherwise; `true` / `false` are 1 / 0 for numerics.
+    @Test func pythonPayloadsThroughTheInputSchema() throws {
+        let schema = InputSchema(features: [
+            .numeric("amount", minimum: 0, maximum: 1000),
+            .numeric("count", missing: .allowed, default: 3),
+            .categorical("country", vocabulary: ["DE", "FR"], missing: .allowed, default: "FR"),
+            .numeric("flag", minimum: 0, maximum: 1),
+        ])
+        func encode(_ json: String) throws -> Result<[Float], InputValidationError> {
+            let (_, values) = try decode(json)
+            var out = [Float](repeating: -7, count: schema.width)
+            do throws(InputValidationError) {
+                try out.withUnsafeMutableBufferPointer { buffer throws(InputValidationError) in try schema.encode(row: values, into: buffer) }
+                return .success(out)
+            } catch {
+                return .failure(error)
+            }
+        }
+        #expect(try encode(#"{"features": [12.5, NaN, NaN, true]}"#).get() == [12.5, 3, 0, 1, 1])
+        #expect(try encode(#"{"features": {"amount": 1, "flag": false}}"#).get() == [1, 3, 0, 1, 0])
+        guard case .failure(let nanError) = try encode(#"{"features": [NaN, 1, "DE", true]}"#) else { Issue.record("NaN amount accepted"); return }
+        #expect(nanError.code == .nonFinite)
+        #expect(nanError.deadLetterReason?.code == "non_finite")
+        guard case .failure(let infinityError) = try encode(#"{"features": [Infinity, 1, "DE", true]}"#) else { Issue.record("Infinity accepted"); return }
+        #expect(infinityError.code == .nonFinite)
+        #expect(infinityError.feature == "amount")
+        guard case .failure(let boolCategory) = try encode(#"{"features": [1, 1, true, true]}"#) else { Issue.record("bool category accepted"); return }
+        #expect(boolCategory.code == .wrongType)
+    }
+
     @Test func randomDoublesRoundTrip() throws {
         var random = SplitMix64(seed: 2024)
         for _ in 0..<2000 {
