@@ -2,6 +2,9 @@
 // Layers, each knowing only those below it:
 //   Crdkafka / CKafkaShim (C)  ->  Kafka  ->  InferenceCore (pure Swift)  ->  InferenceWorker  ->  inference-worker
 // InferenceCore deliberately does not depend on Kafka: it is testable without any broker.
+// No library target holds benchmark, demo or test-double code: benchmarks and the demo's request
+// synthesis live in the executable (next to the `bench` and `demo` subcommands that run them), test
+// doubles in InferenceCoreTesting (as NIOTestUtils and HummingbirdTesting do), which only tests import.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -17,6 +20,7 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "InferenceCore", targets: ["InferenceCore"]),
         .library(name: "InferenceWorker", targets: ["InferenceWorker"]),
+        .library(name: "InferenceCoreTesting", targets: ["InferenceCoreTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +82,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Test doubles of the core (a manual clock, a timer-driven batch driver): for tests only.
+        .target(name: "InferenceCoreTesting", dependencies: ["InferenceCore"], swiftSettings: strict),
+
         .target(
             name: "KafkaTestSupport",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
@@ -87,13 +94,19 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "InferenceCoreTests",
-            dependencies: ["InferenceCore"],
+            dependencies: ["InferenceCore", "InferenceCoreTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "InferenceWorkerTests",
             dependencies: ["InferenceWorker", "Kafka", "InferenceCore", "KafkaTestSupport"],
+            swiftSettings: strict
+        ),
+        // The executable's own code: settings resolution, and the benchmarks that live beside `bench`.
+        .testTarget(
+            name: "inference-workerTests",
+            dependencies: ["inference-worker", "InferenceCore"],
             swiftSettings: strict
         ),
     ]
