@@ -26,10 +26,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
-        // Operations (issue 6): metrics API and its Prometheus backend. Both are small (swift-atomics
-        // is their only other dependency); the HTTP endpoint is our own, so no swift-nio.
+        // Operations (issue 6): metrics API and its Prometheus backend.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Issue 14: the operations HTTP endpoint on hummingbird 2 (and so swift-nio), and the worker's
+        // long-running parts as Services in one ServiceGroup. hummingbird's default traits
+        // (swift-configuration support, full Foundation) are off: nothing here uses them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // Already in the graph through hummingbird; named for the endpoint's own channel handler and
+        // event-loop thread.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // Layer 1: librdkafka as a system library (pkg-config `rdkafka`), plus fixed-arity C wrappers.
@@ -68,6 +76,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: strict
         ),
@@ -78,6 +92,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -106,7 +121,7 @@ let package = Package(
         // The executable's own code: settings resolution, and the benchmarks that live beside `bench`.
         .testTarget(
             name: "inference-workerTests",
-            dependencies: ["inference-worker", "InferenceCore"],
+            dependencies: ["inference-worker", "InferenceCore", "InferenceWorker"],
             swiftSettings: strict
         ),
     ]

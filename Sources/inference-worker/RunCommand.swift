@@ -49,8 +49,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger,
                                          counters: PipelineCounters(metrics: metrics))
-        let endpoint: OperationsHTTPServer? = try operations.metricsPort > 0
-            ? OperationsEndpoints.start(port: operations.metricsPort, pipeline: pipeline, metrics: metrics, logger: logger) : nil
+        let endpoint: OperationsHTTPServer.Running? = operations.metricsPort > 0
+            ? try await OperationsEndpoints.start(host: operations.metricsHost, port: operations.metricsPort, pipeline: pipeline, metrics: metrics, logger: logger) : nil
         defer { endpoint?.shutdown() }
         let signals = ShutdownSignals()
         try await withThrowingTaskGroup(of: Void.self) { group in
