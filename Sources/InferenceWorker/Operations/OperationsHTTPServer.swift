@@ -8,7 +8,8 @@ public import ServiceLifecycle
 import Synchronization
 
 /// The HTTP server of the operations endpoints (`/metrics`, `/health/live`, `/health/ready`): GET and
-/// HEAD only, on hummingbird 2 with one event-loop thread of its own, run as a `Service`.
+/// HEAD only, on hummingbird 2 with one event-loop thread (shared by the process's operations
+/// servers), run as a `Service`.
 ///
 /// Why hummingbird rather than a socket loop of our own: the next endpoints (a dashboard, rollout
 /// commands) need routing, keep-alive and a parser that has been hardened by others. What it costs:
@@ -89,6 +90,12 @@ public final class OperationsHTTPServer: Service, Sendable, CustomStringConverti
     }
     private let state = Mutex(State())
 
+    /// One event-loop thread for every operations server of the process, kept for its lifetime (as
+    /// NIO's singletons are): shutting a group down right after the server stops raced with NIO's
+    /// last clean-up tasks of closed connections ("Cannot schedule tasks on an EventLoop that has
+    /// already shut down").
+    private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     /// Creates a server; nothing is bound until ``run()``.
     ///
     /// - Parameters:
@@ -136,7 +143,6 @@ public final class OperationsHTTPServer: Service, Sendable, CustomStringConverti
     ///
     /// - Throws: ``OperationsServerError`` when the address cannot be bound (port taken, unknown host).
     public func run() async throws {
-        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         // hummingbird logs its own "server started" at info; ours (with metadata) is enough.
         var serverLogger = logger
         if serverLogger.logLevel < .notice { serverLogger.logLevel = .notice }
@@ -156,7 +162,7 @@ public final class OperationsHTTPServer: Service, Sendable, CustomStringConverti
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: serverLogger)
             ),
             onServerRunning: { [self] channel in didBind(channel) },
-            eventLoopGroupProvider: .shared(eventLoops),
+            eventLoopGroupProvider: .shared(Self.eventLoops),
             logger: serverLogger
         )
         var failure: (any Error)?
@@ -165,7 +171,6 @@ public final class OperationsHTTPServer: Service, Sendable, CustomStringConverti
         } catch {
             failure = error
         }
-        try? await eventLoops.shutdownGracefully()
         let neverBound = state.withLock { $0.bound == nil }
         let stopped = OperationsServerError(
             message: neverBound
