@@ -2,6 +2,9 @@
 // Layers, each knowing only those below it:
 //   Crdkafka / CKafkaShim (C)  ->  Kafka  ->  InferenceCore (pure Swift)  ->  InferenceWorker  ->  inference-worker
 // InferenceCore deliberately does not depend on Kafka: it is testable without any broker.
+// No library target holds benchmark, demo or test-double code: benchmarks and the demo's request
+// synthesis live in the executable (next to the `bench` and `demo` subcommands that run them), test
+// doubles in InferenceCoreTesting (as NIOTestUtils and HummingbirdTesting do), which only tests import.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -17,15 +20,24 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "InferenceCore", targets: ["InferenceCore"]),
         .library(name: "InferenceWorker", targets: ["InferenceWorker"]),
+        .library(name: "InferenceCoreTesting", targets: ["InferenceCoreTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
-        // Operations (issue 6): metrics API and its Prometheus backend. Both are small (swift-atomics
-        // is their only other dependency); the HTTP endpoint is our own, so no swift-nio.
+        // Operations (issue 6): metrics API and its Prometheus backend.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Issue 14: the operations HTTP endpoint on hummingbird 2 (and so swift-nio), and the worker's
+        // long-running parts as Services in one ServiceGroup. hummingbird's default traits
+        // (swift-configuration support, full Foundation) are off: nothing here uses them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // Already in the graph through hummingbird; named for the endpoint's own channel handler and
+        // event-loop thread.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // Layer 1: librdkafka as a system library (pkg-config `rdkafka`), plus fixed-arity C wrappers.
@@ -64,6 +76,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: strict
         ),
@@ -74,9 +92,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
+
+        // Test doubles of the core (a manual clock, a timer-driven batch driver): for tests only.
+        .target(name: "InferenceCoreTesting", dependencies: ["InferenceCore"], swiftSettings: strict),
 
         .target(
             name: "KafkaTestSupport",
@@ -87,7 +109,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "InferenceCoreTests",
-            dependencies: ["InferenceCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["InferenceCore", "InferenceCoreTesting", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -97,6 +119,12 @@ let package = Package(
                 "InferenceWorker", "Kafka", "InferenceCore", "KafkaTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strict
+        ),
+        // The executable's own code: settings resolution, and the benchmarks that live beside `bench`.
+        .testTarget(
+            name: "inference-workerTests",
+            dependencies: ["inference-worker", "InferenceCore", "InferenceWorker"],
             swiftSettings: strict
         ),
     ]

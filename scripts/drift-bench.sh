@@ -1,8 +1,9 @@
 #!/bin/sh
 # Measures the drift monitor's hot-path cost (DriftBenchmark) in an optimised build without building
-# the whole package in release: compiles InferenceCore's sources that need no package dependency,
-# plus a three-line main, with swiftc -O -wmo into /tmp. Prints the best of 7 runs, in thread CPU
-# time (steadier than wall time on a shared machine), for mixed-sign and non-negative data.
+# the whole package in release: compiles InferenceCore's sources that need no package dependency, the
+# benchmark (Sources/inference-worker/Bench/DriftBenchmark.swift) and a three-line main into one module
+# with swiftc -O -wmo, into /tmp. Prints the best of 7 runs, in thread CPU time (steadier than wall
+# time on a shared machine), for mixed-sign and non-negative data.
 set -eu
 cd "$(dirname "$0")/.."
 out=${TMPDIR:-/tmp}/drift-bench
@@ -15,7 +16,7 @@ for signed in [true, false] {
 }
 SWIFT
 # ModelBundle*/Registry need swift-crypto/swift-log; the drift code does not use them.
-files=$(find Sources/InferenceCore -name '*.swift' | grep -v -e Registry/ -e 'Bundle/ModelBundle.swift' -e 'Bundle/ModelBundle+')
+files="$(find Sources/InferenceCore -name '*.swift' | grep -v -e Registry/ -e 'Bundle/ModelBundle.swift' -e 'Bundle/ModelBundle+') Sources/inference-worker/Bench/DriftBenchmark.swift"
 swiftc -O -wmo -swift-version 6 -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault \
     -module-name DriftBench $files "$out/main.swift" -o "$out/drift-bench"
 "$out/drift-bench"

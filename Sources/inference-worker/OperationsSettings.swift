@@ -2,13 +2,15 @@ import ArgumentParser
 import InferenceWorker
 import Logging
 
-/// The operational settings of `run` (not the pipeline's): the metrics/health port, log format
+/// The operational settings of `run` (not the pipeline's): the metrics/health host and port, log format
 /// and level. Resolved like every other setting: flag > INFERENCE_WORKER_* env > config file.
 struct OperationsSettings {
     enum LogFormat: String, CaseIterable {
         case text, json
     }
 
+    /// Address the operations endpoint listens on. Default 0.0.0.0 (every IPv4 interface).
+    var metricsHost = "0.0.0.0"
     /// Port of the operations endpoint; 0 disables it. Default 9090.
     var metricsPort = 9090
     /// Default text.
@@ -53,6 +55,13 @@ struct OperationsSettings {
 extension WorkerSettingsResolver {
     mutating func resolveOperations() throws -> OperationsSettings {
         var o = OperationsSettings()
+        if let v = value("metrics-host") {
+            let host = v.trimmingCharacters(in: .whitespaces)
+            guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else {
+                throw ValidationError("metrics-host: '\(v)' is not an address or host name to listen on (e.g. 127.0.0.1, 0.0.0.0, ::)")
+            }
+            o.metricsHost = host
+        }
         if let v = value("metrics-port") {
             let port = try Parse.int(v, "metrics-port")
             guard (0...65_535).contains(port) else { throw ValidationError("metrics-port: must be 0...65535 (0 disables the endpoint), got \(port)") }
@@ -77,7 +86,7 @@ extension WorkerSettingsResolver {
 extension ConfigReport {
     /// The operational settings, in the same `name = value  [source]` form.
     static func render(_ o: OperationsSettings, sources: [String: SettingSource]) -> String {
-        [("metrics-port", o.metricsPort == 0 ? "0 (endpoint disabled)" : "\(o.metricsPort)"), ("log-format", o.logFormat.rawValue), ("log-level", o.logLevel.rawValue)]
+        [("metrics-host", o.metricsHost), ("metrics-port", o.metricsPort == 0 ? "0 (endpoint disabled)" : "\(o.metricsPort)"), ("log-format", o.logFormat.rawValue), ("log-level", o.logLevel.rawValue)]
             .map { "  \($0.0) = \($0.1)  [\(sources[$0.0]?.rawValue ?? "default")]" }
             .joined(separator: "\n")
     }

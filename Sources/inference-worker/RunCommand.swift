@@ -5,6 +5,7 @@ import InferenceWorker
 import Kafka
 import CoreMetrics
 import Logging
+import ServiceLifecycle
 
 /// `inference-worker run`: the worker itself.
 struct RunCommand: AsyncParsableCommand {
@@ -49,23 +50,34 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             try WorkerTopics.requireExisting(configuration, admin: admin, logger: logger)
         }
-        let pipeline = InferencePipeline(configuration: configuration, models: WorkerTopics.registry(configuration, logger: logger), logger: logger,
+        // Three services in one group. On SIGTERM/SIGINT the group shuts them down in reverse order:
+        // the pipeline first (stop consuming, drain within --drain-timeout, flush, commit, leave the
+        // group), then the registry's watch, then the endpoint, which keeps answering (not ready)
+        // while the pipeline drains. Any of them ending, or failing, shuts the others down gracefully.
+        let models = ModelRegistryService(registry: WorkerTopics.registry(configuration, logger: logger))
+        let pipeline = InferencePipeline(configuration: configuration, models: models.pipelineSource, logger: logger,
                                          counters: PipelineCounters(metrics: metrics))
-        let endpoint: OperationsHTTPServer? = try operations.metricsPort > 0
-            ? OperationsEndpoints.start(port: operations.metricsPort, pipeline: pipeline, metrics: metrics, logger: logger) : nil
-        defer { endpoint?.shutdown() }
-        let signals = ShutdownSignals()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pipeline.run() }
-            group.addTask {
-                let signal = await signals.wait()
-                if Task.isCancelled { return } // the pipeline ended first (e.g. failed to start)
-                logger.info("signal received: draining", metadata: ["signal": "\(signal)"])
-                pipeline.requestShutdown()
-            }
-            try await group.next()
-            group.cancelAll()
+        var services: [any Service] = []
+        if operations.metricsPort > 0 {
+            services.append(OperationsEndpoints.server(host: operations.metricsHost, port: operations.metricsPort,
+                                                       pipeline: pipeline, metrics: metrics, logger: logger))
         }
+        services += [models, pipeline.service]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        // The group handles the first signal; this exits at the second, and forwards a first signal
+        // that arrives before the group has installed its own handlers.
+        let signals = ShutdownSignals { signal in
+            logger.info("signal received: draining", metadata: ["signal": "\(signal)"])
+            Task { await group.triggerGracefulShutdown() }
+        }
+        try await group.run()
+        withExtendedLifetime(signals) {}
     }
 }
 

@@ -1,14 +1,19 @@
 import Dispatch
 import Foundation
 
-/// Turns SIGINT and SIGTERM into an async event. The first signal resumes ``wait()``; a second
-/// one exits the process at once (status 130), as operators expect from Ctrl-C twice.
+/// Turns SIGINT and SIGTERM into an async event. The first signal resumes ``wait()`` and calls
+/// `onFirstSignal`; a second one exits the process at once (status 130), as operators expect from
+/// Ctrl-C twice. `run` uses it beside its `ServiceGroup` (which shuts down gracefully on the first
+/// signal but ignores later ones) for the second-signal exit; the other commands wait on it.
 /// `@unchecked Sendable`: the sources are set once and only kept alive here; Dispatch owns their handlers.
 final class ShutdownSignals: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
     private let stream: AsyncStream<Int32>
 
-    init() {
+    /// Installs the handlers.
+    ///
+    /// - Parameter onFirstSignal: called (on a Dispatch queue) with the first signal's number.
+    init(onFirstSignal: @escaping @Sendable (Int32) -> Void = { _ in }) {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         self.stream = stream
         let received = Counter()
@@ -20,6 +25,7 @@ final class ShutdownSignals: @unchecked Sendable {
                     FileHandle.standardError.write(Data("second signal: exiting now\n".utf8))
                     exit(130)
                 }
+                onFirstSignal(signalNumber)
                 continuation.yield(signalNumber)
             }
             source.resume()

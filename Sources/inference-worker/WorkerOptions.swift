@@ -73,6 +73,8 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "On partition revocation, how long their in-flight work may take. Default: 10s.")
     var revokeTimeout: String?
 
+    @Option(help: "Address the HTTP endpoint for /metrics and /health/* listens on, e.g. 127.0.0.1 for this host only. Default: 0.0.0.0 (every IPv4 interface).")
+    var metricsHost: String?
     @Option(help: "Port of the HTTP endpoint for /metrics, /health/live and /health/ready; 0 disables it. Default: 9090.")
     var metricsPort: String?
     @Option(help: "Log format: text (human) or json (one object per line, for log collectors). Default: text.")
@@ -101,7 +103,7 @@ struct WorkerOptions: ParsableArguments {
             ("max-in-flight-records", maxInFlightRecords), ("max-in-flight-bytes", maxInFlightBytes),
             ("resume-fraction", resumeFraction), ("max-payload-bytes", maxPayloadBytes), ("commit-interval", commitInterval),
             ("drain-timeout", drainTimeout), ("revoke-timeout", revokeTimeout),
-            ("metrics-port", metricsPort), ("log-format", logFormat), ("log-level", logLevel),
+            ("metrics-host", metricsHost), ("metrics-port", metricsPort), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for (name, value) in pairs { if let value { values[name] = value } }
         return values
@@ -122,7 +124,7 @@ struct WorkerSettingsResolver {
         "model-version", "model-poll-interval", "max-batch-size", "max-batch-delay", "adaptive-batching",
         "latency-objective", "max-in-flight-records", "max-in-flight-bytes", "resume-fraction", "max-payload-bytes",
         "commit-interval", "drain-timeout", "revoke-timeout",
-        "metrics-port", "log-format", "log-level",
+        "metrics-host", "metrics-port", "log-format", "log-level",
     ]
 
     let options: WorkerOptions

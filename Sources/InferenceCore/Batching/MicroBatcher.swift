@@ -13,8 +13,9 @@
 /// in the batcher (plus the caller's own timer slack).
 ///
 /// Generic over the instant type so that the worker uses `ContinuousClock.Instant` and tests use
-/// ``ManualClock/Instant``. The machine can sit behind a lock (``MicroBatchDriver`` does that) or be
-/// owned by a single thread (the consumer poll loop can use ``nextDeadline`` as its poll timeout).
+/// `ManualClock.Instant` (InferenceCoreTesting). The machine can sit behind a lock (InferenceCoreTesting's
+/// `MicroBatchDriver` does that, for tests) or be owned by a single thread (the worker's inference
+/// thread owns one and waits at most until ``nextDeadline``).
 ///
 /// The per-record calls (``append(_:now:)`` and what it uses) are `@inlinable` so that a caller in
 /// another module gets them specialised for its element and instant types: unspecialised, every

@@ -1,4 +1,5 @@
 import InferenceCore
+import InferenceCoreTesting
 import Testing
 
 @Suite struct ManualClockTests {

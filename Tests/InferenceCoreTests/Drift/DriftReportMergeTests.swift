@@ -1,5 +1,6 @@
 import Foundation
 @testable import InferenceCore
+import InferenceCoreTesting
 import Testing
 
 @Suite struct DriftReportMergeTests {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import InferenceCore
+import InferenceCoreTesting
 
 /// Fixtures and helpers shared by the drift tests.
 enum DriftTestSupport {

@@ -1,4 +1,5 @@
 @testable import InferenceCore
+import InferenceCoreTesting
 import Testing
 
 /// The grid-accelerated bucket lookup against the definition (numpy's bins plus under/overflow).

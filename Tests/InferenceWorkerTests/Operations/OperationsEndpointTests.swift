@@ -18,7 +18,7 @@ import Testing
         let metrics = WorkerMetrics()
         let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(TestModels.scorer(version: "7")),
                                          logger: .quiet, counters: PipelineCounters(metrics: metrics))
-        let server = try OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
+        let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
         defer { server.shutdown() }
         let task = Task { try await pipeline.run() }
         let running = RunningPipeline(pipeline: pipeline, task: task)
@@ -74,7 +74,7 @@ import Testing
         let models = SwitchableModelSource(TestModels.scorer())
         let metrics = WorkerMetrics()
         let pipeline = InferencePipeline(configuration: harness.configuration(), models: models, logger: .quiet, counters: PipelineCounters(metrics: metrics))
-        let server = try OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
+        let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
         defer { server.shutdown() }
 
         // Not started: no producer, no group.
@@ -128,7 +128,7 @@ extension OperationsEndpointTests {
         let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.02))
         let metrics = WorkerMetrics()
         let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(slow), logger: .quiet, counters: PipelineCounters(metrics: metrics))
-        let server = try OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
+        let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
         defer { server.shutdown() }
         let task = Task { try await pipeline.run() }
         let paused = try await Scrape.until(port: server.port) { s in
@@ -151,7 +151,7 @@ extension OperationsEndpointTests {
         let metrics = WorkerMetrics()
         let idle = InferencePipeline(configuration: harness.configuration(group: configuration.groupID, worker: "w2"),
                                      models: FixedModelSource(TestModels.scorer()), logger: .quiet, counters: PipelineCounters(metrics: metrics))
-        let server = try OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: idle, metrics: metrics, logger: .quiet)
+        let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: idle, metrics: metrics, logger: .quiet)
         defer { server.shutdown() }
         let task = Task { try await idle.run() }
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))

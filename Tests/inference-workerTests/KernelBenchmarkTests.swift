@@ -1,4 +1,5 @@
 import InferenceCore
+@testable import inference_worker
 import Testing
 
 /// ``KernelBenchmark`` counts rows a kernel really evaluated.

@@ -1,3 +1,4 @@
+public import InferenceCore
 import Synchronization
 
 /// Runs a ``MicroBatcher`` against a real (or manual) clock: records are submitted from any thread,
@@ -10,8 +11,9 @@ import Synchronization
 /// backwards (a new batch opens after the old one closed), so sleeping to a stale deadline is harmless:
 /// the loop wakes, finds nothing due, and sleeps to the new one.
 ///
-/// Run ``run()`` inside a task that someone cancels (a `Service` in the worker's `ServiceGroup`);
-/// cancellation or ``finish()`` ends it.
+/// Run ``run()`` inside a task that its owner cancels (a test's task group); cancellation or
+/// ``finish()`` ends it. A test double: the worker does not use it (its inference thread owns a
+/// ``MicroBatcher`` and waits on the batch deadline itself).
 public final class MicroBatchDriver<Element: Sendable, C: Clock>: Sendable where C.Duration == Duration {
     /// A batch as emitted by the driver.
     public typealias Batch = MicroBatcher<Element, C.Instant>.Batch

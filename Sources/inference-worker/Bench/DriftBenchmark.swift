@@ -1,22 +1,28 @@
 import Foundation
+// scripts/drift-bench.sh compiles this file into one module with InferenceCore's sources (to measure
+// with whole-module optimisation, as shipped code inlines its own calls), where there is no module
+// InferenceCore to import.
+#if canImport(InferenceCore)
+import InferenceCore
+#endif
 
 /// Cost of drift monitoring on the hot path, measured in process (for a CLI `bench` command and for
 /// checking the per-row budget: ~0.3 µs per row for 16 numeric features keeps monitoring under 5% of a
 /// worker doing 100k rows/s).
-public enum DriftBenchmark {
+enum DriftBenchmark {
     /// What was measured.
-    public struct Result: Sendable, CustomStringConvertible {
+    struct Result: Sendable, CustomStringConvertible {
         /// Rows observed in the timed part.
-        public var rows: Int
+        var rows: Int
         /// Mean cost of `observe(row:)` + `observe(output:)` + `takeReportIfDue(now:)` per row, in nanoseconds
         /// (window closes included).
-        public var nanosecondsPerRow: Double
+        var nanosecondsPerRow: Double
         /// The same in CPU time of the measuring thread (steadier on a shared machine).
-        public var cpuNanosecondsPerRow: Double
+        var cpuNanosecondsPerRow: Double
         /// Windows closed (reports built) during the timed part.
-        public var windowsClosed: Int
+        var windowsClosed: Int
 
-        public var description: String {
+        var description: String {
             String(format: "drift monitor: %.1f ns/row wall, %.1f ns/row thread CPU, over %d rows, %d windows closed",
                    nanosecondsPerRow, cpuNanosecondsPerRow, rows, windowsClosed)
         }
@@ -28,7 +34,7 @@ public enum DriftBenchmark {
     ///
     /// - Parameter signed: values of both signs at random (the worst case for the sketch, whose sign
     ///   test then mispredicts half the time); `false`: non-negative values, like most real features.
-    public static func run(featureCount: Int = 16, rows: Int = 2_000_000, batchSize: Int = 256,
+    static func run(featureCount: Int = 16, rows: Int = 2_000_000, batchSize: Int = 256,
                            windowRecordCount: Int = 100_000, signed: Bool = true) -> Result {
         precondition(featureCount > 0 && rows > 0 && batchSize > 0)
         var features: [FeatureSpec] = []
@@ -37,7 +43,8 @@ public enum DriftBenchmark {
             let name = "f\(f)"
             features.append(.numeric(name, missing: .allowed, default: 0))
             let scale = Double(f + 1)
-            var base = DistributionBaseline()
+            // No public memberwise init (baselines are read from a bundle's baseline.json): start empty.
+            var base = try! JSONDecoder().decode(DistributionBaseline.self, from: Data("{}".utf8))
             base.binEdges = (0...30).map { Double(signed ? $0 - 15 : $0) * scale / 5 }
             base.proportions = [Double](repeating: 1.0 / 30, count: 30)
             base.mean = signed ? 0 : 3 * scale
@@ -48,7 +55,7 @@ public enum DriftBenchmark {
         let schema = InputSchema(features: features)
         let output = OutputSchema(task: .binary)
         // A pool of distinct rows so that branch prediction cannot memorise one row.
-        var generator = DriftRandom(seed: 42)
+        var generator = BenchRandom(seed: 42)
         let pool: [[RawFeatureValue]] = (0..<4096).map { _ in
             (0..<featureCount).map { f in
                 if generator.nextDouble() < 0.01 { return .null }
@@ -99,8 +106,10 @@ public enum DriftBenchmark {
     }
 }
 
-/// A small seeded generator (SplitMix64) for reproducible synthetic data.
-struct DriftRandom: RandomNumberGenerator {
+/// SplitMix64, seeded: the same synthetic rows on every run, so figures compare across runs. (The
+/// tests' generator, `DriftRandom` in InferenceCoreTesting, is the same algorithm; the benchmark keeps
+/// its own copy so that the executable does not link a testing module.)
+private struct BenchRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

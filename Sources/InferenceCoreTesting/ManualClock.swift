@@ -2,8 +2,9 @@ import Synchronization
 
 /// A clock that only moves when told to: for deterministic tests of timer-driven code, without sleeps.
 ///
-/// Lives in the module rather than the test target so that the worker's tests can drive
-/// ``MicroBatchDriver`` (or anything else taking `some Clock<Duration>`) with it too.
+/// Lives in InferenceCoreTesting, a module that only tests import (as NIOTestUtils does for swift-nio),
+/// so that the tests of every module can drive ``MicroBatchDriver`` (or anything else taking
+/// `some Clock<Duration>`) with it.
 /// Sleepers resume, in deadline order, when ``advance(by:)`` or ``advance(to:)`` reaches their
 /// deadline; a cancelled sleeper throws `CancellationError`.
 public final class ManualClock: Clock, Sendable {

@@ -1,10 +1,12 @@
+import InferenceCore
+
 /// Throughput of a ``ModelKernel`` measured in process, for the CLI's benchmark command and for
 /// comparing kernels and batch sizes.
 ///
 /// Measures only the kernel: inputs are prepared up front, the output buffer is allocated once,
 /// and the clock is read once per chunk of batches (not per batch) so that batch size 1 is not
 /// dominated by clock reads.
-public enum KernelBenchmark {
+enum KernelBenchmark {
     /// Rows per second that `kernel` evaluates when fed batches of `batchSize` rows.
     ///
     /// Batches are taken in turn from `inputs` (row-major, `kernel.inputWidth` values per row),
@@ -19,7 +21,7 @@ public enum KernelBenchmark {
     ///   - minDuration: the least time to measure; longer gives steadier figures.
     /// - Returns: rows per second, or 0 when there is nothing to measure (no whole input row,
     ///   `batchSize` < 1, or a kernel with input width 0).
-    public static func rowsPerSecond(
+    static func rowsPerSecond(
         kernel: any ModelKernel, inputs: [Float], batchSize: Int, minDuration: Duration
     ) -> Double {
         let width = kernel.inputWidth

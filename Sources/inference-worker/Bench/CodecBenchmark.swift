@@ -1,42 +1,43 @@
 import Foundation
+import InferenceCore
 
 /// Throughput of the request decoder and prediction encoder on a 16-float request, next to
 /// Foundation's `JSONSerialization` on the same bytes - callable from the CLI (a `bench` subcommand)
 /// so numbers come from a release build on the machine at hand.
 ///
 /// Foundation is imported here only, for the comparison; the codecs themselves do not use it.
-public enum CodecBenchmark {
+enum CodecBenchmark {
     /// One measured case.
-    public struct Measurement: Sendable, CustomStringConvertible {
+    struct Measurement: Sendable, CustomStringConvertible {
         /// What was measured.
-        public var name: String
+        var name: String
         /// Records processed.
-        public var records: Int
+        var records: Int
         /// Wall time for all of them.
-        public var elapsed: Duration
+        var elapsed: Duration
 
         /// Records per second.
-        public var recordsPerSecond: Double { Double(records) / elapsed.doubleSeconds }
+        var recordsPerSecond: Double { Double(records) / elapsed.doubleSeconds }
         /// Nanoseconds per record.
-        public var nanosecondsPerRecord: Double { elapsed.doubleSeconds * 1e9 / Double(records) }
+        var nanosecondsPerRecord: Double { elapsed.doubleSeconds * 1e9 / Double(records) }
 
-        public var description: String {
+        var description: String {
             let name = self.name.padding(toLength: 44, withPad: " ", startingAt: 0)
             return "\(name) \(String(format: "%10.0f", recordsPerSecond)) records/s  \(String(format: "%8.1f", nanosecondsPerRecord)) ns/record"
         }
     }
 
     /// The feature names of the benchmark model.
-    public static let featureNames = (0..<16).map { "feature_\($0)" }
+    static let featureNames = (0..<16).map { "feature_\($0)" }
 
     /// The benchmark request, features as an array.
-    public static let arrayRequest: [UInt8] = {
+    static let arrayRequest: [UInt8] = {
         let values = sampleValues.map { String($0) }.joined(separator: ",")
         return Array(#"{"id":"req-000000123","features":[\#(values)]}"#.utf8)
     }()
 
     /// The benchmark request, features as an object keyed by name.
-    public static let objectRequest: [UInt8] = {
+    static let objectRequest: [UInt8] = {
         let fields = zip(featureNames, sampleValues).map { "\"\($0)\":\($1)" }.joined(separator: ",")
         return Array(#"{"id":"req-000000123","features":{\#(fields)}}"#.utf8)
     }()
@@ -47,7 +48,7 @@ public enum CodecBenchmark {
     ]
 
     /// Runs every case over `records` records each and returns the measurements.
-    public static func run(records: Int = 1_000_000) throws -> [Measurement] {
+    static func run(records: Int = 1_000_000) throws -> [Measurement] {
         let decoder = try RequestDecoder(featureNames: featureNames)
         var results: [Measurement] = []
         var checksum = 0.0
