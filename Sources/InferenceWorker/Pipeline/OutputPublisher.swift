@@ -66,7 +66,7 @@ final class OutputPublisher: Sendable {
     let configuration: Configuration
     private let logger: Logger
     private let counters: PipelineCounters
-    private let acknowledge: @Sendable (PartitionLedger.Ticket, RecordOffset) -> Void
+    private let acknowledge: @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void
     private let giveUp: @Sendable (KafkaError) -> Void
     private let slots = OutputSlots<OutputSlot>()
     private let policy = DeadLetterPolicy()
@@ -89,7 +89,7 @@ final class OutputPublisher: Sendable {
     ///   - giveUp: called once when the producer cannot be recovered within the bound.
     init(
         configuration: Configuration, logger: Logger, counters: PipelineCounters,
-        acknowledge: @escaping @Sendable (PartitionLedger.Ticket, RecordOffset) -> Void,
+        acknowledge: @escaping @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void,
         giveUp: @escaping @Sendable (KafkaError) -> Void
     ) {
         self.configuration = configuration
@@ -149,18 +149,18 @@ final class OutputPublisher: Sendable {
     func deadLetter(_ input: InboundRecord, reason: DeadLetterReason, message text: String, model: (name: String, version: String)?) {
         guard let (producer, generation) = currentProducer() else { return }
         let message = input.message
-        let original = message.headers.map { RecordHeader(key: $0.key, value: $0.value) }
+        let original = message.headers
         let context = deadLetterHeaders.headers(
             original: [],
-            partition: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
-            offset: RecordOffset(message.offset.rawValue),
+            partition: message.topicPartition,
+            offset: message.offset,
             reason: reason, message: text,
             modelName: model?.name, modelVersion: model?.version
         )
         let details = OutputSlot.DeadLetter(reason: reason, key: message.key, truncationBudget: nil, originalHeaders: original, contextHeaders: context)
         let slot = OutputSlot(
             kind: .deadLetter(details), input: input, value: message.value,
-            headers: (original + context).map { KafkaHeader(key: $0.key, value: $0.value) },
+            headers: original + context,
             timestampMilliseconds: message.timestamp?.milliseconds,
             sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, generation: generation
         )
@@ -389,7 +389,7 @@ final class OutputPublisher: Sendable {
             )
             details.key = cut.key
             slot.value = cut.value
-            slot.headers = cut.headers.map { KafkaHeader(key: $0.key, value: $0.value) }
+            slot.headers = cut.headers
             slot.kind = .deadLetter(details)
             slot.attempt += 1
         }) else { return }
