@@ -196,9 +196,18 @@ extension KafkaError {
     init(rdkafka err: rd_kafka_resp_err_t, context: String? = nil) {
         let raw = Int32(err.rawValue)
         let text = String(cString: rd_kafka_err2str(err))
+        self.init(librdkafkaCode: raw, message: context.map { "\($0): \(text)" } ?? text)
+    }
+
+    /// An error for a librdkafka or broker code, with the flags this layer derives from the code
+    /// (as every error the layer reports for that code carries them).
+    ///
+    /// - Parameters:
+    ///   - raw: librdkafka's `rd_kafka_resp_err_t` value.
+    ///   - message: what happened.
+    public init(librdkafkaCode raw: Int32, message: String) {
         self.init(
-            code: .librdkafka(raw),
-            message: context.map { "\($0): \(text)" } ?? text,
+            code: .librdkafka(raw), message: message,
             isRetriable: Self.retriableCodes.contains(raw),
             isFatal: Self.fatalCodes.contains(raw),
             isAboutTheMessage: Self.messageCodes.contains(raw)
