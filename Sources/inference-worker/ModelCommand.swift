@@ -49,7 +49,7 @@ extension ModelCommand {
             print("bundle   \(model.name) version \(model.version) (\(model.kind.rawValue))")
             print("files    \(model.manifest?.files.count ?? 0) verified (size and SHA-256)")
             print("input    \(model.schema.features.count) features, encoded width \(model.schema.width)")
-            print("output   \(model.output.task.rawValue)\(model.output.labels.isEmpty ? "" : " \(model.output.labels)"), kernel writes \(model.kernel.outputWidth) per row")
+            print("output   \(model.output.task.rawValue)\(model.output.labels.isEmpty ? "" : " \(model.output.labels)"), kernel writes \(model.runtime.outputWidth) per row")
             if let report = model.selfTest() {
                 print("selftest \(report.summary)")
                 guard report.passed else {
