@@ -75,7 +75,7 @@ e2e: deps e2e-deps
 
 demo: deps
 	swift build -c release --product inference-worker
-	.build/release/inference-worker demo $(DEMO_ARGS)
+	INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" .build/release/inference-worker demo $(DEMO_ARGS)
 
 clean:
 	rm -rf .build

@@ -20,6 +20,9 @@ extension ModelCommand {
         @Option(help: "Comma-separated batch sizes.")
         var batchSizes: String = "1,64"
 
+        @Option(help: "ONNX Runtime library for onnx bundles (env INFERENCE_WORKER_ONNXRUNTIME_LIBRARY; default libonnxruntime.so.1 on the search path).")
+        var onnxruntimeLibrary: String?
+
         func validate() throws {
             guard rows > 0 else { throw ValidationError("--rows must be positive") }
             guard !parsedBatchSizes.isEmpty, parsedBatchSizes.allSatisfy({ $0 > 0 }) else {
@@ -37,7 +40,7 @@ extension ModelCommand {
             for directory in directories {
                 let model: LoadedModel
                 do {
-                    model = try ModelBundle.load(from: URL(fileURLWithPath: directory, isDirectory: true), options: .init(runSelfTest: false))
+                    model = try ModelBundle.load(from: URL(fileURLWithPath: directory, isDirectory: true), options: .init(runSelfTest: false, onnxRuntime: ONNXRuntimeConfiguration(libraryPath: onnxruntimeLibrary)))
                 } catch {
                     printError("\(directory): \(error.code): \(error.message)")
                     throw ExitCode(1)
