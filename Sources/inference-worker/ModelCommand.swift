@@ -33,12 +33,16 @@ extension ModelCommand {
         @Flag(help: "Treat warnings (no reference rows; rows that skip a missing-value path or a category) as failure: exit 1.")
         var strict = false
 
+        @Option(help: "ONNX Runtime library for onnx bundles (env INFERENCE_WORKER_ONNXRUNTIME_LIBRARY; default libonnxruntime.so.1 on the search path).")
+        var onnxruntimeLibrary: String?
+
         func run() throws {
             let url = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
             let options = ModelBundle.LoadOptions(
                 runSelfTest: false,
                 expectedName: ignoreDirectoryNames ? nil : url.deletingLastPathComponent().lastPathComponent,
-                expectedVersion: ignoreDirectoryNames ? nil : url.lastPathComponent)
+                expectedVersion: ignoreDirectoryNames ? nil : url.lastPathComponent,
+                onnxRuntime: ONNXRuntimeConfiguration(libraryPath: onnxruntimeLibrary))
             let model: LoadedModel
             do {
                 model = try ModelBundle.load(from: url, options: options)
@@ -49,7 +53,7 @@ extension ModelCommand {
             print("bundle   \(model.name) version \(model.version) (\(model.kind.rawValue))")
             print("files    \(model.manifest?.files.count ?? 0) verified (size and SHA-256)")
             print("input    \(model.schema.features.count) features, encoded width \(model.schema.width)")
-            print("output   \(model.output.task.rawValue)\(model.output.labels.isEmpty ? "" : " \(model.output.labels)"), kernel writes \(model.kernel.outputWidth) per row")
+            print("output   \(model.output.task.rawValue)\(model.output.labels.isEmpty ? "" : " \(model.output.labels)"), kernel writes \(model.runtime.outputWidth) per row")
             if let report = model.selfTest() {
                 print("selftest \(report.summary)")
                 guard report.passed else {

@@ -124,7 +124,7 @@ enum WorkerTopics {
             configuration: .init(
                 root: URL(fileURLWithPath: c.modelRoot), modelName: c.modelName,
                 policy: c.modelVersion.map { .pinned(ModelVersion($0)) } ?? .latest,
-                pollInterval: c.modelPollInterval
+                pollInterval: c.modelPollInterval, onnxRuntime: c.onnxRuntime
             ),
             logger: logger
         )

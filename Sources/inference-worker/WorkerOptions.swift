@@ -49,6 +49,13 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "How often to look for new model versions, e.g. 10s. Default: 10s.")
     var modelPollInterval: String?
 
+    @Option(help: "ONNX Runtime library for onnx bundles (pip install onnxruntime: site-packages/onnxruntime/capi/libonnxruntime.so.1.<x>). Default: libonnxruntime.so.1 on the library search path.")
+    var onnxruntimeLibrary: String?
+    @Option(help: "ONNX Runtime threads inside one operator. Default: 1.")
+    var onnxruntimeIntraOpThreads: String?
+    @Option(help: "ONNX Runtime threads running independent operators in parallel. Default: 1.")
+    var onnxruntimeInterOpThreads: String?
+
     @Option(help: "Most records per model call. Default: 64.")
     var maxBatchSize: String?
     @Option(help: "Longest the oldest record waits for its batch to fill, e.g. 5ms. Default: 5ms.")
@@ -101,6 +108,8 @@ struct WorkerOptions: ParsableArguments {
             ("group-instance-id", groupInstanceId), ("worker-id", workerId), ("create-topics", createTopics),
             ("create-topic-partitions", createTopicPartitions), ("model-root", modelRoot), ("model-name", modelName),
             ("model-version", modelVersion), ("model-poll-interval", modelPollInterval), ("max-batch-size", maxBatchSize),
+            ("onnxruntime-library", onnxruntimeLibrary), ("onnxruntime-intra-op-threads", onnxruntimeIntraOpThreads),
+            ("onnxruntime-inter-op-threads", onnxruntimeInterOpThreads),
             ("max-batch-delay", maxBatchDelay), ("adaptive-batching", adaptiveBatching), ("latency-objective", latencyObjective),
             ("max-in-flight-records", maxInFlightRecords), ("max-in-flight-bytes", maxInFlightBytes),
             ("resume-fraction", resumeFraction), ("max-payload-bytes", maxPayloadBytes), ("commit-interval", commitInterval),
@@ -123,7 +132,8 @@ struct WorkerSettingsResolver {
         "bootstrap-servers", "input-topics", "output-topic", "dead-letter-topic", "drift-topic", "drift-window-records",
         "drift-window", "group-id",
         "group-instance-id", "worker-id", "create-topics", "create-topic-partitions", "model-root", "model-name",
-        "model-version", "model-poll-interval", "max-batch-size", "max-batch-delay", "adaptive-batching",
+        "model-version", "model-poll-interval", "onnxruntime-library", "onnxruntime-intra-op-threads", "onnxruntime-inter-op-threads",
+        "max-batch-size", "max-batch-delay", "adaptive-batching",
         "latency-objective", "max-in-flight-records", "max-in-flight-bytes", "resume-fraction", "max-payload-bytes",
         "commit-interval", "drain-timeout", "revoke-timeout", "producer-recovery-timeout",
         "metrics-host", "metrics-port", "log-format", "log-level",
@@ -222,6 +232,9 @@ struct WorkerSettingsResolver {
         if let v = value("create-topic-partitions") { c.createTopicPartitions = try Parse.int(v, "create-topic-partitions") }
         if let v = value("model-version") { c.modelVersion = v }
         if let v = value("model-poll-interval") { c.modelPollInterval = try Parse.duration(v, "model-poll-interval") }
+        if let v = value("onnxruntime-library") { c.onnxRuntime.libraryPath = v }
+        if let v = value("onnxruntime-intra-op-threads") { c.onnxRuntime.intraOpThreads = try Parse.int(v, "onnxruntime-intra-op-threads") }
+        if let v = value("onnxruntime-inter-op-threads") { c.onnxRuntime.interOpThreads = try Parse.int(v, "onnxruntime-inter-op-threads") }
         if let v = value("max-batch-size") { c.maxBatchSize = try Parse.int(v, "max-batch-size") }
         if let v = value("max-batch-delay") { c.maxBatchDelay = try Parse.duration(v, "max-batch-delay") }
         if let v = value("adaptive-batching") { c.adaptiveBatching = try Parse.bool(v, "adaptive-batching") }

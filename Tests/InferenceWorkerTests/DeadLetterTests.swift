@@ -47,7 +47,7 @@ import Testing
         let harness = try PipelineHarness(partitions: 1)
         var configuration = harness.configuration(worker: "worker-7")
         configuration.maxPayloadBytes = Self.maxPayload
-        let model = TestModels.scorer(kernel: PoisonKernel(inner: TestModels.scorer().kernel, poison: 42))
+        let model = TestModels.scorer(kernel: PoisonKernel(inner: TestModels.scorer().kernel!, poison: 42))
         let running = harness.start(configuration, model: model)
         try await running.waitUntilAssigned()
 

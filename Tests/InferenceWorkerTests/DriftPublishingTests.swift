@@ -15,7 +15,7 @@ import Testing
         let baseline = try JSONDecoder().decode(ModelBaseline.self, from: Data(json.utf8))
         let plain = TestModels.scorer()
         return LoadedModel(name: plain.name, version: plain.version, kind: plain.kind, schema: plain.schema,
-                           kernel: plain.kernel, output: plain.output, baseline: baseline)
+                           kernel: plain.kernel!, output: plain.output, baseline: baseline)
     }
 
     @Test func windowsArePublishedPerModelAndAShiftedFeatureIsFlagged() async throws {

@@ -80,7 +80,7 @@ import Testing
         configuration.maxInFlightRecords = 200
         configuration.adaptiveBatching = false
         // A slow model, so that the crash finds records in flight.
-        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.02))
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.02))
         let first = harness.start(configuration, model: slow)
         try await first.waitUntilAssigned()
         let n = 2000
@@ -187,7 +187,7 @@ import Testing
         configuration.adaptiveBatching = false
         let n = 1500
         try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
-        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.004))
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.004))
         let running = harness.start(configuration, model: slow)
         var maxInFlight = 0
         while running.pipeline.counters.snapshot.outcomes < n {

@@ -2,6 +2,17 @@ import Foundation
 
 extension ModelBundle {
     static func makeKernel(
+        kind: ModelKind, manifest: ModelManifest, contents: [String: Data], schema: InputSchema, output: OutputSchema, directory: URL,
+        onnxRuntime: ONNXRuntimeConfiguration = ONNXRuntimeConfiguration()
+    ) throws(ModelBundleError) -> ModelRuntime {
+        if kind == .onnx {
+            return .external(try makeONNXKernel(
+                manifest: manifest, contents: contents, schema: schema, output: output, directory: directory, configuration: onnxRuntime))
+        }
+        return .native(try makeNativeKernel(kind: kind, manifest: manifest, contents: contents, schema: schema, output: output, directory: directory))
+    }
+
+    static func makeNativeKernel(
         kind: ModelKind, manifest: ModelManifest, contents: [String: Data], schema: InputSchema, output: OutputSchema, directory: URL
     ) throws(ModelBundleError) -> any ModelKernel {
         let path = directory.appendingPathComponent(manifestFileName).path
@@ -102,6 +113,8 @@ extension ModelBundle {
                     throw shapeError("'\(file)' reads \(kernel.inputWidth) and writes \(kernel.outputWidth) values per row, but the schema encodes \(width) and the output needs \(output.width)")
                 }
                 return kernel
+            case .onnx:
+                preconditionFailure("onnx bundles are built by makeONNXKernel")
             }
         } catch let error as KernelConfigurationError {
             throw shapeError(error.message)

@@ -3,6 +3,9 @@ extension ModelBundle {
         guard !manifest.input.features.isEmpty else {
             throw ModelBundleError(code: .schemaInvalid, message: "input.features is empty: declare the model's features in order", path: path)
         }
+        // An ONNX graph fed raw features does its own preprocessing; the schema only validates, and
+        // encodes categoricals as their vocabulary index (one column) for the raw columns.
+        let rawFeed = kind == .onnx && manifest.model.feed == "raw"
         var specs: [FeatureSpec] = []
         var seen: Set<String> = []
         for (position, section) in manifest.input.features.enumerated() {
@@ -18,6 +21,9 @@ extension ModelBundle {
                 throw invalid("missing '\(section.missing ?? "")' is unknown: use allowed or forbidden")
             }
             let preprocess = section.preprocess
+            if rawFeed, preprocess != nil {
+                throw invalid("model.feed is 'raw': the graph does its own preprocessing, so remove \"preprocess\" (or use feed 'encoded')")
+            }
             let spec: FeatureSpec
             switch valueType {
             case .numeric:
@@ -43,7 +49,7 @@ extension ModelBundle {
                 spec = FeatureSpec(
                     name: section.name, valueType: .categorical, minimum: section.min, maximum: section.max, missing: missing,
                     numericDefault: nil, categoricalDefault: categoricalDefault, vocabulary: section.vocabulary ?? [],
-                    encoding: preprocess?.ordinal == true ? .ordinal : .oneHot)
+                    encoding: rawFeed || preprocess?.ordinal == true ? .ordinal : .oneHot)
             }
             if let problem = spec.consistencyProblem(nativeMissing: kind.handlesMissingNatively) { throw invalid(problem) }
             specs.append(spec)

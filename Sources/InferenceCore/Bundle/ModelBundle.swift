@@ -21,12 +21,19 @@ public enum ModelBundle {
         public var expectedName: String?
         /// When set, the manifest's `version` must equal it (the registry passes the version directory's name).
         public var expectedVersion: String?
+        /// Where ONNX Runtime is and how many threads a session uses (`onnx` bundles only).
+        public var onnxRuntime: ONNXRuntimeConfiguration
 
-        /// Creates options; by default the self-test runs and names are not checked.
-        public init(runSelfTest: Bool = true, expectedName: String? = nil, expectedVersion: String? = nil) {
+        /// Creates options; by default the self-test runs, names are not checked, and ONNX Runtime is
+        /// found through its environment variable or the library search path.
+        public init(
+            runSelfTest: Bool = true, expectedName: String? = nil, expectedVersion: String? = nil,
+            onnxRuntime: ONNXRuntimeConfiguration = ONNXRuntimeConfiguration()
+        ) {
             self.runSelfTest = runSelfTest
             self.expectedName = expectedName
             self.expectedVersion = expectedVersion
+            self.onnxRuntime = onnxRuntime
         }
     }
 
@@ -81,7 +88,8 @@ public enum ModelBundle {
         let contents = try verifyFiles(of: manifest, in: directory)
         let schema = try inputSchema(of: manifest, kind: kind, path: manifestPath)
         let output = try outputSchema(of: manifest, path: manifestPath)
-        let kernel = try makeKernel(kind: kind, manifest: manifest, contents: contents, schema: schema, output: output, directory: directory)
+        let runtime = try makeKernel(
+            kind: kind, manifest: manifest, contents: contents, schema: schema, output: output, directory: directory, onnxRuntime: options.onnxRuntime)
         if let baseline = manifest.baseline {
             for (name, distribution) in baseline.features.sorted(by: { $0.key < $1.key }) {
                 if schema.featureIndex[name] == nil {
@@ -99,7 +107,7 @@ public enum ModelBundle {
             try referenceRows(section, contents: contents, schema: schema, output: output, directory: directory)
         }
         let model = LoadedModel(
-            name: manifest.name, version: manifest.version, kind: kind, schema: schema, kernel: kernel,
+            name: manifest.name, version: manifest.version, kind: kind, schema: schema, runtime: runtime,
             output: output, baseline: manifest.baseline, reference: reference, manifest: manifest, directory: directory)
         if options.runSelfTest, let report = model.selfTest(), !report.passed {
             throw ModelBundleError(

@@ -29,6 +29,14 @@ public struct ModelBundleError: Error, Sendable, CustomStringConvertible {
         public static let schemaInvalid = Code(rawValue: "schema_invalid")
         /// The kernel refused the model (e.g. an unparsable XGBoost file, or tree ensembles unavailable).
         public static let kernelRejected = Code(rawValue: "kernel_rejected")
+        /// ONNX Runtime could not be loaded (missing library, not ONNX Runtime, too old): see the message
+        /// for how to install it.
+        public static let runtimeUnavailable = Code(rawValue: "runtime_unavailable")
+        /// ONNX Runtime refused the `.onnx` file (corrupt, or operators it does not have).
+        public static let onnxModelRejected = Code(rawValue: "onnx_model_rejected")
+        /// The ONNX graph's inputs or outputs do not match the manifest (names, element types, shapes,
+        /// a ZipMap output).
+        public static let graphMismatch = Code(rawValue: "graph_mismatch")
         /// A weights tensor holds NaN or infinity.
         public static let nonFiniteWeights = Code(rawValue: "non_finite_weights")
         /// The bundle's reference rows do not reproduce within tolerance.

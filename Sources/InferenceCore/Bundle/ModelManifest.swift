@@ -6,7 +6,7 @@ public struct ModelManifest: Sendable, Codable {
     public var formatVersion: Int
     public var name: String
     public var version: String
-    /// `linear`, `logistic`, `softmax`, `mlp` or `tree_ensemble` (kept as text for a clear error on unknown kinds).
+    /// `linear`, `logistic`, `softmax`, `mlp`, `tree_ensemble` or `onnx` (kept as text for a clear error on unknown kinds).
     public var kind: String
     /// RFC 3339 time of export.
     public var createdAt: String?
@@ -45,14 +45,37 @@ public struct ModelManifest: Sendable, Codable {
         public var layers: [LayerSection]?
         /// mlp: `sigmoid`, `softmax` or `identity` after the last layer.
         public var outputActivation: String?
-        /// tree_ensemble: `xgboost_json`.
+        /// tree_ensemble: `xgboost_json`; onnx: `onnx`.
         public var format: String?
-        /// tree_ensemble: the model file.
+        /// tree_ensemble: the model file; onnx: the `.onnx` file.
         public var file: String?
+        /// onnx: `encoded` (default: the worker's preprocessing into one float input `[batch, width]`)
+        /// or `raw` (each graph input gets its features' raw values).
+        public var feed: String?
+        /// onnx with feed `raw`: which features go into which graph input, in column order. Default:
+        /// one input per feature, named like the feature.
+        public var inputs: [GraphInputSection]?
+        /// onnx: which graph outputs hold the score or probabilities (and the label).
+        public var outputs: GraphOutputSection?
 
         enum CodingKeys: String, CodingKey {
-            case weights, bias, layers, outputActivation = "output_activation", format, file
+            case weights, bias, layers, outputActivation = "output_activation", format, file, feed, inputs, outputs
         }
+    }
+
+    /// onnx: one graph input and the features it receives, in column order.
+    public struct GraphInputSection: Sendable, Codable {
+        public var name: String
+        public var features: [String]
+    }
+
+    /// onnx: names of graph outputs. `score` (regression) or `probabilities` (binary: `[batch, 2]` or
+    /// `[batch, 1]`; multiclass: `[batch, classes]`) is read; `label` is documentation only: the worker
+    /// derives the label from the probabilities with `output.threshold` / argmax, as for every kind.
+    public struct GraphOutputSection: Sendable, Codable {
+        public var score: String?
+        public var probabilities: String?
+        public var label: String?
     }
 
     /// One dense layer: `weights` `[in, out]` row-major, `bias` `[out]`.

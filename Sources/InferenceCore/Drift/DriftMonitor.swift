@@ -158,6 +158,10 @@ public struct DriftMonitor {
         case .regression(let value):
             let x = Double(value)
             if x.isFinite { score?.add(x) } else { score?.invalid &+= 1 }
+        case .multiOutputRegression(let scores):
+            // Drift follows the first output (`score` in the prediction event).
+            let x = Double(scores[scores.startIndex])
+            if x.isFinite { score?.add(x) } else { score?.invalid &+= 1 }
         case .binary(let value, _, let isPositive):
             let x = Double(value)
             if x.isFinite { score?.add(x) } else { score?.invalid &+= 1 }

@@ -4,9 +4,14 @@
 /// through it, so what is measured and tested is what serves. For each request, ``append(request:)``
 /// decodes the JSON, validates and encodes the features straight into the next row of the batch
 /// matrix (or refuses the row with a typed ``ScoringFailure``); ``score()`` runs the model runtime
-/// (a ``ModelKernel``) once over the accepted rows; ``outcome(ofRow:)`` then validates and interprets
-/// each row's output. A refused row never enters the matrix, so one bad record never fails its
-/// batch-mates.
+/// (a native ``ModelKernel`` or an ``ExternalModelKernel``) once over the accepted rows;
+/// ``outcome(ofRow:)`` then validates and interprets each row's output. A refused row never enters
+/// the matrix, so one bad record never fails its batch-mates.
+///
+/// A runtime that reads raw features (``ModelFeed/rawFeatures``: an ONNX graph with its own
+/// preprocessing) also gets each accepted row's validated raw values, column by column. When an
+/// external runtime fails on a batch, the scorer reruns each half of the failing range until the
+/// failing rows stand alone: only those get a failure (`output_runtime_failure`, dead-lettered).
 ///
 /// A value owned by one thread; its buffers are allocated once (for `maxRows` rows) and reused, so
 /// scoring allocates nothing per row (multiclass probabilities are slices of the output buffer).
@@ -26,6 +31,12 @@ public struct BatchScorer: Sendable {
     private let labels: PredictionLabels
     private var matrix: [Float]
     private var outputs: [Float]
+    /// Raw feature columns (column-major, `maxRows` apart) for a ``ModelFeed/rawFeatures`` runtime; empty otherwise.
+    private var raw: [Double]
+    /// Per row of the open batch, the external runtime's failure when the row failed alone.
+    private var runtimeFailures: [ModelRuntimeError?]
+    /// Rows with an entry in `runtimeFailures` (cleared by `reset()`).
+    private var failedRows: [Int] = []
     /// The raw values of the row last passed to ``append(request:)`` (kept for drift statistics).
     public private(set) var lastRow: [RawFeatureValue] = []
     /// Rows accepted into the open batch.
@@ -50,7 +61,13 @@ public struct BatchScorer: Sendable {
         encoder = PredictionEncoder(modelName: model.name, modelVersion: model.version)
         labels = PredictionLabels(model.output.labels)
         matrix = [Float](repeating: 0, count: maxRows * model.schema.width)
-        outputs = [Float](repeating: 0, count: maxRows * model.kernel.outputWidth)
+        outputs = [Float](repeating: 0, count: maxRows * model.runtime.outputWidth)
+        raw = model.runtime.feed == .rawFeatures ? [Double](repeating: .nan, count: maxRows * model.schema.features.count) : []
+        if case .external = model.runtime {
+            runtimeFailures = [ModelRuntimeError?](repeating: nil, count: maxRows)
+        } else {
+            runtimeFailures = []
+        }
         lastRow.reserveCapacity(model.schema.features.count)
     }
 
@@ -112,8 +129,29 @@ public struct BatchScorer: Sendable {
                 reason: (error.deadLetterReason ?? .schemaViolation).raised(by: "InferenceCore.InputSchema", error), message: error.message,
                 cause: .input(error))
         }
+        if !raw.isEmpty { storeRawColumns(row) }
         rowCount += 1
         return nil
+    }
+
+    /// Writes a validated row's raw values into the raw columns (see ``ModelBatchInput/raw``).
+    private mutating func storeRawColumns(_ row: [RawFeatureValue]) {
+        let features = model.schema.features
+        let stride = maxRows
+        let rowIndex = rowCount
+        raw.withUnsafeMutableBufferPointer { columns in
+            for (position, feature) in features.enumerated() {
+                let value: Double
+                switch (feature.valueType, row[position]) {
+                case (.numeric, .number(let x)) where !x.isNaN: value = x
+                case (.numeric, .bool(let flag)): value = flag ? 1 : 0
+                case (.numeric, _): value = feature.numericDefault ?? .nan
+                case (.categorical, .string(let text)): value = feature.vocabularyIndex[text].map(Double.init) ?? .nan
+                case (.categorical, _): value = feature.categoricalDefault.flatMap { feature.vocabularyIndex[$0] }.map(Double.init) ?? .nan
+                }
+                columns[position * stride + rowIndex] = value
+            }
+        }
     }
 
     /// Runs the model over the accepted rows (once per batch). Afterwards ``outcome(ofRow:)``
@@ -123,22 +161,74 @@ public struct BatchScorer: Sendable {
         isScored = true
         let n = rowCount
         guard n > 0 else { return }
-        let kernel = model.kernel
-        matrix.withUnsafeBufferPointer { input in
-            outputs.withUnsafeMutableBufferPointer { output in
-                kernel.predict(
-                    input: UnsafeBufferPointer(rebasing: input[0..<(n * kernel.inputWidth)]), rowCount: n,
-                    output: UnsafeMutableBufferPointer(rebasing: output[0..<(n * kernel.outputWidth)])
-                )
+        switch model.runtime {
+        case .native(let kernel):
+            matrix.withUnsafeBufferPointer { input in
+                outputs.withUnsafeMutableBufferPointer { output in
+                    kernel.predict(
+                        input: UnsafeBufferPointer(rebasing: input[0..<(n * kernel.inputWidth)]), rowCount: n,
+                        output: UnsafeMutableBufferPointer(rebasing: output[0..<(n * kernel.outputWidth)])
+                    )
+                }
+            }
+        case .external(let kernel):
+            scoreExternal(kernel, rows: 0..<n)
+        }
+    }
+
+    /// Runs `kernel` over `rows`; when it fails, reruns each half, down to single rows, which then
+    /// carry the failure. A batch with one bad row costs about 2 log2(n) extra runs.
+    private mutating func scoreExternal(_ kernel: any ExternalModelKernel, rows: Range<Int>) {
+        let width = kernel.outputWidth
+        let encodedWidth = model.schema.width
+        let stride = maxRows
+        let result: Result<Void, ModelRuntimeError> = matrix.withUnsafeBufferPointer { encoded in
+            raw.withUnsafeBufferPointer { raw in
+                outputs.withUnsafeMutableBufferPointer { output in
+                    let input = ModelBatchInput(encoded: encoded, encodedWidth: encodedWidth, raw: raw, rawStride: stride)
+                    do throws(ModelRuntimeError) {
+                        try kernel.predict(
+                            input, rows: rows,
+                            output: UnsafeMutableBufferPointer(rebasing: output[(rows.lowerBound * width)..<(rows.upperBound * width)]))
+                        return .success(())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
             }
         }
+        guard case .failure(let error) = result else { return }
+        if rows.count == 1 {
+            runtimeFailures[rows.lowerBound] = error
+            failedRows.append(rows.lowerBound)
+            return
+        }
+        let middle = rows.lowerBound + rows.count / 2
+        scoreExternal(kernel, rows: rows.lowerBound..<middle)
+        scoreExternal(kernel, rows: middle..<rows.upperBound)
+    }
+
+    /// Runs the model again over the same accepted rows (benchmarks measure the runtime alone with it;
+    /// outcomes reflect the last run).
+    public mutating func rescore() {
+        precondition(isScored, "BatchScorer: rescore before score")
+        for row in failedRows { runtimeFailures[row] = nil }
+        failedRows.removeAll(keepingCapacity: true)
+        isScored = false
+        score()
     }
 
     /// Row `row`'s validated, interpreted output; a failure when the model's output is invalid
     /// (non-finite, out of range, probabilities that do not sum to 1).
     public func outcome(ofRow row: Int) -> Result<PredictionOutput, ScoringFailure> {
         precondition(isScored && row < rowCount, "BatchScorer: outcome of a row that was not scored")
-        let width = model.kernel.outputWidth
+        if !runtimeFailures.isEmpty, let error = runtimeFailures[row] {
+            let failure = OutputValidationError(reason: .runtimeFailure(error))
+            return .failure(ScoringFailure(
+                reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.ExternalModelKernel", failure), message: failure.message,
+                cause: .output(failure)))
+        }
+        let width = model.runtime.outputWidth
         return model.output.interpret(outputs[(row * width)..<((row + 1) * width)]).mapError { error in
             ScoringFailure(
                 reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message,
@@ -148,6 +238,8 @@ public struct BatchScorer: Sendable {
 
     /// Empties the batch for the next one (buffers are kept).
     public mutating func reset() {
+        for row in failedRows { runtimeFailures[row] = nil }
+        failedRows.removeAll(keepingCapacity: true)
         rowCount = 0
         isScored = false
     }
@@ -157,6 +249,10 @@ public struct BatchScorer: Sendable {
         switch output {
         case .regression(let score):
             encoder.encode(.regression(score: score), context: context, into: &buffer)
+        case .multiOutputRegression(let scores):
+            scores.withUnsafeBufferPointer { s in
+                encoder.encode(.multiOutputRegression(scores: s, names: labels), context: context, into: &buffer)
+            }
         case .binary(let score, _, let isPositive):
             encoder.encode(.binary(score: score, labelIndex: isPositive ? 1 : 0, labels: labels), context: context, into: &buffer)
         case .multiclass(let probabilities, let classIndex, _):

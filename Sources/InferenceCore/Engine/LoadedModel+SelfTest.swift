@@ -25,7 +25,7 @@ extension LoadedModel {
                     let actual: [Float]
                     switch prediction {
                     case .regression(let score), .binary(let score, _, _): actual = [score]
-                    case .multiclass(let probabilities, _, _): actual = Array(probabilities)
+                    case .multiclass(let probabilities, _, _), .multiOutputRegression(let probabilities): actual = Array(probabilities)
                     }
                     var worst: (index: Int, scaled: Double)?
                     for column in 0..<width {

@@ -13,8 +13,8 @@ public struct LoadedModel: Sendable {
     public let kind: ModelKind
     /// Validates and encodes raw rows.
     public let schema: InputSchema
-    /// Evaluates encoded batches.
-    public let kernel: any ModelKernel
+    /// Evaluates batches: a native kernel, or an external runtime (ONNX Runtime).
+    public let runtime: ModelRuntime
     /// Validates and interprets outputs.
     public let output: OutputSchema
     /// Training distributions for drift monitoring, if the bundle has them.
@@ -26,24 +26,43 @@ public struct LoadedModel: Sendable {
     /// The bundle directory, if loaded from a bundle.
     public let directory: URL?
 
-    /// Creates a model from parts (the bundle loader, or tests building models in memory).
+    /// Creates a model served by a native kernel (the bundle loader, or tests building models in memory).
     /// `kernel.inputWidth` must equal `schema.width` and `kernel.outputWidth` must equal `output.width`.
     public init(
         name: String, version: String, kind: ModelKind, schema: InputSchema, kernel: any ModelKernel, output: OutputSchema,
         baseline: ModelBaseline? = nil, reference: ReferenceRows? = nil, manifest: ModelManifest? = nil, directory: URL? = nil
     ) {
-        precondition(kernel.inputWidth == schema.width, "kernel reads \(kernel.inputWidth) columns, schema encodes \(schema.width)")
-        precondition(kernel.outputWidth == output.width, "kernel writes \(kernel.outputWidth) values, output needs \(output.width)")
+        self.init(
+            name: name, version: version, kind: kind, schema: schema, runtime: .native(kernel), output: output,
+            baseline: baseline, reference: reference, manifest: manifest, directory: directory)
+    }
+
+    /// Creates a model from parts, with any runtime. An encoded feed's width must equal `schema.width`
+    /// and the runtime's output width must equal `output.width`.
+    public init(
+        name: String, version: String, kind: ModelKind, schema: InputSchema, runtime: ModelRuntime, output: OutputSchema,
+        baseline: ModelBaseline? = nil, reference: ReferenceRows? = nil, manifest: ModelManifest? = nil, directory: URL? = nil
+    ) {
+        if case .encoded(let width) = runtime.feed {
+            precondition(width == schema.width, "the runtime reads \(width) columns, schema encodes \(schema.width)")
+        }
+        precondition(runtime.outputWidth == output.width, "the runtime writes \(runtime.outputWidth) values, output needs \(output.width)")
         self.name = name
         self.version = version
         self.kind = kind
         self.schema = schema
-        self.kernel = kernel
+        self.runtime = runtime
         self.output = output
         self.baseline = baseline
         self.reference = reference
         self.manifest = manifest
         self.directory = directory
+    }
+
+    /// The native kernel, when the model is served by one (nil for an external runtime).
+    public var kernel: (any ModelKernel)? {
+        if case .native(let kernel) = runtime { return kernel }
+        return nil
     }
 
     /// Predicts a batch: one result per input row, in order, through the one scoring path

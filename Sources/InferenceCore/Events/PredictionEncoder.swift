@@ -118,6 +118,8 @@ public struct PredictionEncoder: Sendable {
     private func outputsBound(_ outputs: PredictionOutputView) -> Int {
         switch outputs {
         case .regression: 16 + JSONWriter.floatBound
+        case .multiOutputRegression(let scores, let names):
+            32 + JSONWriter.floatBound + names.encoded.count + min(scores.count, names.count) * (JSONWriter.floatBound + 2)
         case .binary(_, _, let labels): 32 + JSONWriter.floatBound + labels.longestEncoded
         case .multiclass(let probabilities, _, let labels):
             48 + labels.longestEncoded + labels.encoded.count + min(probabilities.count, labels.count) * (JSONWriter.floatBound + 2)
@@ -130,6 +132,17 @@ public struct PredictionEncoder: Sendable {
             w.raw(#"{"score":"#)
             w.float(score)
             w.byte(UInt8(ascii: "}"))
+        case .multiOutputRegression(let scores, let names):
+            w.raw(#"{"score":"#)
+            w.float(scores.first ?? .nan)
+            w.raw(#","scores":{"#)
+            for i in 0..<min(scores.count, names.count) {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                writeLabel(i, names, to: &w)
+                w.byte(UInt8(ascii: ":"))
+                w.float(scores[i])
+            }
+            w.raw("}}")
         case .binary(let score, let labelIndex, let labels):
             w.raw(#"{"score":"#)
             w.float(score)

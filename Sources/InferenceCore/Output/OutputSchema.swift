@@ -2,7 +2,8 @@
 public struct OutputSchema: Sendable, Hashable {
     /// The prediction task.
     public enum Task: String, Sendable, Hashable {
-        /// One unbounded score per row (optionally bounded by `range`).
+        /// One unbounded score per row (optionally bounded by `range`); with `labels` (2 or more
+        /// output names), one score per name (a multi-output regressor).
         case regression
         /// One positive-class probability per row.
         case binary
@@ -12,8 +13,8 @@ public struct OutputSchema: Sendable, Hashable {
 
     /// The task.
     public var task: Task
-    /// Class labels: 2 for binary (negative, positive; default `["0", "1"]`), one per class for multiclass,
-    /// empty for regression.
+    /// Class labels: 2 for binary (negative, positive; default `["0", "1"]`), one per class for multiclass;
+    /// for regression empty (one score) or the names of a multi-output regressor's outputs.
     public var labels: [String]
     /// Binary decision threshold on the positive probability. Default 0.5.
     public var threshold: Float
@@ -31,14 +32,15 @@ public struct OutputSchema: Sendable, Hashable {
         self.sumTolerance = sumTolerance
     }
 
-    /// Values per row the kernel must write: 1, or the number of classes.
-    public var width: Int { task == .multiclass ? labels.count : 1 }
+    /// Values per row the kernel must write: 1, the number of classes, or the number of regression outputs.
+    public var width: Int { task == .binary ? 1 : Swift.max(labels.count, 1) }
 
     /// Checks the schema's consistency; returns the problem, or `nil`.
     public func consistencyProblem() -> String? {
         switch task {
         case .regression:
-            if !labels.isEmpty { return "a regression output has no labels" }
+            if labels.count == 1 { return "a regression output has no labels, or 2 or more output names (a multi-output regressor)" }
+            if Set(labels).count != labels.count { return "output names must be unique" }
         case .binary:
             if labels.count != 2 { return "a binary output needs exactly 2 labels (negative, positive), got \(labels.count)" }
             if !(threshold > 0 && threshold < 1) { return "threshold must be in (0, 1), got \(threshold)" }
@@ -59,11 +61,13 @@ public struct OutputSchema: Sendable, Hashable {
         }
         switch task {
         case .regression:
-            let score = values[start]
-            if let range, !range.contains(Double(score)) {
-                return .failure(OutputValidationError(reason: .outOfRange(value: score, lower: range.lowerBound, upper: range.upperBound)))
+            if let range {
+                for offset in 0..<values.count where !range.contains(Double(values[start + offset])) {
+                    return .failure(OutputValidationError(reason: .outOfRange(value: values[start + offset], lower: range.lowerBound, upper: range.upperBound)))
+                }
             }
-            return .success(.regression(score: score))
+            if values.count > 1 { return .success(.multiOutputRegression(scores: values)) }
+            return .success(.regression(score: values[start]))
         case .binary:
             let score = values[start]
             if let failure = probabilityFailure(score, index: 0) { return .failure(failure) }

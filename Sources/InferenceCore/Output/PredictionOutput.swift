@@ -5,6 +5,9 @@
 public enum PredictionOutput: Sendable {
     /// A regression score.
     case regression(score: Float)
+    /// A multi-output regressor's scores, in the order of the output schema's `labels` (a slice of
+    /// the batch's output buffer).
+    case multiOutputRegression(scores: ArraySlice<Float>)
     /// The positive-class probability and the label chosen with the output's threshold
     /// (`labels[1]` when `score >= threshold`, else `labels[0]`).
     case binary(score: Float, label: String, isPositive: Bool)
@@ -15,6 +18,7 @@ public enum PredictionOutput: Sendable {
     public var score: Float {
         switch self {
         case .regression(let score): score
+        case .multiOutputRegression(let scores): scores[scores.startIndex]
         case .binary(let score, _, _): score
         case .multiclass(let probabilities, let classIndex, _): probabilities[probabilities.startIndex + classIndex]
         }
@@ -23,7 +27,7 @@ public enum PredictionOutput: Sendable {
     /// The predicted label; `nil` for regression.
     public var label: String? {
         switch self {
-        case .regression: nil
+        case .regression, .multiOutputRegression: nil
         case .binary(_, let label, _): label
         case .multiclass(_, _, let label): label
         }

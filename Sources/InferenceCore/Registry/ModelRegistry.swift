@@ -26,12 +26,16 @@ public final class ModelRegistry: Sendable {
         public var runSelfTest: Bool
         /// Events kept in `events` (oldest dropped first). Default 100.
         public var maxEvents: Int
+        /// Where ONNX Runtime is and its threads, for `onnx` bundles. Default: found through
+        /// `INFERENCE_WORKER_ONNXRUNTIME_LIBRARY` or the library search path, 1 thread.
+        public var onnxRuntime: ONNXRuntimeConfiguration
 
         /// Creates a configuration; see each property for its default.
         public init(
             root: URL, modelName: String, policy: ModelSelectionPolicy = .latest, pollInterval: Duration = .seconds(5),
-            runSelfTest: Bool = true, maxEvents: Int = 100
+            runSelfTest: Bool = true, maxEvents: Int = 100, onnxRuntime: ONNXRuntimeConfiguration = ONNXRuntimeConfiguration()
         ) {
+            self.onnxRuntime = onnxRuntime
             self.root = root
             self.modelName = modelName
             self.policy = policy
@@ -56,6 +60,11 @@ public final class ModelRegistry: Sendable {
             }
             if maxEvents < 1 {
                 throw ModelRegistryConfigurationError(setting: "maxEvents", message: "must be at least 1, got \(maxEvents)")
+            }
+            do {
+                try onnxRuntime.validate()
+            } catch {
+                throw ModelRegistryConfigurationError(setting: "onnxRuntime", message: error.message)
             }
         }
     }
@@ -169,7 +178,8 @@ public final class ModelRegistry: Sendable {
             }
             let directory = configuration.modelDirectory.appendingPathComponent(candidate.name, isDirectory: true)
             let options = ModelBundle.LoadOptions(
-                runSelfTest: configuration.runSelfTest, expectedName: configuration.modelName, expectedVersion: candidate.name)
+                runSelfTest: configuration.runSelfTest, expectedName: configuration.modelName, expectedVersion: candidate.name,
+                onnxRuntime: configuration.onnxRuntime)
             do throws(ModelBundleError) {
                 let model = try ModelBundle.load(from: directory, options: options)
                 let previous = state.withLock { state in

@@ -14,6 +14,9 @@ public struct OutputValidationError: Error, Sendable, CustomStringConvertible {
         case probabilitySum(sum: Double, tolerance: Double)
         /// The score lies outside the declared output range.
         case outOfRange(value: Float, lower: Double, upper: Double)
+        /// The model runtime failed on this row (an external runtime, e.g. ONNX Runtime, refused it
+        /// even when run alone; its batch-mates were scored without it).
+        case runtimeFailure(ModelRuntimeError)
     }
 
     /// A stable, machine-readable identifier of the reason.
@@ -26,6 +29,7 @@ public struct OutputValidationError: Error, Sendable, CustomStringConvertible {
         public static let probabilityOutOfUnitInterval = Code(rawValue: "output_probability_out_of_unit_interval")
         public static let probabilitySum = Code(rawValue: "output_probability_sum")
         public static let outOfRange = Code(rawValue: "output_out_of_range")
+        public static let runtimeFailure = Code(rawValue: "output_runtime_failure")
     }
 
     /// Why the output was rejected.
@@ -44,6 +48,7 @@ public struct OutputValidationError: Error, Sendable, CustomStringConvertible {
         case .probabilityOutOfUnitInterval: .probabilityOutOfUnitInterval
         case .probabilitySum: .probabilitySum
         case .outOfRange: .outOfRange
+        case .runtimeFailure: .runtimeFailure
         }
     }
 
@@ -58,6 +63,8 @@ public struct OutputValidationError: Error, Sendable, CustomStringConvertible {
             return "class probabilities sum to \(sum), not 1 within \(tolerance): check the bundle's output activation (softmax) and output.sum_tolerance"
         case .outOfRange(let value, let lower, let upper):
             return "model output \(value) is outside the declared output range [\(lower), \(upper)]: widen output.range or investigate the row"
+        case .runtimeFailure(let error):
+            return "the model runtime failed on this row (\(error.code)): \(error.message)"
         }
     }
 

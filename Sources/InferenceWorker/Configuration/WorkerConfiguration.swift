@@ -47,6 +47,9 @@ public struct WorkerConfiguration: Sendable {
     public var modelVersion: String? = nil
     /// How often the model root is checked for new versions. Default 10 s.
     public var modelPollInterval: Duration = .seconds(10)
+    /// Where ONNX Runtime is and its thread counts (`onnx` bundles only). Default: the library search
+    /// path (or `INFERENCE_WORKER_ONNXRUNTIME_LIBRARY`), 1 intra-op and 1 inter-op thread.
+    public var onnxRuntime = ONNXRuntimeConfiguration()
 
     /// A drift window closes after this many rows (or at the time boundary, whichever first). Default 10,000.
     public var driftWindowRecords: Int = 10_000
@@ -140,6 +143,11 @@ public struct WorkerConfiguration: Sendable {
         if producerRecoveryTimeout < .seconds(1) { throw fail("producer-recovery-timeout", "must be at least 1s") }
         if !(1...10_000).contains(createTopicPartitions) { throw fail("create-topic-partitions", "must be 1...10000") }
         if modelPollInterval <= .zero { throw fail("model-poll-interval", "must be positive") }
+        do {
+            try onnxRuntime.validate()
+        } catch {
+            throw fail("onnxruntime", error.message)
+        }
         if driftWindowRecords <= 0 { throw fail("drift-window-records", "must be positive") }
         if driftWindow < .seconds(1) { throw fail("drift-window", "must be at least 1s") }
         do {

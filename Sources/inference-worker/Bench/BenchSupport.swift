@@ -218,8 +218,10 @@ struct ThrottledKernel: ModelKernel {
 
 extension LoadedModel {
     /// The same model with a kernel throttled to `rowsPerSecond`.
+    /// External runtimes (ONNX Runtime) are not throttled: the model is returned as is.
     func throttled(rowsPerSecond: Double) -> LoadedModel {
-        LoadedModel(
+        guard let kernel else { return self }
+        return LoadedModel(
             name: name, version: version, kind: kind, schema: schema,
             kernel: ThrottledKernel(base: kernel, secondsPerRow: 1 / rowsPerSecond), output: output,
             baseline: baseline, reference: reference, manifest: manifest, directory: directory

@@ -22,7 +22,7 @@ struct KernelFidelityTests {
             let actual: [Float]
             switch prediction {
             case .regression(let score), .binary(let score, _, _): actual = [score]
-            case .multiclass(let probabilities, _, _): actual = Array(probabilities)
+            case .multiclass(let probabilities, _, _), .multiOutputRegression(let probabilities): actual = Array(probabilities)
             }
             for column in 0..<width {
                 let expected = Double(reference.expectedOutputs[row * width + column])

@@ -125,7 +125,7 @@ extension OperationsEndpointTests {
         configuration.adaptiveBatching = false
         let n = 600
         try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
-        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel, delayPerBatch: 0.02))
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.02))
         let metrics = WorkerMetrics()
         let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(slow), logger: .quiet, counters: PipelineCounters(metrics: metrics))
         let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)
