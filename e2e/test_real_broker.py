@@ -426,3 +426,45 @@ def test_run_refuses_to_start_when_a_topic_is_missing(procs, broker, worker_runt
         assert worker.proc.alive(), worker.log()[-2000:]
         time.sleep(0.2)
     assert "partitions assigned" in worker.log(), worker.log()[-2000:]
+
+
+def test_a_request_whose_dead_letter_is_too_large_is_truncated_and_its_partition_moves_on(procs, broker, worker_runtime, model):
+    """Issue 13: a request of max-payload-bytes + 1 (1,048,577 bytes) between valid ones. Its dead
+    letter (the original value) is larger than the producer's message.max.bytes: it is written
+    truncated, with headers saying so, and the partition moves on; every record has exactly one
+    outcome and the group commits to the end."""
+    import hashlib
+    from confluent_kafka import Producer
+
+    topics = make_topics(broker, 2)
+    group = unique("group")
+    requests = make_requests(model, 200, seed=300, malformed_share=0.0)
+    sent = Sent()
+    produce(broker, topics.requests, 2, requests[:100], sent)
+    huge = bytes((i * 31 + 7) % 256 for i in range(1_048_577))
+    big_producer = Producer({"bootstrap.servers": broker.bootstrap, "message.max.bytes": 4_000_000, **broker.client_config})
+    delivered = []
+    big_producer.produce(topics.requests, value=huge, key=b"huge", partition=0,
+                         on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))
+    assert big_producer.flush(60) == 0 and delivered and delivered[0][0] is None, delivered
+    _, huge_partition, huge_offset = delivered[0]
+    sent.by_position[(huge_partition, huge_offset)] = (None, "oversized_payload")
+    produce(broker, topics.requests, 2, requests[100:], sent, start_index=100)
+
+    start_workers(procs, worker_runtime, broker, topics, group, ["big"])
+    reader = OutputReader(broker, topics, procs, group)
+    _wait_for_outcomes(reader, 201, timeout=120)
+    reader.poll(2.0)
+    counts = reader.position_counts()
+    assert set(counts) == set(sent.by_position), "every input has an outcome"
+    assert all(c == 1 for c in counts.values()), "exactly one each"
+    assert len(reader.out.predictions) == 200
+    [(value, headers, key)] = reader.out.dead_letters
+    assert headers["inference.errors.reason"] == "oversized_payload"
+    assert (int(headers["__connect.errors.partition"]), int(headers["__connect.errors.offset"])) == (huge_partition, huge_offset)
+    assert headers["inference.errors.value.truncated"] == "true"
+    assert headers["inference.errors.value.original.size"] == str(len(huge))
+    assert headers["inference.errors.value.sha256"] == hashlib.sha256(huge).hexdigest()
+    assert 0 < len(value) < 1_000_000 and value == huge[:len(value)]
+    assert key == b"huge"
+    wait_until_committed(broker, group, topics.requests, sent, timeout=60)
