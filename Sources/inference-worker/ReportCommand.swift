@@ -1,17 +1,12 @@
 import ArgumentParser
 import Foundation
 import InferenceWorker
-import Kafka
 import Logging
-import Synchronization
 
 /// `inference-worker report --from TIME --to TIME > report.html`: the dashboard page for a past
 /// period, rendered from the drift topic (and the quality topic when given) instead of a live worker.
 ///
-/// Kafka has no "end of topic" for a group consumer, so the command reads from the earliest offset
-/// with a throw-away group (committing nothing) and stops once no record arrived for `--idle` after
-/// the partitions were assigned, or after `--max-wait`. It reads whole topics: drift and quality
-/// topics are small (one record per version, window and replica).
+/// How the topics are read (whole, with a throw-away group, until idle) is ``ReportReader``'s.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -20,9 +15,10 @@ struct ReportCommand: AsyncParsableCommand {
 
     @Option(help: "Bootstrap brokers, comma-separated host:port (env INFERENCE_WORKER_BOOTSTRAP_SERVERS).")
     var bootstrapServers: String?
-    @Option(help: "Start of the period: ISO 8601 (2026-12-07T05:00:00Z), epoch ms, 'now', or a duration before now (-2h, -90m, -1d).")
+    // `.unconditional`: `--from -2h` takes the value, not another option.
+    @Option(parsing: .unconditional, help: "Start of the period: ISO 8601 (2026-12-07T05:00:00Z), epoch ms, 'now', or a duration before now (-2h, -90m, -1d).")
     var from: String
-    @Option(help: "End of the period (same forms as --from). Default: now.")
+    @Option(parsing: .unconditional, help: "End of the period (same forms as --from). Default: now.")
     var to: String = "now"
     @Option(help: "The drift report topic.")
     var driftTopic: String = "inference-drift"
@@ -51,41 +47,9 @@ struct ReportCommand: AsyncParsableCommand {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let start = ReportCollector.parseTime(from, nowMs: now)!, end = ReportCollector.parseTime(to, nowMs: now)!
         let logger = makeLogger(label: "report", level: "warning")
-        let topics = [driftTopic] + (qualityTopic.map { [$0] } ?? [])
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: servers, groupID: "inference-report-\(UUID().uuidString)", topics: topics)
-        configuration.clientID = "inference-report"
-        configuration.autoOffsetReset = .earliest
-        configuration.autoCommitInterval = nil
-
-        struct Progress { var collector: ReportCollector; var assigned = false; var lastRecord = ContinuousClock.now }
-        let state = Mutex(Progress(collector: ReportCollector(fromMs: start, toMs: end)))
-        let drift = driftTopic, quality = qualityTopic
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger) { event in
-            switch event {
-            case .assigned:
-                state.withLock { $0.assigned = true; $0.lastRecord = .now }
-            case .messages(let batch):
-                state.withLock { progress in
-                    for message in batch {
-                        guard let value = message.value else { continue }
-                        if message.topic == drift { progress.collector.addDriftRecord(value) }
-                        else if message.topic == quality { progress.collector.addQualityRecord(value) }
-                    }
-                    progress.lastRecord = .now
-                }
-            default:
-                break
-            }
-        }
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(maxWait * 1000)))
-        let quiet = Duration.milliseconds(Int64(idle * 1000))
-        while ContinuousClock.now < deadline {
-            let done = state.withLock { $0.assigned && ContinuousClock.now - $0.lastRecord >= quiet }
-            if done { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        await consumer.close()
-        let collector = state.withLock { $0.collector }
+        let collector = try await ReportReader.read(
+            bootstrapServers: servers, driftTopic: driftTopic, qualityTopic: qualityTopic, fromMs: start, toMs: end,
+            idle: .milliseconds(Int64(idle * 1000)), maxWait: .milliseconds(Int64(maxWait * 1000)), logger: logger)
         let page = DashboardPage.render(collector.snapshot(title: title))
         if let output {
             try Data(page.utf8).write(to: URL(fileURLWithPath: output))
