@@ -111,12 +111,19 @@ public struct PendingPredictions: Sendable {
 
     /// Cumulative counts of every outcome since the store was created.
     public struct Statistics: Sendable, Hashable {
+        /// Predictions stored to wait for a label.
         public var stored = 0
+        /// Predictions ignored because their id was pending or settled already.
         public var duplicatePredictions = 0
+        /// Labels joined with their prediction (including ``joinedEarly``).
         public var joined = 0
+        /// Of ``joined``: labels that had arrived before their prediction.
         public var joinedEarly = 0
+        /// Labels for an id already joined.
         public var duplicateLabels = 0
+        /// Labels for a prediction evicted unlabelled.
         public var lateLabels = 0
+        /// Labels held because their prediction had not arrived.
         public var heldEarly = 0
         /// Labels whose prediction never came: their hold expired, or holding is off.
         public var unknownIDs = 0
