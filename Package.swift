@@ -1,7 +1,9 @@
 // swift-tools-version:6.1
 // Layers, each knowing only those below it:
 //   Crdkafka / CKafkaShim (C)  ->  Kafka  ->  InferenceCore (pure Swift)  ->  InferenceWorker  ->  inference-worker
-// InferenceCore deliberately does not depend on Kafka: it is testable without any broker.
+// InferenceCore deliberately does not depend on Kafka: it is testable without any broker. Both speak
+// of records with the vocabulary in KafkaCore (partitions, offsets, headers; pure values), so that
+// nothing converts between twin types on the hot path (NIOCore's role for swift-nio's modules).
 // No library target holds benchmark, demo or test-double code: benchmarks and the demo's request
 // synthesis live in the executable (next to the `bench` and `demo` subcommands that run them), test
 // doubles in InferenceCoreTesting (as NIOTestUtils and HummingbirdTesting do), which only tests import.
@@ -17,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "inference-worker", targets: ["inference-worker"]),
+        .library(name: "KafkaCore", targets: ["KafkaCore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "InferenceCore", targets: ["InferenceCore"]),
         .library(name: "InferenceWorker", targets: ["InferenceWorker"]),
@@ -48,11 +51,15 @@ let package = Package(
         ),
         .target(name: "CKafkaShim", dependencies: ["Crdkafka"]),
 
+        // The vocabulary every Swift layer shares (partitions, offsets, headers): pure values, no
+        // librdkafka, so that the Kafka layer and the core speak of records with the same types.
+        .target(name: "KafkaCore", swiftSettings: strict),
+
         // Layer 2: the only Swift module that imports the C targets.
         .target(
             name: "Kafka",
             dependencies: [
-                "Crdkafka", "CKafkaShim",
+                "Crdkafka", "CKafkaShim", "KafkaCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -62,6 +69,7 @@ let package = Package(
         .target(
             name: "InferenceCore",
             dependencies: [
+                "KafkaCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -403,3 +403,26 @@ def test_create_topics_creates_missing_topics_and_leaves_existing_ones(procs, br
     reports = read_drift_reports(broker, topics.drift, expect_workers={"create-a", "create-b"},
                                  partitions=expected[topics.drift])
     assert {w for _, r in reports for w in r["worker_ids"]} == {"create-a", "create-b"}
+
+
+def test_run_refuses_to_start_when_a_topic_is_missing(procs, broker, worker_runtime):
+    """Without --create-topics, a missing dead-letter topic is named at start (a missing topic would
+    otherwise hold partitions back at the first bad record); with the topic created, the same
+    command starts and joins its group."""
+    topics = make_topics(broker, 2)
+    missing = unique("missing-dlt")
+    topics_missing = Topics(topics.requests, topics.predictions, missing, topics.partitions, topics.drift)
+    worker = Worker(procs, worker_runtime, broker, topics_missing, unique("group"), "no-dlt")
+    code = worker.proc.wait(60)
+    log = worker.log()
+    assert code != 0, log[-2000:]
+    assert "missing topics: " + missing in log, log[-2000:]
+    assert "--create-topics true" in log, log[-2000:]
+
+    broker.create_topic(missing, 1)
+    worker = Worker(procs, worker_runtime, broker, topics_missing, unique("group"), "with-dlt")
+    deadline = time.monotonic() + 60
+    while "partitions assigned" not in worker.log() and time.monotonic() < deadline:
+        assert worker.proc.alive(), worker.log()[-2000:]
+        time.sleep(0.2)
+    assert "partitions assigned" in worker.log(), worker.log()[-2000:]

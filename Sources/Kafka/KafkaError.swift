@@ -55,6 +55,29 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let requestTimedOut = librdkafka(7)
         /// The topic already exists.
         public static let topicAlreadyExists = librdkafka(36)
+        /// The broker rejected a record as invalid (e.g. a compacted topic given a null key).
+        public static let invalidRecord = librdkafka(87)
+        /// Not allowed to write to (or read from) the topic.
+        public static let topicAuthorizationFailed = librdkafka(29)
+        /// The broker fenced this producer's id and epoch: a newer epoch of the id exists. Idempotent
+        /// producers see it when the broker will not take their epoch any more (measured with Tansu
+        /// 0.6 after an outage longer than `message.timeout.ms`: every later record fails with it).
+        public static let producerFenced = librdkafka(90)
+        /// The producer's epoch is not the broker's current one for its id.
+        public static let invalidProducerEpoch = librdkafka(47)
+        /// The broker expected another sequence number from this idempotent producer: records
+        /// were lost or reordered between them. Fatal for librdkafka when it hits the first
+        /// request in flight (it can then no longer guarantee order and once-ness).
+        public static let outOfOrderSequenceNumber = librdkafka(45)
+        /// The broker no longer knows this producer id.
+        public static let unknownProducerID = librdkafka(59)
+        /// The record was purged from the local queue before it was sent (`rd_kafka_purge`, or
+        /// the purge librdkafka does when the producer turns fatal): certainly not written.
+        public static let purgedFromQueue = librdkafka(-152)
+        /// The record was purged while its request was in flight: possibly written.
+        public static let purgedInFlight = librdkafka(-151)
+        /// Another record of the same batch was invalid; this one was not written but is fine.
+        public static let invalidDifferentRecord = librdkafka(-138)
 
         /// A librdkafka or broker error code (`rd_kafka_resp_err_t`).
         public static func librdkafka(_ raw: Int32) -> Code { Code(backing: .librdkafka(raw)) }
@@ -85,14 +108,24 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     public var isRetriable: Bool
     /// The client is unusable and must be recreated (librdkafka fatal errors, e.g. a fenced idempotent producer).
     public var isFatal: Bool
+    /// The record itself is at fault: sending it again, to this topic on any healthy cluster,
+    /// fails the same way (too large, invalid, corrupt, a bad timestamp). Only such errors justify
+    /// dead-lettering a record whose output could not be written; every other delivery error is
+    /// about the topic, the cluster or the producer instance (timeouts, unreachable brokers,
+    /// authorisation, an unknown topic, fencing) and the record should be kept and sent again.
+    public var isAboutTheMessage: Bool
     /// The error that caused this one, if any.
     public var underlying: (any Error)?
 
-    public init(code: Code, message: String, isRetriable: Bool = false, isFatal: Bool = false, underlying: (any Error)? = nil) {
+    public init(
+        code: Code, message: String, isRetriable: Bool = false, isFatal: Bool = false, isAboutTheMessage: Bool = false,
+        underlying: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.isRetriable = isRetriable
         self.isFatal = isFatal
+        self.isAboutTheMessage = isAboutTheMessage
         self.underlying = underlying
     }
 
@@ -100,6 +133,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         var text = "KafkaError(\(code)): \(message)"
         if isRetriable { text += " [retriable]" }
         if isFatal { text += " [fatal]" }
+        if isAboutTheMessage { text += " [about the message]" }
         if let underlying { text += " (caused by: \(underlying))" }
         return text
     }
@@ -132,17 +166,51 @@ extension KafkaError {
         27,   // REBALANCE_IN_PROGRESS
         56,   // KAFKA_STORAGE_ERROR
         70,   // FETCH_SESSION_ID_NOT_FOUND
+        47,   // INVALID_PRODUCER_EPOCH (librdkafka bumps the epoch; the record can be sent again)
+        -152, // _PURGE_QUEUE (never sent)
+        -151, // _PURGE_INFLIGHT
+        -138, // _INVALID_DIFFERENT_RECORD (another record of the batch was at fault)
     ]
+
+    /// Codes that blame the record itself (see ``isAboutTheMessage``). Not `_INVALID_DIFFERENT_RECORD`
+    /// (-138): that one blames another record of the same batch. Not `UNSUPPORTED_FOR_MESSAGE_FORMAT`
+    /// (43): that is the topic's message format version.
+    static let messageCodes: Set<Int32> = [
+        2,    // CORRUPT_MESSAGE
+        10,   // MSG_SIZE_TOO_LARGE (the broker's, and librdkafka's local check against message.max.bytes)
+        18,   // RECORD_LIST_TOO_LARGE
+        32,   // INVALID_TIMESTAMP
+        87,   // INVALID_RECORD
+        -199, // _BAD_MSG
+        -162, // _KEY_SERIALIZATION
+        -161, // _VALUE_SERIALIZATION
+    ]
+
+    /// Codes after which the client instance is unusable: `_FATAL` (librdkafka's fatal error,
+    /// see `rd_kafka_fatal_error`), `_FENCED` (a fenced transactional producer) and
+    /// `PRODUCER_FENCED` (an idempotent producer whose epoch the broker refuses; librdkafka 2.16
+    /// does not raise a fatal error for it, but every later record fails with it, measured with Tansu).
+    static let fatalCodes: Set<Int32> = [-150, -144, 90]
 
     /// Wraps a librdkafka response code.
     init(rdkafka err: rd_kafka_resp_err_t, context: String? = nil) {
         let raw = Int32(err.rawValue)
         let text = String(cString: rd_kafka_err2str(err))
+        self.init(librdkafkaCode: raw, message: context.map { "\($0): \(text)" } ?? text)
+    }
+
+    /// An error for a librdkafka or broker code, with the flags this layer derives from the code
+    /// (as every error the layer reports for that code carries them).
+    ///
+    /// - Parameters:
+    ///   - raw: librdkafka's `rd_kafka_resp_err_t` value.
+    ///   - message: what happened.
+    public init(librdkafkaCode raw: Int32, message: String) {
         self.init(
-            code: .librdkafka(raw),
-            message: context.map { "\($0): \(text)" } ?? text,
+            code: .librdkafka(raw), message: message,
             isRetriable: Self.retriableCodes.contains(raw),
-            isFatal: raw == -150
+            isFatal: Self.fatalCodes.contains(raw),
+            isAboutTheMessage: Self.messageCodes.contains(raw)
         )
     }
 
@@ -154,7 +222,8 @@ extension KafkaError {
             code: .librdkafka(Int32(code.rawValue)),
             message: context.map { "\($0): \(text)" } ?? text,
             isRetriable: rd_kafka_error_is_retriable(error) != 0 || Self.retriableCodes.contains(Int32(code.rawValue)),
-            isFatal: rd_kafka_error_is_fatal(error) != 0
+            isFatal: rd_kafka_error_is_fatal(error) != 0,
+            isAboutTheMessage: Self.messageCodes.contains(Int32(code.rawValue))
         )
         rd_kafka_error_destroy(error)
     }

@@ -42,6 +42,7 @@ enum ConfigReport {
             ("commit-interval", ms(c.commitInterval)),
             ("drain-timeout", ms(c.drainTimeout)),
             ("revoke-timeout", ms(c.revokeTimeout)),
+            ("producer-recovery-timeout", ms(c.producerRecoveryTimeout)),
         ]
         var lines = ["configuration is valid (librdkafka \(KafkaLibrary.versionString) at run time)"]
         for (name, value) in rows {

@@ -44,6 +44,13 @@ struct RunCommand: AsyncParsableCommand {
         KafkaLibrary.logRuntimeVersion(to: logger)
         let metrics = WorkerMetrics()
         MetricsSystem.bootstrap(metrics.factory) // once per process: library metrics land in the same registry
+        // Signals are handled from here on, also during the topic check below (which may wait for
+        // an unreachable cluster): a first signal before the group runs stops the start-up.
+        let shutdown = PendingShutdown()
+        let signals = ShutdownSignals { signal in
+            logger.info("signal received: draining", metadata: ["signal": "\(signal)"])
+            shutdown.trigger()
+        }
         let admin = KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
         if configuration.createTopics {
             try admin.ensureTopics(WorkerTopics.specifications(configuration))
@@ -70,11 +77,11 @@ struct RunCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        // The group handles the first signal; this exits at the second, and forwards a first signal
-        // that arrives before the group has installed its own handlers.
-        let signals = ShutdownSignals { signal in
-            logger.info("signal received: draining", metadata: ["signal": "\(signal)"])
-            Task { await group.triggerGracefulShutdown() }
+        // The group handles the first signal; `signals` exits at the second, and forwards a first
+        // signal that arrived before the group installed its own handlers (or before it existed).
+        guard shutdown.attach(group) else {
+            logger.info("stopped before starting")
+            return
         }
         try await group.run()
         withExtendedLifetime(signals) {}
@@ -128,4 +135,31 @@ func makeLogger(label: String, level: String?) -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = level.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
     return logger
+}
+
+/// A first signal that may arrive before the `ServiceGroup` exists (during the start-up checks) or
+/// before it installed its own handlers: remembered, and forwarded to the group once attached.
+/// `@unchecked Sendable`: guarded by `lock`.
+final class PendingShutdown: @unchecked Sendable {
+    private let lock = NSLock()
+    private var triggered = false
+    private var group: ServiceGroup?
+
+    /// A signal arrived.
+    func trigger() {
+        lock.lock()
+        triggered = true
+        let group = self.group
+        lock.unlock()
+        if let group { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    /// Attaches the group; false when a signal came before it existed (do not start it then).
+    func attach(_ group: ServiceGroup) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if triggered { return false }
+        self.group = group
+        return true
+    }
 }

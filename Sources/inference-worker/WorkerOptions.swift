@@ -72,6 +72,8 @@ struct WorkerOptions: ParsableArguments {
     var drainTimeout: String?
     @Option(help: "On partition revocation, how long their in-flight work may take. Default: 10s.")
     var revokeTimeout: String?
+    @Option(help: "After a fatal producer error, how long the worker may go on recreating its producer and resending without any output delivered before it exits non-zero without committing, e.g. 300s. Default: 300s.")
+    var producerRecoveryTimeout: String?
 
     @Option(help: "Address the HTTP endpoint for /metrics and /health/* listens on, e.g. 127.0.0.1 for this host only. Default: 0.0.0.0 (every IPv4 interface).")
     var metricsHost: String?
@@ -102,7 +104,7 @@ struct WorkerOptions: ParsableArguments {
             ("max-batch-delay", maxBatchDelay), ("adaptive-batching", adaptiveBatching), ("latency-objective", latencyObjective),
             ("max-in-flight-records", maxInFlightRecords), ("max-in-flight-bytes", maxInFlightBytes),
             ("resume-fraction", resumeFraction), ("max-payload-bytes", maxPayloadBytes), ("commit-interval", commitInterval),
-            ("drain-timeout", drainTimeout), ("revoke-timeout", revokeTimeout),
+            ("drain-timeout", drainTimeout), ("revoke-timeout", revokeTimeout), ("producer-recovery-timeout", producerRecoveryTimeout),
             ("metrics-host", metricsHost), ("metrics-port", metricsPort), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for (name, value) in pairs { if let value { values[name] = value } }
@@ -123,7 +125,7 @@ struct WorkerSettingsResolver {
         "group-instance-id", "worker-id", "create-topics", "create-topic-partitions", "model-root", "model-name",
         "model-version", "model-poll-interval", "max-batch-size", "max-batch-delay", "adaptive-batching",
         "latency-objective", "max-in-flight-records", "max-in-flight-bytes", "resume-fraction", "max-payload-bytes",
-        "commit-interval", "drain-timeout", "revoke-timeout",
+        "commit-interval", "drain-timeout", "revoke-timeout", "producer-recovery-timeout",
         "metrics-host", "metrics-port", "log-format", "log-level",
     ]
 
@@ -231,6 +233,7 @@ struct WorkerSettingsResolver {
         if let v = value("commit-interval") { c.commitInterval = try Parse.duration(v, "commit-interval") }
         if let v = value("drain-timeout") { c.drainTimeout = try Parse.duration(v, "drain-timeout") }
         if let v = value("revoke-timeout") { c.revokeTimeout = try Parse.duration(v, "revoke-timeout") }
+        if let v = value("producer-recovery-timeout") { c.producerRecoveryTimeout = try Parse.duration(v, "producer-recovery-timeout") }
         c.kafkaProperties = try rawProperties(scope: "KAFKA", flags: options.kafkaProperties)
         c.consumerProperties = try rawProperties(scope: "CONSUMER", flags: options.consumerProperties)
         c.producerProperties = try rawProperties(scope: "PRODUCER", flags: options.producerProperties)

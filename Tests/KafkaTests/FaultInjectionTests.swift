@@ -117,6 +117,7 @@ import Testing
         } catch let error as KafkaError {
             #expect(error.code == .messageTooLarge)
             #expect(!error.isRetriable)
+            #expect(error.isAboutTheMessage, "the broker refused this record, not the topic")
         }
         await producer.close()
     }

@@ -17,6 +17,30 @@ import Testing
         #expect(KafkaError(rdkafka: .init(rawValue: -150)).isFatal)
     }
 
+    @Test(arguments: [
+        (KafkaError.Code.fatal, true), (.producerFenced, true), (.librdkafka(-144) /* _FENCED */, true),
+        (.invalidProducerEpoch, false), (.outOfOrderSequenceNumber, false), (.messageTimedOut, false), (.purgedFromQueue, false),
+    ])
+    func producerFencingIsFatalForTheInstance(code: KafkaError.Code, fatal: Bool) {
+        #expect(KafkaError(rdkafka: .init(rawValue: code.librdkafkaCode!)).isFatal == fatal, "\(code)")
+    }
+
+    /// Only errors about the record itself may justify dead-lettering it; broker outages, topic
+    /// problems and producer fencing must not.
+    @Test(arguments: [
+        (KafkaError.Code.messageTooLarge, true), (.invalidRecord, true), (.librdkafka(2) /* CORRUPT_MESSAGE */, true),
+        (.librdkafka(32) /* INVALID_TIMESTAMP */, true), (.librdkafka(18) /* RECORD_LIST_TOO_LARGE */, true),
+        (.invalidDifferentRecord, false), (.unknownTopicOrPartition, false), (.topicAuthorizationFailed, false),
+        (.messageTimedOut, false), (.transport, false), (.allBrokersDown, false), (.requestTimedOut, false),
+        (.producerFenced, false), (.invalidProducerEpoch, false), (.outOfOrderSequenceNumber, false),
+        (.purgedFromQueue, false), (.purgedInFlight, false), (.fatal, false), (.unknownPartition, false),
+    ])
+    func errorsAboutTheMessageAreToldApart(code: KafkaError.Code, aboutTheMessage: Bool) {
+        let error = KafkaError(rdkafka: .init(rawValue: code.librdkafkaCode!))
+        #expect(error.isAboutTheMessage == aboutTheMessage, "\(code)")
+        #expect(!(error.isAboutTheMessage && error.isRetriable), "an error about the record cannot be retried away")
+    }
+
     @Test func codesHaveStableNamesAndMessagesSayWhatHappened() {
         #expect(KafkaError.Code.queueFull.description == "_QUEUE_FULL")
         #expect(KafkaError.Code.notEnoughReplicas.description == "NOT_ENOUGH_REPLICAS")

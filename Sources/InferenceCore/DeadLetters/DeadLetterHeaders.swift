@@ -64,32 +64,32 @@ public struct DeadLetterHeaders: Sendable, Hashable {
     ///   - message: the error's human-readable message.
     ///   - modelName, modelVersion: the model the record was meant for, when known.
     public func headers(
-        original: [RecordHeader],
-        partition: TopicPartition,
-        offset: RecordOffset,
+        original: [KafkaHeader],
+        partition: KafkaTopicPartition,
+        offset: KafkaOffset,
         reason: DeadLetterReason,
         message: String,
         modelName: String? = nil,
         modelVersion: String? = nil
-    ) -> [RecordHeader] {
+    ) -> [KafkaHeader] {
         var result = original
         result.reserveCapacity(original.count + 11)
-        result.append(RecordHeader(key: ConnectKey.topic, utf8: partition.topic))
-        result.append(RecordHeader(key: ConnectKey.partition, utf8: String(partition.partition)))
-        result.append(RecordHeader(key: ConnectKey.offset, utf8: String(offset.rawValue)))
-        result.append(RecordHeader(key: ConnectKey.stage, utf8: reason.stage))
-        result.append(RecordHeader(key: ConnectKey.className, utf8: reason.className))
-        result.append(RecordHeader(key: ConnectKey.exceptionClassName, utf8: reason.exceptionClassName))
-        result.append(RecordHeader(key: ConnectKey.exceptionMessage, utf8: message))
-        result.append(RecordHeader(key: InferenceKey.reason, utf8: reason.code))
-        if let modelName { result.append(RecordHeader(key: InferenceKey.modelName, utf8: modelName)) }
-        if let modelVersion { result.append(RecordHeader(key: InferenceKey.modelVersion, utf8: modelVersion)) }
-        result.append(RecordHeader(key: InferenceKey.workerID, utf8: workerID))
+        result.append(KafkaHeader(key: ConnectKey.topic, string: partition.topic))
+        result.append(KafkaHeader(key: ConnectKey.partition, string: String(partition.partition.rawValue)))
+        result.append(KafkaHeader(key: ConnectKey.offset, string: String(offset.rawValue)))
+        result.append(KafkaHeader(key: ConnectKey.stage, string: reason.stage))
+        result.append(KafkaHeader(key: ConnectKey.className, string: reason.className))
+        result.append(KafkaHeader(key: ConnectKey.exceptionClassName, string: reason.exceptionClassName))
+        result.append(KafkaHeader(key: ConnectKey.exceptionMessage, string: message))
+        result.append(KafkaHeader(key: InferenceKey.reason, string: reason.code))
+        if let modelName { result.append(KafkaHeader(key: InferenceKey.modelName, string: modelName)) }
+        if let modelVersion { result.append(KafkaHeader(key: InferenceKey.modelVersion, string: modelVersion)) }
+        result.append(KafkaHeader(key: InferenceKey.workerID, string: workerID))
         return result
     }
 
     /// The headers for a request that failed to decode: reason and message come from the error.
-    public func headers(original: [RecordHeader], partition: TopicPartition, offset: RecordOffset, decodingError: RequestDecodingError, modelName: String? = nil, modelVersion: String? = nil) -> [RecordHeader] {
+    public func headers(original: [KafkaHeader], partition: KafkaTopicPartition, offset: KafkaOffset, decodingError: RequestDecodingError, modelName: String? = nil, modelVersion: String? = nil) -> [KafkaHeader] {
         headers(original: original, partition: partition, offset: offset, reason: decodingError.deadLetterReason ?? .malformedJSON, message: decodingError.description, modelName: modelName, modelVersion: modelVersion)
     }
 }

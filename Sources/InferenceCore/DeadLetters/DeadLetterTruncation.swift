@@ -44,7 +44,7 @@ public struct DeadLetterTruncation: Sendable, Hashable {
     public var key: [UInt8]?
     public var value: [UInt8]?
     /// The original headers kept (possibly none), then the context headers, then the truncation headers.
-    public var headers: [RecordHeader]
+    public var headers: [KafkaHeader]
     /// Whether anything had to be cut.
     public var isTruncated: Bool
 
@@ -57,15 +57,15 @@ public struct DeadLetterTruncation: Sendable, Hashable {
     ///   - originalHeaders: the original record's headers (the first part of a dead letter's headers).
     ///   - contextHeaders: the dead letter's own headers (``DeadLetterHeaders``), always kept.
     ///   - budget: the most bytes the record may carry.
-    public init(key: [UInt8]?, value: [UInt8]?, originalHeaders: [RecordHeader], contextHeaders: [RecordHeader], budget: Int) {
-        func size(_ headers: [RecordHeader]) -> Int { headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8 } }
+    public init(key: [UInt8]?, value: [UInt8]?, originalHeaders: [KafkaHeader], contextHeaders: [KafkaHeader], budget: Int) {
+        func size(_ headers: [KafkaHeader]) -> Int { headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8 } }
         var remaining = max(0, budget - Self.reservedBytes - size(contextHeaders))
-        var extra: [RecordHeader] = []
+        var extra: [KafkaHeader] = []
         var kept = originalHeaders
         // The original headers go first when they alone do not fit (they are least useful to a reader).
         if size(kept) > remaining {
-            extra.append(RecordHeader(key: Key.headersTruncated, utf8: "true"))
-            extra.append(RecordHeader(key: Key.headersOriginalCount, utf8: String(originalHeaders.count)))
+            extra.append(KafkaHeader(key: Key.headersTruncated, string: "true"))
+            extra.append(KafkaHeader(key: Key.headersOriginalCount, string: String(originalHeaders.count)))
             kept = []
         }
         remaining -= size(kept)
@@ -86,15 +86,15 @@ public struct DeadLetterTruncation: Sendable, Hashable {
         isTruncated = !extra.isEmpty
     }
 
-    private static func describe(_ bytes: [UInt8], truncated: String, size: String, digest: String) -> [RecordHeader] {
+    private static func describe(_ bytes: [UInt8], truncated: String, size: String, digest: String) -> [KafkaHeader] {
         let hex = SHA256.hash(data: bytes).map { byte in
             let digits = Array("0123456789abcdef".utf8)
             return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
         }.joined()
         return [
-            RecordHeader(key: truncated, utf8: "true"),
-            RecordHeader(key: size, utf8: String(bytes.count)),
-            RecordHeader(key: digest, utf8: hex),
+            KafkaHeader(key: truncated, string: "true"),
+            KafkaHeader(key: size, string: String(bytes.count)),
+            KafkaHeader(key: digest, string: hex),
         ]
     }
 }

@@ -3,16 +3,16 @@ public struct PredictionContext: Sendable, Hashable {
     /// The request's id; `nil` derives `<topic>-<partition>-<offset>`.
     public var requestID: String?
     /// Where the request was read.
-    public var source: TopicPartition
+    public var source: KafkaTopicPartition
     /// The request's offset.
-    public var offset: RecordOffset
+    public var offset: KafkaOffset
     /// The request record's Kafka timestamp, milliseconds since the Unix epoch; `nil` writes `null`.
     public var eventTimeMilliseconds: Int64?
     /// When the prediction was made, milliseconds since the Unix epoch.
     public var processingTimeMilliseconds: Int64
 
     /// Creates a context.
-    public init(requestID: String?, source: TopicPartition, offset: RecordOffset, eventTimeMilliseconds: Int64?, processingTimeMilliseconds: Int64) {
+    public init(requestID: String?, source: KafkaTopicPartition, offset: KafkaOffset, eventTimeMilliseconds: Int64?, processingTimeMilliseconds: Int64) {
         self.requestID = requestID
         self.source = source
         self.offset = offset

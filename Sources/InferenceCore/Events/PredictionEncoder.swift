@@ -85,7 +85,7 @@ public struct PredictionEncoder: Sendable {
                 w.byte(UInt8(ascii: "\""))
                 w.escapedContents(context.source.topic)
                 w.byte(UInt8(ascii: "-"))
-                w.integer(Int64(context.source.partition))
+                w.integer(Int64(context.source.partition.rawValue))
                 w.byte(UInt8(ascii: "-"))
                 w.integer(context.offset.rawValue)
                 w.byte(UInt8(ascii: "\""))
@@ -95,7 +95,7 @@ public struct PredictionEncoder: Sendable {
             w.raw(#","source":{"topic":"#)
             w.string(context.source.topic)
             w.raw(#","partition":"#)
-            w.integer(Int64(context.source.partition))
+            w.integer(Int64(context.source.partition.rawValue))
             w.raw(#","offset":"#)
             w.integer(context.offset.rawValue)
             w.raw(#"},"event_time":"#)
@@ -111,7 +111,7 @@ public struct PredictionEncoder: Sendable {
     }
 
     /// The id a request without one gets: `<topic>-<partition>-<offset>`.
-    public static func derivedID(topic: String, partition: Int32, offset: RecordOffset) -> String {
+    public static func derivedID(topic: String, partition: Int32, offset: KafkaOffset) -> String {
         "\(topic)-\(partition)-\(offset.rawValue)"
     }
 

@@ -33,12 +33,12 @@ public struct OffsetTracker: Sendable {
     /// an addressor, whereas mutating a dictionary value goes through a `_modify` coroutine whose frame
     /// for a value this size is heap-allocated (measured: one malloc/free per operation).
     private var windows: [PartitionOffsetWindow] = []
-    private var slots: [TopicPartition: Int] = [:]
+    private var slots: [KafkaTopicPartition: Int] = [:]
     /// The partition in each slot (nil: free), for errors and for checking slot-addressed calls.
-    private var owners: [TopicPartition?] = []
+    private var owners: [KafkaTopicPartition?] = []
     private var freeSlots: [Int] = []
     /// Offsets that advanced since the last ``takeAdvancedOffsets()``.
-    private var lastReported: [TopicPartition: Int64] = [:]
+    private var lastReported: [KafkaTopicPartition: Int64] = [:]
 
     /// Records dispatched and not yet acknowledged, over all partitions.
     public private(set) var totalInFlight = 0
@@ -49,11 +49,11 @@ public struct OffsetTracker: Sendable {
     public init() {}
 
     /// Partitions with state (dispatched at least once and not revoked).
-    public var trackedPartitions: [TopicPartition] { Array(slots.keys) }
+    public var trackedPartitions: [KafkaTopicPartition] { Array(slots.keys) }
 
-    private func slot(_ partition: TopicPartition) -> Int? { slots[partition] }
+    private func slot(_ partition: KafkaTopicPartition) -> Int? { slots[partition] }
 
-    private mutating func slotCreating(_ partition: TopicPartition) -> Int {
+    private mutating func slotCreating(_ partition: KafkaTopicPartition) -> Int {
         if let slot = slots[partition] { return slot }
         let slot: Int
         if let free = freeSlots.popLast() {
@@ -71,10 +71,10 @@ public struct OffsetTracker: Sendable {
 
     /// The partition's slot, creating its (empty) state if it has none: nothing in flight, no
     /// committable offset, exactly as before its first ``dispatch(_:in:bytes:)``.
-    public mutating func slot(for partition: TopicPartition) -> Slot { Slot(index: slotCreating(partition)) }
+    public mutating func slot(for partition: KafkaTopicPartition) -> Slot { Slot(index: slotCreating(partition)) }
 
     /// The partition in `slot`, or nil if the slot is free (its partition was revoked).
-    public func partition(at slot: Slot) -> TopicPartition? {
+    public func partition(at slot: Slot) -> KafkaTopicPartition? {
         isOccupied(slot) ? owners[slot.index] : nil
     }
 
@@ -83,14 +83,14 @@ public struct OffsetTracker: Sendable {
     }
 
     /// A slot-addressed call on a free slot; the error names no real partition (there is none).
-    private static func freeSlot(_ slot: Slot, _ offset: RecordOffset) -> OffsetTrackingError {
-        OffsetTrackingError(code: .unknownOffset, partition: TopicPartition(topic: "", partition: -1), offset: offset, message: "slot \(slot.index) holds no partition (revoked)")
+    private static func freeSlot(_ slot: Slot, _ offset: KafkaOffset) -> OffsetTrackingError {
+        OffsetTrackingError(code: .unknownOffset, partition: KafkaTopicPartition(topic: "", partition: -1), offset: offset, message: "slot \(slot.index) holds no partition (revoked)")
     }
 
     /// Registers a record as in flight. Offsets must increase strictly per partition.
     ///
     /// - Parameter bytes: the record's size, counted in ``totalInFlightBytes`` until acknowledged.
-    public mutating func dispatch(_ offset: RecordOffset, in partition: TopicPartition, bytes: Int = 0) throws(OffsetTrackingError) {
+    public mutating func dispatch(_ offset: KafkaOffset, in partition: KafkaTopicPartition, bytes: Int = 0) throws(OffsetTrackingError) {
         guard offset.rawValue >= 0 else {
             throw OffsetTrackingError(code: .invalidOffset, partition: partition, offset: offset, message: "negative offsets are logical positions, not records")
         }
@@ -98,7 +98,7 @@ public struct OffsetTracker: Sendable {
     }
 
     /// ``dispatch(_:in:bytes:)`` by slot. Throws ``OffsetTrackingError/Code/unknownOffset`` for a free slot.
-    public mutating func dispatch(_ offset: RecordOffset, at slot: Slot, bytes: Int = 0) throws(OffsetTrackingError) {
+    public mutating func dispatch(_ offset: KafkaOffset, at slot: Slot, bytes: Int = 0) throws(OffsetTrackingError) {
         guard isOccupied(slot) else { throw Self.freeSlot(slot, offset) }
         guard offset.rawValue >= 0 else {
             throw OffsetTrackingError(code: .invalidOffset, partition: owners[slot.index]!, offset: offset, message: "negative offsets are logical positions, not records")
@@ -106,7 +106,7 @@ public struct OffsetTracker: Sendable {
         try dispatch(offset, at: slot.index, bytes: bytes)
     }
 
-    private mutating func dispatch(_ offset: RecordOffset, at slot: Int, bytes: Int) throws(OffsetTrackingError) {
+    private mutating func dispatch(_ offset: KafkaOffset, at slot: Int, bytes: Int) throws(OffsetTrackingError) {
         let size = max(0, bytes)
         guard windows[slot].dispatchIfIncreasing(offset.rawValue, bytes: size) else {
             let last = windows[slot].lastDispatched
@@ -117,7 +117,7 @@ public struct OffsetTracker: Sendable {
     }
 
     /// Marks a dispatched record's outcome (prediction or dead letter) as acknowledged by the broker.
-    public mutating func acknowledge(_ offset: RecordOffset, in partition: TopicPartition) throws(OffsetTrackingError) {
+    public mutating func acknowledge(_ offset: KafkaOffset, in partition: KafkaTopicPartition) throws(OffsetTrackingError) {
         guard let slot = slot(partition) else {
             throw OffsetTrackingError(code: .unknownOffset, partition: partition, offset: offset, message: "partition not tracked (never dispatched, or revoked)")
         }
@@ -125,12 +125,12 @@ public struct OffsetTracker: Sendable {
     }
 
     /// ``acknowledge(_:in:)`` by slot. Throws ``OffsetTrackingError/Code/unknownOffset`` for a free slot.
-    public mutating func acknowledge(_ offset: RecordOffset, at slot: Slot) throws(OffsetTrackingError) {
+    public mutating func acknowledge(_ offset: KafkaOffset, at slot: Slot) throws(OffsetTrackingError) {
         guard isOccupied(slot) else { throw Self.freeSlot(slot, offset) }
         try acknowledge(offset, at: slot.index)
     }
 
-    private mutating func acknowledge(_ offset: RecordOffset, at slot: Int) throws(OffsetTrackingError) {
+    private mutating func acknowledge(_ offset: KafkaOffset, at slot: Int) throws(OffsetTrackingError) {
         switch windows[slot].acknowledge(offset.rawValue) {
         case .acknowledged(let bytes):
             totalInFlight -= 1
@@ -144,29 +144,29 @@ public struct OffsetTracker: Sendable {
 
     /// The offset to commit for `partition`: lowest in flight, else highest acknowledged + 1;
     /// `nil` when nothing was acknowledged and nothing is in flight (or the partition is untracked).
-    public func committableOffset(for partition: TopicPartition) -> RecordOffset? {
-        slot(partition).flatMap { windows[$0].committable }.map(RecordOffset.init(rawValue:))
+    public func committableOffset(for partition: KafkaTopicPartition) -> KafkaOffset? {
+        slot(partition).flatMap { windows[$0].committable }.map(KafkaOffset.init(rawValue:))
     }
 
     /// ``committableOffset(for:)`` by slot; nil for a free slot.
-    public func committableOffset(at slot: Slot) -> RecordOffset? {
+    public func committableOffset(at slot: Slot) -> KafkaOffset? {
         guard isOccupied(slot) else { return nil }
-        return windows[slot.index].committable.map(RecordOffset.init(rawValue:))
+        return windows[slot.index].committable.map(KafkaOffset.init(rawValue:))
     }
 
     /// Records in flight on `partition`.
-    public func inFlight(for partition: TopicPartition) -> Int { slot(partition).map { windows[$0].inFlight } ?? 0 }
+    public func inFlight(for partition: KafkaTopicPartition) -> Int { slot(partition).map { windows[$0].inFlight } ?? 0 }
 
     /// Payload bytes in flight on `partition`.
-    public func inFlightBytes(for partition: TopicPartition) -> Int { slot(partition).map { windows[$0].inFlightBytes } ?? 0 }
+    public func inFlightBytes(for partition: KafkaTopicPartition) -> Int { slot(partition).map { windows[$0].inFlightBytes } ?? 0 }
 
     /// The committable offsets that changed since the previous call, for a periodic commit.
-    public mutating func takeAdvancedOffsets() -> [(partition: TopicPartition, offset: RecordOffset)] {
-        var result: [(partition: TopicPartition, offset: RecordOffset)] = []
+    public mutating func takeAdvancedOffsets() -> [(partition: KafkaTopicPartition, offset: KafkaOffset)] {
+        var result: [(partition: KafkaTopicPartition, offset: KafkaOffset)] = []
         for (partition, slot) in slots {
             guard let offset = windows[slot].committable, lastReported[partition] != offset else { continue }
             lastReported[partition] = offset
-            result.append((partition, RecordOffset(rawValue: offset)))
+            result.append((partition, KafkaOffset(rawValue: offset)))
         }
         return result
     }
@@ -174,7 +174,7 @@ public struct OffsetTracker: Sendable {
     /// Drops the partition's state and returns its final committable offset (commit it before
     /// unassigning); records still in flight are forgotten and will be redelivered to the next owner.
     @discardableResult
-    public mutating func revoke(_ partition: TopicPartition) -> RecordOffset? {
+    public mutating func revoke(_ partition: KafkaTopicPartition) -> KafkaOffset? {
         guard let slot = slots.removeValue(forKey: partition) else { return nil }
         let window = windows[slot]
         // Free the ring buffer's memory now; the slot is reused by the next new partition.
@@ -184,6 +184,6 @@ public struct OffsetTracker: Sendable {
         lastReported[partition] = nil
         totalInFlight -= window.inFlight
         totalInFlightBytes -= window.inFlightBytes
-        return window.committable.map(RecordOffset.init(rawValue:))
+        return window.committable.map(KafkaOffset.init(rawValue:))
     }
 }

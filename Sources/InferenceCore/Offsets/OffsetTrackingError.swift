@@ -22,13 +22,13 @@ public struct OffsetTrackingError: Error, Sendable, Hashable, CustomStringConver
     /// What went wrong.
     public var code: Code
     /// The partition concerned.
-    public var partition: TopicPartition
+    public var partition: KafkaTopicPartition
     /// The offset concerned.
-    public var offset: RecordOffset
+    public var offset: KafkaOffset
     /// What happened and what to check.
     public var message: String
     /// Creates an error.
-    public init(code: Code, partition: TopicPartition, offset: RecordOffset, message: String) {
+    public init(code: Code, partition: KafkaTopicPartition, offset: KafkaOffset, message: String) {
         self.code = code
         self.partition = partition
         self.offset = offset

@@ -66,7 +66,7 @@ final class OutputPublisher: Sendable {
     let configuration: Configuration
     private let logger: Logger
     private let counters: PipelineCounters
-    private let acknowledge: @Sendable (PartitionLedger.Ticket, RecordOffset) -> Void
+    private let acknowledge: @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void
     private let giveUp: @Sendable (KafkaError) -> Void
     private let slots = OutputSlots<OutputSlot>()
     private let policy = DeadLetterPolicy()
@@ -89,7 +89,7 @@ final class OutputPublisher: Sendable {
     ///   - giveUp: called once when the producer cannot be recovered within the bound.
     init(
         configuration: Configuration, logger: Logger, counters: PipelineCounters,
-        acknowledge: @escaping @Sendable (PartitionLedger.Ticket, RecordOffset) -> Void,
+        acknowledge: @escaping @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void,
         giveUp: @escaping @Sendable (KafkaError) -> Void
     ) {
         self.configuration = configuration
@@ -111,9 +111,16 @@ final class OutputPublisher: Sendable {
     }
 
     private func makeProducer(generation: UInt64) throws(KafkaError) -> KafkaProducer {
-        try KafkaProducer(configuration: configuration.producer, logger: logger) { [self] report in
-            delivered(report, generation: generation)
-        }
+        try KafkaProducer(
+            configuration: configuration.producer, logger: logger,
+            deliveryHandler: { [self] report in delivered(report, generation: generation) },
+            errorHandler: { [self] error in
+                // Told once when the instance turns unusable (possibly with nothing in flight):
+                // recover now rather than at the next send. Off the librdkafka thread.
+                guard error.isFatal else { return }
+                retryQueue.async { [self] in recover(generation: generation, cause: error) }
+            }
+        )
     }
 
     // MARK: - State for health and metrics
@@ -149,18 +156,18 @@ final class OutputPublisher: Sendable {
     func deadLetter(_ input: InboundRecord, reason: DeadLetterReason, message text: String, model: (name: String, version: String)?) {
         guard let (producer, generation) = currentProducer() else { return }
         let message = input.message
-        let original = message.headers.map { RecordHeader(key: $0.key, value: $0.value) }
+        let original = message.headers
         let context = deadLetterHeaders.headers(
             original: [],
-            partition: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
-            offset: RecordOffset(message.offset.rawValue),
+            partition: message.topicPartition,
+            offset: message.offset,
             reason: reason, message: text,
             modelName: model?.name, modelVersion: model?.version
         )
         let details = OutputSlot.DeadLetter(reason: reason, key: message.key, truncationBudget: nil, originalHeaders: original, contextHeaders: context)
         let slot = OutputSlot(
             kind: .deadLetter(details), input: input, value: message.value,
-            headers: (original + context).map { KafkaHeader(key: $0.key, value: $0.value) },
+            headers: original + context,
             timestampMilliseconds: message.timestamp?.milliseconds,
             sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, generation: generation
         )
@@ -298,13 +305,14 @@ final class OutputPublisher: Sendable {
     /// What a failed write says, read off the Kafka error and the producer's state.
     static func classify(_ error: KafkaError, producerIsFatal: Bool) -> OutputFailure {
         if error.code == .closed { return .stopping }
+        // A fenced or otherwise fatal producer: librdkafka 2.16 against Tansu keeps bumping the
+        // epoch of a fenced idempotent producer without ever raising a fatal error, so PRODUCER_FENCED
+        // counts as fatal (KafkaError.isFatal), and only a new instance gets through.
         if error.isFatal || producerIsFatal { return .producerFatal }
+        // Too large, invalid, corrupt: about this record, not the topic.
+        if error.isAboutTheMessage { return .recordRejected }
         guard let code = error.code.librdkafkaCode else { return .transient }
         switch code {
-        case 10, 4, 18, 87, 2, 32, -199:
-            // MSG_SIZE_TOO_LARGE, INVALID_MSG_SIZE, RECORD_LIST_TOO_LARGE, INVALID_RECORD,
-            // CORRUPT_MESSAGE, INVALID_TIMESTAMP, _BAD_MSG: about this record, not the topic.
-            return .recordRejected
         case 3, -188, 29, 31, 17:
             // UNKNOWN_TOPIC_OR_PART, _UNKNOWN_TOPIC, TOPIC_AUTHORIZATION_FAILED,
             // CLUSTER_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION: about the topic.
@@ -323,14 +331,14 @@ final class OutputPublisher: Sendable {
             return
         }
         guard let slot = slots.get(id) else { return }
-        let failure = Self.classify(error, producerIsFatal: producer.fatalError != nil)
+        let failure = Self.classify(error, producerIsFatal: producer.isFatal)
         var generator = SystemRandomNumberGenerator()
         switch policy.disposition(for: failure, isDeadLetter: slot.isDeadLetter, attempt: slot.attempt + 1, using: &generator) {
         case .abandon:
             // Stopping: leave the input unacknowledged; it is redelivered after the restart.
             if slots.remove(id)?.isBlocked == true { state.withLock { $0.blockedNow -= 1 } }
         case .recreateProducer:
-            recover(from: producer, generation: generation, cause: error)
+            recover(generation: generation, cause: error)
         case .deadLetterInput:
             guard let slot = slots.remove(id) else { return }
             if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
@@ -389,7 +397,7 @@ final class OutputPublisher: Sendable {
             )
             details.key = cut.key
             slot.value = cut.value
-            slot.headers = cut.headers.map { KafkaHeader(key: $0.key, value: $0.value) }
+            slot.headers = cut.headers
             slot.kind = .deadLetter(details)
             slot.attempt += 1
         }) else { return }
@@ -403,11 +411,12 @@ final class OutputPublisher: Sendable {
 
     // MARK: - Producer recovery
 
-    /// Retires a fatally failed producer and starts recovery (once per generation).
-    private func recover(from failedProducer: KafkaProducer, generation: UInt64, cause: KafkaError) {
+    /// Retires the producer of `generation`, which failed fatally, and starts recovery (once per
+    /// generation).
+    private func recover(generation: UInt64, cause: KafkaError) {
         let now = ContinuousClock.now
-        let start = state.withLock { state -> UInt64? in
-            guard !state.stopping, !state.recovering, state.generation == generation, state.producer === failedProducer else { return nil }
+        let start = state.withLock { state -> (generation: UInt64, retired: KafkaProducer)? in
+            guard !state.stopping, !state.recovering, state.generation == generation, let failedProducer = state.producer else { return nil }
             state.recovering = true
             state.generation += 1
             self.generation.store(state.generation, ordering: .releasing)
@@ -415,14 +424,13 @@ final class OutputPublisher: Sendable {
             state.retired.append(failedProducer)
             state.producer = nil
             if state.failingSince == nil { state.failingSince = now }
-            return state.generation
+            return (state.generation, failedProducer)
         }
-        guard let newGeneration = start else { return }
+        guard let (newGeneration, retiring) = start else { return }
         counters.update { $0.producerRecoveries += 1 }
         logger.error("producer failed fatally; recreating it and sending every unacknowledged output again", metadata: [
             "error": "\(cause)", "producer.generation": "\(newGeneration)", "outputs.unacknowledged": "\(slots.count)",
         ])
-        let retiring = failedProducer
         Task { _ = await retiring.close(flushTimeout: .zero) }
         let thread = Thread { [self] in runRecovery(generation: newGeneration, cause: cause) }
         thread.name = "producer-recovery"

@@ -25,8 +25,8 @@ struct OutputSlot: Sendable {
         var truncationBudget: Int?
         /// The original record's headers, before the context headers in ``OutputSlot/headers``
         /// (kept apart so that truncation can drop them).
-        var originalHeaders: [RecordHeader]
-        var contextHeaders: [RecordHeader]
+        var originalHeaders: [KafkaHeader]
+        var contextHeaders: [KafkaHeader]
     }
 
     var kind: Kind
@@ -44,7 +44,7 @@ struct OutputSlot: Sendable {
     /// Held back because its topic cannot be written (counted in the blocked gauge until delivered).
     var isBlocked = false
 
-    var offset: RecordOffset { RecordOffset(input.message.offset.rawValue) }
+    var offset: KafkaOffset { input.message.offset }
     var isDeadLetter: Bool {
         if case .deadLetter = kind { return true }
         return false

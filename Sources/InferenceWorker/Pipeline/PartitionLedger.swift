@@ -49,7 +49,7 @@ final class PartitionLedger: @unchecked Sendable {
     private struct State {
         var tracker = OffsetTracker()
         /// Assigned partitions and their slots.
-        var assignedSlots: [TopicPartition: OffsetTracker.Slot] = [:]
+        var assignedSlots: [KafkaTopicPartition: OffsetTracker.Slot] = [:]
         /// The current epoch by slot index; 0 for a slot with no assignment (epochs start at 1).
         var epochs: [UInt64] = []
         var nextEpoch: UInt64 = 1
@@ -67,7 +67,7 @@ final class PartitionLedger: @unchecked Sendable {
 
         mutating func assign(_ partitions: [KafkaTopicPartition]) {
             for partition in partitions {
-                let key = TopicPartition(partition)
+                let key = partition
                 let slot = tracker.slot(for: key)
                 assignedSlots[key] = slot
                 while epochs.count <= slot.index {
@@ -89,7 +89,7 @@ final class PartitionLedger: @unchecked Sendable {
                 if let current, current.partition == number, current.topic == topic {
                     ticket = current.ticket
                 } else {
-                    ticket = assignedSlots[TopicPartition(topic: topic, partition: number)].map { Ticket(slot: $0, epoch: epochs[$0.index]) }
+                    ticket = assignedSlots[KafkaTopicPartition(topic: topic, partition: KafkaPartition(number))].map { Ticket(slot: $0, epoch: epochs[$0.index]) }
                     current = (topic, number, ticket)
                 }
                 guard let ticket else {
@@ -97,7 +97,7 @@ final class PartitionLedger: @unchecked Sendable {
                     continue
                 }
                 do {
-                    try tracker.dispatch(RecordOffset(offset), at: ticket.slot, bytes: bytes)
+                    try tracker.dispatch(KafkaOffset(offset), at: ticket.slot, bytes: bytes)
                     result.append(ticket)
                 } catch {
                     // A redelivery below the tracked window (after a seek) is not dispatched twice.
@@ -111,7 +111,7 @@ final class PartitionLedger: @unchecked Sendable {
             ticket.slot.index < epochs.count && epochs[ticket.slot.index] == ticket.epoch
         }
 
-        mutating func acknowledge(_ ticket: Ticket, offset: RecordOffset) {
+        mutating func acknowledge(_ ticket: Ticket, offset: KafkaOffset) {
             guard isCurrent(ticket) else { return }
             let before = tracker.committableOffset(at: ticket.slot)
             try? tracker.acknowledge(offset, at: ticket.slot)
@@ -127,26 +127,26 @@ final class PartitionLedger: @unchecked Sendable {
                 advancedFlags[index] = false
                 let slot = OffsetTracker.Slot(index: index)
                 if let partition = tracker.partition(at: slot), let offset = tracker.committableOffset(at: slot) {
-                    result[KafkaTopicPartition(partition)] = KafkaOffset(offset.rawValue)
+                    result[partition] = offset
                 }
             }
             advanced.removeAll(keepingCapacity: true)
             return result
         }
 
-        func inFlight(_ partitions: [TopicPartition]) -> Int {
+        func inFlight(_ partitions: [KafkaTopicPartition]) -> Int {
             partitions.reduce(0) { $0 + tracker.inFlight(for: $1) }
         }
 
         mutating func release(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {
             var result: [KafkaTopicPartition: KafkaOffset] = [:]
             for partition in partitions {
-                let key = TopicPartition(partition)
+                let key = partition
                 if let slot = assignedSlots.removeValue(forKey: key) {
                     epochs[slot.index] = 0
                     advancedFlags[slot.index] = false
                 }
-                if let offset = tracker.revoke(key) { result[partition] = KafkaOffset(offset.rawValue) }
+                if let offset = tracker.revoke(key) { result[partition] = offset }
             }
             return result
         }
@@ -159,7 +159,7 @@ final class PartitionLedger: @unchecked Sendable {
 
         mutating func decision(_ action: FlowControl.Action) -> FlowDecision {
             flowSequence += 1
-            return FlowDecision(action: action, partitions: assignedSlots.keys.map(KafkaTopicPartition.init), sequence: flowSequence)
+            return FlowDecision(action: action, partitions: Array(assignedSlots.keys), sequence: flowSequence)
         }
     }
 
@@ -227,7 +227,7 @@ final class PartitionLedger: @unchecked Sendable {
     /// Marks a record's outcome as safely written. Stale tickets are ignored.
     ///
     /// - Returns: the flow decision to apply, if the in-flight totals crossed a watermark.
-    func acknowledge(_ ticket: Ticket, offset: RecordOffset) -> FlowDecision? {
+    func acknowledge(_ ticket: Ticket, offset: KafkaOffset) -> FlowDecision? {
         locked { state in
             state.acknowledge(ticket, offset: offset)
             if state.drainWaiters > 0 { condition.broadcast() }
@@ -243,7 +243,7 @@ final class PartitionLedger: @unchecked Sendable {
     /// Waits until nothing is in flight for `partitions`, or until `deadline`. Returns the number
     /// of records still in flight then (0: drained).
     func waitUntilDrained(_ partitions: [KafkaTopicPartition], deadline: Date) -> Int {
-        let keys = partitions.map(TopicPartition.init)
+        let keys = partitions
         condition.lock()
         defer { condition.unlock() }
         state.drainWaiters += 1
@@ -272,7 +272,7 @@ final class PartitionLedger: @unchecked Sendable {
 
     var inFlight: (records: Int, bytes: Int) { locked { ($0.tracker.totalInFlight, $0.tracker.totalInFlightBytes) } }
     var isPaused: Bool { locked { $0.flow.isPaused } }
-    var assigned: [KafkaTopicPartition] { locked { $0.assignedSlots.keys.map(KafkaTopicPartition.init).sorted() } }
+    var assigned: [KafkaTopicPartition] { locked { $0.assignedSlots.keys.sorted() } }
 }
 
 /// Applies the ledger's flow decisions to the consumer, outside the ledger's lock.
@@ -310,14 +310,6 @@ final class FlowGate: Sendable {
             }
         }
     }
-}
-
-extension TopicPartition {
-    init(_ partition: KafkaTopicPartition) { self.init(topic: partition.topic, partition: partition.partition.rawValue) }
-}
-
-extension KafkaTopicPartition {
-    init(_ partition: TopicPartition) { self.init(topic: partition.topic, partition: KafkaPartition(partition.partition)) }
 }
 
 /// What the ``FlowGate`` needs of a consumer: holding back and handing over partitions' records.

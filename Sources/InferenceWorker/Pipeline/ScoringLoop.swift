@@ -170,8 +170,8 @@ struct ScoringLoop: @unchecked Sendable {
                 if observesDrift { drift!.observe(output: output) }
                 let context = PredictionContext(
                     requestID: pending.requestID,
-                    source: TopicPartition(topic: message.topic, partition: message.partition.rawValue),
-                    offset: RecordOffset(message.offset.rawValue),
+                    source: message.topicPartition,
+                    offset: message.offset,
                     eventTimeMilliseconds: message.timestamp?.milliseconds,
                     processingTimeMilliseconds: processingTime
                 )

@@ -92,6 +92,13 @@ public final class EmbeddedKafkaBroker: KafkaTopicAdministrator {
     }
 
     /// Makes the next `errors.count` requests of type `api` (to any broker) fail with these codes, in order.
+    ///
+    /// The request is answered with the error instead of being served (a failed produce appends
+    /// nothing). Producer faults, as librdkafka 2.0.2-2.16 handles them on an idempotent producer
+    /// (`ProducerFatalErrorTests`): `.outOfOrderSequenceNumber` on `.produce` for the first request
+    /// in flight raises a fatal error (the instance is unusable); `.producerFenced` fails the
+    /// request's records and ``KafkaProducer`` reports the instance fatal; `.invalidProducerEpoch`
+    /// fails the records (not written) and librdkafka bumps the epoch and goes on.
     public func injectRequestErrors(_ errors: [KafkaError.Code], api: KafkaAPI) {
         let raw = errors.map { rd_kafka_resp_err_t(rawValue: $0.librdkafkaCode ?? -1) }
         raw.withUnsafeBufferPointer { buffer in

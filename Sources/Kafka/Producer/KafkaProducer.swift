@@ -9,6 +9,13 @@ import Synchronization
 /// Idempotent by default (no duplicates or reordering from librdkafka's own retries). A full local
 /// queue is back-pressure: ``send(_:context:blockIfQueueFull:)`` throws ``KafkaError/Code/queueFull``
 /// (retriable) unless asked to block. Call ``close(flushTimeout:)`` before dropping the last reference.
+///
+/// A producer instance can become unusable: librdkafka raises a fatal error when an idempotent
+/// producer can no longer guarantee order and once-ness (e.g. `OUT_OF_ORDER_SEQUENCE_NUMBER` for
+/// the first request in flight), or the broker fences its epoch (`PRODUCER_FENCED`). Then every
+/// later send or delivery fails. ``fatalError`` says so, and the `errorHandler` is told once; the
+/// owner must stop sending, close this instance, create a new one and send again what was not
+/// acknowledged (see ``KafkaDeliveryReport/persistence`` for what may already be written).
 public final class KafkaProducer: Sendable {
     /// Contexts with this bit set are reserved for ``sendAndWait(_:)``.
     public static let reservedContextBit: UInt64 = 1 << 63
@@ -18,6 +25,19 @@ public final class KafkaProducer: Sendable {
         let nextWaiter = Atomic<UInt64>(1)
         /// Topic names by librdkafka topic handle: one String per topic, not per report.
         let topicNames = Mutex<[(handle: UInt, name: String)]>([])
+        /// The first fatal condition seen: librdkafka's fatal error (from the error callback), or a
+        /// delivery report saying the broker fenced this producer (which librdkafka does not
+        /// raise as fatal). Set once; the error handler is called when it is set.
+        let fatal = Mutex<KafkaError?>(nil)
+
+        /// Latches `error` as this producer's fatal condition; true if it was the first.
+        func latchFatal(_ error: KafkaError) -> Bool {
+            fatal.withLock { latched in
+                guard latched == nil else { return false }
+                latched = error
+                return true
+            }
+        }
 
         func topicName(_ rkt: OpaquePointer?) -> String {
             guard let rkt else { return "" }
@@ -44,10 +64,16 @@ public final class KafkaProducer: Sendable {
 
     /// Creates the producer and starts serving delivery reports; `deliveryHandler` runs on the
     /// producer's thread (or on a thread calling ``flush(timeout:)``) once per record.
+    ///
+    /// `errorHandler` receives the client-level errors librdkafka reports (brokers unreachable,
+    /// transport failures: informational, librdkafka retries by itself) and, once, the error that
+    /// makes this instance unusable (``KafkaError/isFatal``; also readable as ``fatalError``). It
+    /// runs on a librdkafka or delivery thread: do the minimum there (set a flag, signal a loop).
     public init(
         configuration: KafkaProducerConfiguration,
         logger: Logger,
-        deliveryHandler: @escaping @Sendable (KafkaDeliveryReport) -> Void = { _ in }
+        deliveryHandler: @escaping @Sendable (KafkaDeliveryReport) -> Void = { _ in },
+        errorHandler: @escaping @Sendable (KafkaError) -> Void = { _ in }
     ) throws(KafkaError) {
         try configuration.validate()
         self.configuration = configuration
@@ -63,8 +89,14 @@ public final class KafkaProducer: Sendable {
                     partition: KafkaPartition(message.pointee.partition),
                     offset: failed ? nil : KafkaOffset(message.pointee.offset),
                     context: context,
-                    error: failed ? KafkaError(rdkafka: message.pointee.err, context: "delivery failed") : nil
+                    error: failed ? KafkaError(rdkafka: message.pointee.err, context: "delivery failed") : nil,
+                    persistence: KafkaDeliveryReport.Persistence(rd_kafka_message_status(message))
                 )
+                if let error = report.error, error.isFatal, shared.latchFatal(error) {
+                    // PRODUCER_FENCED arrives per record, not through the error callback.
+                    logger.error("producer fenced: this instance cannot deliver any more", metadata: ["error": "\(error)"])
+                    errorHandler(error)
+                }
                 if context & KafkaProducer.reservedContextBit != 0 {
                     let waiter = shared.waiters.withLock { $0.removeValue(forKey: context) }
                     if let error = report.error { waiter?.resume(throwing: error) } else { waiter?.resume(returning: report) }
@@ -75,8 +107,10 @@ public final class KafkaProducer: Sendable {
             error: { error in
                 if error.isFatal {
                     logger.error("producer fatal error", metadata: ["error": "\(error)"])
+                    if shared.latchFatal(error) { errorHandler(error) }
                 } else {
                     logger.debug("producer error", metadata: ["error": "\(error)"])
+                    errorHandler(error)
                 }
             }
         )
@@ -147,7 +181,9 @@ public final class KafkaProducer: Sendable {
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             if let hdrs { rd_kafka_headers_destroy(hdrs) }
-            throw KafkaError(rdkafka: err, context: "producing to \(topic)")
+            var error = KafkaError(rdkafka: err, context: "producing to \(topic)")
+            if err == RD_KAFKA_RESP_ERR__FATAL { error.underlying = fatalError }
+            throw error
         }
     }
 
@@ -192,14 +228,35 @@ public final class KafkaProducer: Sendable {
     /// Records queued or in flight, not yet acknowledged.
     public var unacknowledgedCount: Int { Int(rd_kafka_outq_len(client.handle)) }
 
-    /// The fatal error this producer raised (`rd_kafka_fatal_error`), or nil while it is usable.
-    /// A producer with a fatal error (e.g. a fenced idempotent producer) fails every send: its
-    /// owner must create a new one.
+    /// Why this instance can no longer deliver anything, or nil while it can.
+    ///
+    /// librdkafka's fatal error (`rd_kafka_fatal_error`: the original code, e.g.
+    /// `OUT_OF_ORDER_SEQUENCE_NUMBER`, not `_FATAL`), or the first delivery error that fenced the
+    /// producer (`PRODUCER_FENCED`, which librdkafka reports per record without raising a fatal
+    /// error). Once set it stays set: close this instance and create a new one. Records queued
+    /// when librdkafka turns fatal are failed with ``KafkaError/Code/purgedFromQueue`` (not
+    /// written); those in flight with their own error and ``KafkaDeliveryReport/persistence``.
     public var fatalError: KafkaError? {
-        var text = [CChar](repeating: 0, count: 512)
-        let err = rd_kafka_fatal_error(client.handle, &text, text.count)
-        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-        return KafkaError(code: .librdkafka(Int32(err.rawValue)), message: String(cString: text), isFatal: true)
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(client.handle, &buffer, buffer.count)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            var error = KafkaError(rdkafka: code, context: String(cBuffer: buffer))
+            error.isFatal = true
+            return error
+        }
+        return shared.fatal.withLock { $0 }
+    }
+
+    /// Whether this instance is unusable (``fatalError`` is set).
+    public var isFatal: Bool { fatalError != nil }
+
+    /// Raises a librdkafka fatal error on this instance as if the broker had caused it
+    /// (`rd_kafka_test_fatal_error`), for tests of what owners do about one. `code` is the
+    /// underlying error reported by ``fatalError``.
+    @_spi(Testing)
+    public func raiseFatalErrorForTesting(_ code: KafkaError.Code, reason: String) throws(KafkaError) {
+        let err = rd_kafka_test_fatal_error(client.handle, rd_kafka_resp_err_t(rawValue: code.librdkafkaCode ?? -1), reason)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(rdkafka: err, context: "raising a test fatal error") }
     }
 
     /// Stops accepting records, flushes for at most `flushTimeout`, and returns the number of
@@ -217,6 +274,16 @@ public final class KafkaProducer: Sendable {
                 return false
             }
             if closed { continuation.resume(returning: unacknowledgedCount) }
+        }
+    }
+}
+
+extension KafkaDeliveryReport.Persistence {
+    init(_ status: rd_kafka_msg_status_t) {
+        switch status {
+        case RD_KAFKA_MSG_STATUS_NOT_PERSISTED: self = .notPersisted
+        case RD_KAFKA_MSG_STATUS_PERSISTED: self = .persisted
+        default: self = .possiblyPersisted
         }
     }
 }

@@ -26,13 +26,35 @@ public struct KafkaProducerMessage: Sendable, Hashable {
 
 /// The broker's answer for one produced record, matched to the caller's context.
 public struct KafkaDeliveryReport: Sendable {
+    /// Whether a record may have been written, as librdkafka knows it (`rd_kafka_message_status`).
+    ///
+    /// A failed delivery is not necessarily an unwritten record: a produce request that timed out
+    /// in flight (`_MSG_TIMED_OUT` after the request was sent) or failed with an uncertain broker
+    /// error may have been appended. Sending such a record again can write it twice; not sending it
+    /// may lose it. The owner decides, but must not treat the record as certainly absent.
+    public enum Persistence: Sendable, Hashable {
+        /// Certainly not written (never sent, or refused before it was appended): resending
+        /// cannot duplicate it.
+        case notPersisted
+        /// Perhaps written (sent, but the answer was lost, timed out or uncertain): resending may
+        /// duplicate it.
+        case possiblyPersisted
+        /// Written and acknowledged by the broker.
+        case persisted
+    }
+
     public var topic: String
     public var partition: KafkaPartition
     /// The record's offset; nil when delivery failed.
     public var offset: KafkaOffset?
     /// The value passed to ``KafkaProducer/send(_:context:blockIfQueueFull:)``.
     public var context: UInt64
-    /// Why delivery failed, or nil. A failed record was *not* written; ``KafkaError/isRetriable``
-    /// says whether sending it again may succeed.
+    /// Why delivery failed, or nil. ``persistence`` says whether the record may have been written
+    /// nonetheless; ``KafkaError/isAboutTheMessage`` whether the record itself is at fault (sending
+    /// it again cannot succeed) rather than the topic, the cluster or this producer;
+    /// ``KafkaError/isFatal`` that this producer instance is unusable (see ``KafkaProducer/fatalError``).
     public var error: KafkaError?
+    /// Whether the record may have been written: ``Persistence/persisted`` for a delivered record,
+    /// either of the other two for a failed one.
+    public var persistence: Persistence = .persisted
 }

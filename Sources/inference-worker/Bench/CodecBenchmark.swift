@@ -84,12 +84,12 @@ enum CodecBenchmark {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
         var context = PredictionContext(
-            requestID: "req-000000123", source: TopicPartition(topic: "requests", partition: 3), offset: RecordOffset(123_456_789),
+            requestID: "req-000000123", source: KafkaTopicPartition(topic: "requests", partition: 3), offset: KafkaOffset(123_456_789),
             eventTimeMilliseconds: 1_700_000_000_000, processingTimeMilliseconds: 1_700_000_000_012
         )
         let binaryElapsed = ContinuousClock().measure {
             for i in 0..<records {
-                context.offset = RecordOffset(Int64(i))
+                context.offset = KafkaOffset(Int64(i))
                 let score = Float(i & 1023) / 1024
                 encoder.encode(.binary(score: score, labelIndex: score >= 0.5 ? 1 : 0, labels: labels), context: context, into: &buffer)
                 checksum += Double(buffer.count)

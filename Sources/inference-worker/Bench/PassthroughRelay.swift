@@ -86,7 +86,7 @@ final class PassthroughRelay: Sendable {
         let measuring = latency != nil
         state.withLock { state in
             for message in batch {
-                try? state.tracker.dispatch(RecordOffset(message.offset.rawValue), in: TopicPartition(topic: message.topic, partition: message.partition.rawValue))
+                try? state.tracker.dispatch(message.offset, in: message.topicPartition)
                 if measuring, let created = message.timestamp?.milliseconds {
                     state.createTimes[Self.context(topic: topicIndex, partition: message.partition.rawValue, offset: message.offset.rawValue)] = created
                 }
@@ -112,13 +112,13 @@ final class PassthroughRelay: Sendable {
         let (toStore, created) = state.withLock { state -> ([KafkaTopicPartition: KafkaOffset], Int64?) in
             let created = measuring ? state.createTimes.removeValue(forKey: report.context) : nil
             let topic = state.topics[topicIndex]
-            try? state.tracker.acknowledge(RecordOffset(offset), in: TopicPartition(topic: topic, partition: partition))
+            try? state.tracker.acknowledge(KafkaOffset(offset), in: KafkaTopicPartition(topic: topic, partition: KafkaPartition(partition)))
             let now = ContinuousClock.now
             guard state.lastStore.duration(to: now) >= .milliseconds(50) else { return ([:], created) }
             state.lastStore = now
             var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
             for (p, o) in state.tracker.takeAdvancedOffsets() {
-                offsets[KafkaTopicPartition(topic: p.topic, partition: KafkaPartition(p.partition))] = KafkaOffset(o.rawValue)
+                offsets[p] = o
             }
             return (offsets, created)
         }

@@ -2,19 +2,19 @@ import InferenceCore
 import Testing
 
 @Suite struct DeadLetterHeadersTests {
-    func h(_ key: String, _ value: String) -> RecordHeader { RecordHeader(key: key, utf8: value) }
+    func h(_ key: String, _ value: String) -> KafkaHeader { KafkaHeader(key: key, string: value) }
 
     @Test func originalHeadersFirstThenConnectContextThenOurs() {
         let original = [
             h("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
-            RecordHeader(key: "binary", value: [0x00, 0xFF, 0x80]),
-            RecordHeader(key: "nullable", value: nil),
+            KafkaHeader(key: "binary", value: [0x00, 0xFF, 0x80]),
+            KafkaHeader(key: "nullable", value: nil),
             h("traceparent", "duplicate keys are kept too"),
         ]
         let headers = DeadLetterHeaders(workerID: "worker-7").headers(
             original: original,
-            partition: TopicPartition(topic: "requests", partition: 3),
-            offset: RecordOffset(1234567890123),
+            partition: KafkaTopicPartition(topic: "requests", partition: 3),
+            offset: KafkaOffset(1234567890123),
             reason: .unknownCategory,
             message: "feature \"country\": unknown category \"XX\"",
             modelName: "fraud",
@@ -38,7 +38,7 @@ import Testing
     @Test func decodingFailureBeforeAModelWasChosen() {
         let error = RequestDecodingError(code: .malformedJSON, byteOffset: 17, message: "unexpected end of payload")
         let headers = DeadLetterHeaders(workerID: "w").headers(
-            original: [], partition: TopicPartition(topic: "in", partition: 0), offset: RecordOffset(0), decodingError: error
+            original: [], partition: KafkaTopicPartition(topic: "in", partition: 0), offset: KafkaOffset(0), decodingError: error
         )
         #expect(headers == [
             h("__connect.errors.topic", "in"),
@@ -55,7 +55,7 @@ import Testing
 
     @Test func valuesAreUTF8Bytes() {
         let headers = DeadLetterHeaders(workerID: "wörker").headers(
-            original: [], partition: TopicPartition(topic: "t", partition: 0), offset: RecordOffset(5),
+            original: [], partition: KafkaTopicPartition(topic: "t", partition: 0), offset: KafkaOffset(5),
             reason: .oversizedPayload, message: "größer"
         )
         #expect(headers.last?.value == Array("wörker".utf8))

@@ -4,7 +4,7 @@ import Testing
 @testable import InferenceCore
 
 @Suite struct DeadLetterTruncationTests {
-    let context = [RecordHeader(key: "__connect.errors.topic", utf8: "requests"), RecordHeader(key: "inference.errors.reason", utf8: "oversized_payload")]
+    let context = [KafkaHeader(key: "__connect.errors.topic", string: "requests"), KafkaHeader(key: "inference.errors.reason", string: "oversized_payload")]
 
     private func hex(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).map { byte in
@@ -22,7 +22,7 @@ import Testing
 
     @Test func aTooLargeValueIsCutToTheBudgetAndSaysSoWithSizeAndDigest() {
         let value = (0..<50_000).map { UInt8(truncatingIfNeeded: $0) }
-        let cut = DeadLetterTruncation(key: Array("k".utf8), value: value, originalHeaders: [RecordHeader(key: "traceparent", utf8: "00-abc")], contextHeaders: context, budget: 8_000)
+        let cut = DeadLetterTruncation(key: Array("k".utf8), value: value, originalHeaders: [KafkaHeader(key: "traceparent", string: "00-abc")], contextHeaders: context, budget: 8_000)
         #expect(cut.isTruncated)
         let kept = cut.value ?? []
         let headerBytes = cut.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
@@ -39,7 +39,7 @@ import Testing
 
     @Test func aTinyBudgetDropsOriginalHeadersAndCutsTheKeyButKeepsTheContext() {
         let key = [UInt8](repeating: 1, count: 5_000)
-        let originals = [RecordHeader(key: "big", value: [UInt8](repeating: 2, count: 5_000))]
+        let originals = [KafkaHeader(key: "big", value: [UInt8](repeating: 2, count: 5_000))]
         let cut = DeadLetterTruncation(key: key, value: [3, 3, 3], originalHeaders: originals, contextHeaders: context, budget: 1_200)
         #expect(cut.isTruncated)
         #expect(!cut.headers.contains { $0.key == "big" })

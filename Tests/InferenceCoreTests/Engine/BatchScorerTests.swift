@@ -57,7 +57,7 @@ struct BatchScorerTests {
         _ = append(&scorer, #"{"id":"r1","features":[0.25]}"#)
         scorer.score()
         var buffer: [UInt8] = []
-        let context = PredictionContext(requestID: "r1", source: TopicPartition(topic: "requests", partition: 2), offset: RecordOffset(7), eventTimeMilliseconds: nil, processingTimeMilliseconds: 1)
+        let context = PredictionContext(requestID: "r1", source: KafkaTopicPartition(topic: "requests", partition: 2), offset: KafkaOffset(7), eventTimeMilliseconds: nil, processingTimeMilliseconds: 1)
         scorer.encodePrediction(try scorer.outcome(ofRow: 0).get(), context: context, into: &buffer)
         let json = String(decoding: buffer, as: UTF8.self)
         #expect(json.contains(#""name":"echo""#) && json.contains(#""version":"3""#) && json.contains(#""id":"r1""#))

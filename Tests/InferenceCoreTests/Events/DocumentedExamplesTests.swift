@@ -66,23 +66,23 @@ import Testing
             encoder.encode(outputs, context: context, into: &buffer)
             return String(decoding: buffer, as: UTF8.self)
         }
-        let payments = TopicPartition(topic: "payments.requests", partition: 3)
+        let payments = KafkaTopicPartition(topic: "payments.requests", partition: 3)
         #expect(predictions["binary"] == encode(
             PredictionEncoder(modelName: "fraud", modelVersion: "2024-06-01"),
             .binary(score: 0.93, labelIndex: 1, labels: PredictionLabels(["legit", "fraud"])),
-            PredictionContext(requestID: "txn-0001", source: payments, offset: RecordOffset(1842), eventTimeMilliseconds: 1_718_000_000_000, processingTimeMilliseconds: 1_718_000_000_012)
+            PredictionContext(requestID: "txn-0001", source: payments, offset: KafkaOffset(1842), eventTimeMilliseconds: 1_718_000_000_000, processingTimeMilliseconds: 1_718_000_000_012)
         ))
         #expect(predictions["regression"] == encode(
             PredictionEncoder(modelName: "basket-value", modelVersion: "7"),
             .regression(score: 57.25),
-            PredictionContext(requestID: nil, source: payments, offset: RecordOffset(1843), eventTimeMilliseconds: 1_718_000_000_001, processingTimeMilliseconds: 1_718_000_000_012)
+            PredictionContext(requestID: nil, source: payments, offset: KafkaOffset(1843), eventTimeMilliseconds: 1_718_000_000_001, processingTimeMilliseconds: 1_718_000_000_012)
         ))
         let probabilities: [Float] = [0.1, 0.7, 0.2]
         let multiclass = probabilities.withUnsafeBufferPointer { p in
             encode(
                 PredictionEncoder(modelName: "intent", modelVersion: "3"),
                 .multiclass(probabilities: p, labelIndex: 1, labels: PredictionLabels(["a", "b", "c"])),
-                PredictionContext(requestID: "42", source: TopicPartition(topic: "chat.requests", partition: 0), offset: RecordOffset(7), eventTimeMilliseconds: nil, processingTimeMilliseconds: 1_718_000_000_012)
+                PredictionContext(requestID: "42", source: KafkaTopicPartition(topic: "chat.requests", partition: 0), offset: KafkaOffset(7), eventTimeMilliseconds: nil, processingTimeMilliseconds: 1_718_000_000_012)
             )
         }
         #expect(predictions["multiclass"] == multiclass)

@@ -4,7 +4,7 @@ import Testing
 @Suite struct PredictionEncoderTests {
     let encoder = PredictionEncoder(modelName: "fraud", modelVersion: "3")
     let context = PredictionContext(
-        requestID: "abc", source: TopicPartition(topic: "requests", partition: 2), offset: RecordOffset(42),
+        requestID: "abc", source: KafkaTopicPartition(topic: "requests", partition: 2), offset: KafkaOffset(42),
         eventTimeMilliseconds: 1_700_000_000_000, processingTimeMilliseconds: 1_700_000_000_012
     )
 
@@ -36,10 +36,10 @@ import Testing
         var context = self.context
         context.requestID = nil
         context.eventTimeMilliseconds = nil
-        context.source = TopicPartition(topic: "in.\"quoted\"", partition: 0)
-        context.offset = RecordOffset(9_000_000_000)
+        context.source = KafkaTopicPartition(topic: "in.\"quoted\"", partition: 0)
+        context.offset = KafkaOffset(9_000_000_000)
         #expect(encode(.regression(score: -1), context) == #"{"id":"in.\"quoted\"-0-9000000000","model":{"name":"fraud","version":"3"},"outputs":{"score":-1.0},"source":{"topic":"in.\"quoted\"","partition":0,"offset":9000000000},"event_time":null,"processing_time":1700000000012}"#)
-        #expect(PredictionEncoder.derivedID(topic: "t", partition: 3, offset: RecordOffset(7)) == "t-3-7")
+        #expect(PredictionEncoder.derivedID(topic: "t", partition: 3, offset: KafkaOffset(7)) == "t-3-7")
     }
 
     @Test func escapesStrings() {
@@ -125,8 +125,8 @@ import Testing
         let labels = PredictionLabels([nasty, nasty + "x", "😀"])
         let probabilities: [Float] = [-.leastNormalMagnitude, -.greatestFiniteMagnitude, .nan]
         var context = self.context
-        context.source = TopicPartition(topic: nasty, partition: .min)
-        context.offset = RecordOffset(.max)
+        context.source = KafkaTopicPartition(topic: nasty, partition: KafkaPartition(.min))
+        context.offset = KafkaOffset(.max)
         context.eventTimeMilliseconds = .min
         context.processingTimeMilliseconds = .max
         for id in [nasty, nil] {

@@ -2,10 +2,10 @@ import InferenceCore
 import Testing
 
 @Suite struct OffsetTrackerTests {
-    let p0 = TopicPartition(topic: "requests", partition: 0)
-    let p1 = TopicPartition(topic: "requests", partition: 1)
+    let p0 = KafkaTopicPartition(topic: "requests", partition: 0)
+    let p1 = KafkaTopicPartition(topic: "requests", partition: 1)
 
-    func o(_ value: Int64) -> RecordOffset { RecordOffset(value) }
+    func o(_ value: Int64) -> KafkaOffset { KafkaOffset(value) }
 
     @Test func committableIsLowestInFlightElseHighestAcknowledgedPlusOne() throws {
         var tracker = OffsetTracker()
@@ -112,9 +112,9 @@ import Testing
     }
 
     @Test func topicsWithTheSameLengthAndPartitionStayApart() throws {
-        // TopicPartition hashes only the partition and the topic's length: these collide on purpose.
-        let a = TopicPartition(topic: "orders", partition: 1)
-        let b = TopicPartition(topic: "titles", partition: 1)
+        // KafkaTopicPartition hashes only the partition and the topic's length: these collide on purpose.
+        let a = KafkaTopicPartition(topic: "orders", partition: 1)
+        let b = KafkaTopicPartition(topic: "titles", partition: 1)
         #expect(a.hashValue == b.hashValue)
         #expect(a != b)
         var tracker = OffsetTracker()
@@ -143,13 +143,13 @@ import Testing
 
     /// The obviously-correct model: a sorted set of in-flight offsets and the highest acknowledged.
     struct ReferenceModel {
-        var inFlight: [TopicPartition: Set<Int64>] = [:]
-        var highestDone: [TopicPartition: Int64] = [:]
-        var bytes: [TopicPartition: [Int64: Int]] = [:]
+        var inFlight: [KafkaTopicPartition: Set<Int64>] = [:]
+        var highestDone: [KafkaTopicPartition: Int64] = [:]
+        var bytes: [KafkaTopicPartition: [Int64: Int]] = [:]
 
-        func committable(_ p: TopicPartition) -> RecordOffset? {
-            if let lowest = inFlight[p, default: []].min() { return RecordOffset(lowest) }
-            return highestDone[p].map { RecordOffset($0 + 1) }
+        func committable(_ p: KafkaTopicPartition) -> KafkaOffset? {
+            if let lowest = inFlight[p, default: []].min() { return KafkaOffset(lowest) }
+            return highestDone[p].map { KafkaOffset($0 + 1) }
         }
     }
 
@@ -158,8 +158,8 @@ import Testing
         var random = SplitMix64(seed: seed)
         var tracker = OffsetTracker()
         var model = ReferenceModel()
-        let partitions = (0..<3).map { TopicPartition(topic: "t", partition: Int32($0)) }
-        var nextOffset: [TopicPartition: Int64] = [:]
+        let partitions = (0..<3).map { KafkaTopicPartition(topic: "t", partition: KafkaPartition(Int32($0))) }
+        var nextOffset: [KafkaTopicPartition: Int64] = [:]
         for _ in 0..<5_000 {
             let p = partitions.randomElement(using: &random)!
             let roll = Int.random(in: 0..<100, using: &random)
@@ -169,12 +169,12 @@ import Testing
                 let offset = nextOffset[p, default: 0] + gap
                 nextOffset[p] = offset + 1
                 let size = Int.random(in: 0...500, using: &random)
-                try tracker.dispatch(RecordOffset(offset), in: p, bytes: size)
+                try tracker.dispatch(KafkaOffset(offset), in: p, bytes: size)
                 model.inFlight[p, default: []].insert(offset)
                 model.bytes[p, default: [:]][offset] = size
             } else if roll < 97 {
                 guard let offset = model.inFlight[p, default: []].randomElement(using: &random) else { continue }
-                try tracker.acknowledge(RecordOffset(offset), in: p)
+                try tracker.acknowledge(KafkaOffset(offset), in: p)
                 model.inFlight[p]!.remove(offset)
                 model.bytes[p]![offset] = nil
                 model.highestDone[p] = max(model.highestDone[p] ?? -1, offset)

@@ -30,14 +30,14 @@ import Testing
         #expect(t0.allSatisfy { $0 != nil })
         #expect(ledger.inFlight.records == 5)
         #expect(ledger.inFlight.bytes == 50)
-        ledger.acknowledge(t0[1]!, offset: RecordOffset(11))
+        ledger.acknowledge(t0[1]!, offset: KafkaOffset(11))
         #expect(ledger.takeOffsetsToStore().isEmpty) // 10 still in flight
-        ledger.acknowledge(t0[0]!, offset: RecordOffset(10))
-        ledger.acknowledge(t0[4]!, offset: RecordOffset(1))
+        ledger.acknowledge(t0[0]!, offset: KafkaOffset(10))
+        ledger.acknowledge(t0[4]!, offset: KafkaOffset(1))
         #expect(ledger.takeOffsetsToStore() == [p0: KafkaOffset(12)])
         #expect(ledger.takeOffsetsToStore().isEmpty) // nothing moved since
-        ledger.acknowledge(t0[3]!, offset: RecordOffset(0))
-        ledger.acknowledge(t0[2]!, offset: RecordOffset(12))
+        ledger.acknowledge(t0[3]!, offset: KafkaOffset(0))
+        ledger.acknowledge(t0[2]!, offset: KafkaOffset(12))
         #expect(ledger.takeOffsetsToStore() == [p0: KafkaOffset(13), p1: KafkaOffset(2)])
         #expect(ledger.inFlight.records == 0)
         #expect(ledger.inFlight.bytes == 0)
@@ -67,10 +67,10 @@ import Testing
         #expect(!ledger.isCurrent(old))
         let new = try #require(ledger.dispatch(records(p0, 0...0))[0])
         #expect(new.epoch != old.epoch)
-        ledger.acknowledge(old, offset: RecordOffset(0)) // the old assignment's outcome: ignored
+        ledger.acknowledge(old, offset: KafkaOffset(0)) // the old assignment's outcome: ignored
         #expect(ledger.inFlight.records == 1)
         #expect(ledger.takeOffsetsToStore().isEmpty)
-        ledger.acknowledge(new, offset: RecordOffset(0))
+        ledger.acknowledge(new, offset: KafkaOffset(0))
         #expect(ledger.takeOffsetsToStore() == [p0: KafkaOffset(1)])
     }
 
@@ -82,7 +82,7 @@ import Testing
         ledger.assign([p1]) // takes the freed slot
         let new = try #require(ledger.dispatch(records(p1, 5...5))[0])
         #expect(new.slot == old.slot)
-        ledger.acknowledge(old, offset: RecordOffset(5))
+        ledger.acknowledge(old, offset: KafkaOffset(5))
         #expect(ledger.inFlight.records == 1)
         #expect(ledger.takeOffsetsToStore().isEmpty)
         #expect(ledger.assigned == [p1])
@@ -92,8 +92,8 @@ import Testing
         let ledger = ledger()
         ledger.assign([p0, p1])
         let tickets = ledger.dispatch(records(p0, 0...2) + records(p1, 0...0))
-        ledger.acknowledge(tickets[0]!, offset: RecordOffset(0))
-        ledger.acknowledge(tickets[3]!, offset: RecordOffset(0))
+        ledger.acknowledge(tickets[0]!, offset: KafkaOffset(0))
+        ledger.acknowledge(tickets[3]!, offset: KafkaOffset(0))
         #expect(ledger.release([p0]) == [p0: KafkaOffset(1)])
         #expect(ledger.inFlight.records == 0) // p0: two forgotten (redelivered to the next owner)
         #expect(ledger.takeOffsetsToStore() == [p1: KafkaOffset(1)]) // p0's pending store is dropped
@@ -105,7 +105,7 @@ import Testing
         ledger.assign([p0])
         let ticket = try #require(ledger.dispatch(records(p0, 0...0))[0])
         #expect(ledger.waitUntilDrained([p0], deadline: Date()) == 1)
-        let waiter = Thread { ledger.acknowledge(ticket, offset: RecordOffset(0)) }
+        let waiter = Thread { ledger.acknowledge(ticket, offset: KafkaOffset(0)) }
         waiter.start()
         #expect(ledger.waitUntilDrained([p0], deadline: Date(timeIntervalSinceNow: 30)) == 0)
     }
@@ -117,9 +117,9 @@ import Testing
         let tickets = ledger.dispatch(records(p0, 0...3))
         #expect(ledger.isPaused)
         #expect(log.actions.withLock { $0 } == [.pause])
-        ledger.acknowledge(tickets[0]!, offset: RecordOffset(0))
+        ledger.acknowledge(tickets[0]!, offset: KafkaOffset(0))
         #expect(ledger.isPaused)
-        ledger.acknowledge(tickets[1]!, offset: RecordOffset(1))
+        ledger.acknowledge(tickets[1]!, offset: KafkaOffset(1))
         #expect(!ledger.isPaused)
         #expect(log.actions.withLock { $0 } == [.pause, .resume])
     }
@@ -172,7 +172,7 @@ struct LoggedLedger {
         record(flow)
         return tickets
     }
-    func acknowledge(_ ticket: PartitionLedger.Ticket, offset: RecordOffset) { record(ledger.acknowledge(ticket, offset: offset)) }
+    func acknowledge(_ ticket: PartitionLedger.Ticket, offset: KafkaOffset) { record(ledger.acknowledge(ticket, offset: offset)) }
     @discardableResult
     func release(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {
         let (offsets, flow) = ledger.release(partitions)
@@ -216,7 +216,7 @@ struct LoggedLedger {
         let assignedWhilePaused = try #require(ledger.assign([p1]))
         #expect(pause?.action == .pause && pause?.partitions == [p0])
         #expect(assignedWhilePaused.action == .pause && Set(assignedWhilePaused.partitions) == [p0, p1])
-        let resume = try #require(ledger.acknowledge(tickets[0]!, offset: RecordOffset(0)))
+        let resume = try #require(ledger.acknowledge(tickets[0]!, offset: KafkaOffset(0)))
         #expect(resume.action == .resume)
         #expect(pause!.sequence < assignedWhilePaused.sequence && assignedWhilePaused.sequence < resume.sequence)
     }

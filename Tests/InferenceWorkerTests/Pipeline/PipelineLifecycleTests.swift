@@ -31,8 +31,9 @@ import Testing
 }
 
 @Suite struct OutputFailureClassificationTests {
+    /// The error as the Kafka layer reports that code (its flags derived from the code).
     private func classify(_ code: Int32, fatal: Bool = false) -> OutputFailure {
-        OutputPublisher.classify(KafkaError(code: .librdkafka(code), message: "test", isFatal: false), producerIsFatal: fatal)
+        OutputPublisher.classify(KafkaError(librdkafkaCode: code, message: "test"), producerIsFatal: fatal)
     }
 
     @Test func recordFaultsTopicFaultsOutagesAndFatalProducersAreToldApart() {
@@ -43,8 +44,9 @@ import Testing
         #expect(classify(29) == .topicUnavailable) // TOPIC_AUTHORIZATION_FAILED
         #expect(classify(-192) == .transient) // _MSG_TIMED_OUT: possibly persisted, retried
         #expect(classify(-195) == .transient) // _TRANSPORT
-        #expect(classify(90) == .transient, "PRODUCER_FENCED alone, with a usable producer: retried")
-        #expect(classify(90, fatal: true) == .producerFatal)
+        #expect(classify(90) == .producerFatal, "PRODUCER_FENCED: librdkafka keeps bumping the epoch, only a new producer gets through")
+        #expect(classify(47) == .transient, "INVALID_PRODUCER_EPOCH: librdkafka bumps the epoch and the record is sent again")
+        #expect(classify(47, fatal: true) == .producerFatal)
         #expect(classify(-151, fatal: true) == .producerFatal, "purged by a fatal error")
         #expect(classify(-151) == .stopping, "purged by our own close")
         #expect(OutputPublisher.classify(KafkaError(code: .closed, message: "closed"), producerIsFatal: false) == .stopping)
