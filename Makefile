@@ -18,7 +18,7 @@ ONNX_PIP_PACKAGES ?= onnxruntime==1.32.0 onnx
 # The wheel's library, handed to the tests and the e2e suite (INFERENCE_WORKER_ONNXRUNTIME_LIBRARY).
 ONNXRUNTIME_LIBRARY = $(shell $(PYTHON) -c "import onnxruntime, os, glob; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[0])" 2>/dev/null)
 
-.PHONY: deps e2e-deps build test check-deploy check-export check-onnx-header e2e demo clean
+.PHONY: deps e2e-deps browser-deps quality-fixtures build test check-deploy check-export check-onnx-header e2e demo clean
 
 ## deps: librdkafka (Debian's 2.0.2 to build against) and pkg-config.
 deps:
@@ -43,10 +43,23 @@ e2e-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq socat openssl >/dev/null; \
 	fi
 
+## browser-deps: headless Chromium (Debian's `chromium`) for the dashboard's browser test
+## (Tests/InferenceWorkerTests/Dashboard/DashboardBrowserTests.swift; skipped when it is missing).
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium (the dashboard's browser test)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## quality-fixtures: regenerate the live-quality fixtures from scikit-learn (numpy, scikit-learn).
+quality-fixtures:
+	@$(PYTHON) -c "import sklearn, numpy" 2>/dev/null || $(PYTHON) -m pip install -q scikit-learn numpy
+	$(PYTHON) scripts/fixtures/make_quality_fixtures.py
+
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
-test: deps
+test: deps browser-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory check-onnx-header
