@@ -23,6 +23,7 @@ import Testing
     @Test func aRequestWhoseDeadLetterIsTooLargeIsDeadLetteredTruncatedAndItsPartitionMovesOn() async throws {
         let harness = try PipelineHarness(partitions: 1)
         var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30) // a loaded machine: the graceful stop must not abandon
         configuration.maxPayloadBytes = 4096
         // The worker's producer refuses records over 8,000 bytes (librdkafka: MSG_SIZE_TOO_LARGE),
         // so the oversized request's dead letter (the original 20,000-byte value) cannot be written as it is.
@@ -59,6 +60,7 @@ import Testing
     @Test func aMissingDeadLetterTopicIsCountedReportedAndHoldsItsPartitionBackUntilItExists() async throws {
         let harness = try PipelineHarness(partitions: 1)
         var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30) // a loaded machine: the graceful stop must not abandon
         configuration.deadLetterTopic = uniqueName("missing-dlt")
         // The embedded broker says the topic does not exist; librdkafka fails such a record with
         // _UNKNOWN_TOPIC after topic.metadata.propagation.max.ms (shortened here from 30 s).
@@ -120,6 +122,7 @@ import Testing
         }
         try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
         var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30) // a loaded machine: the graceful stop must not abandon
         configuration.producerRecoveryTimeout = .seconds(60)
         let running = harness.start(configuration)
         try await running.waitUntilAssigned()
@@ -129,9 +132,9 @@ import Testing
         // raises a fatal error, and every later send with it fails.
         for _ in 0..<3 { try broker.injectBrokerRequestError(code, api: .produce, broker: 2) }
         try await harness.send((200..<600).map { TestModels.request($0, id: "r\($0)").json })
-        #expect(await harness.outcomes.wait(timeout: .seconds(60)) { snapshot in
+        #expect(await harness.outcomes.wait(timeout: .seconds(120)) { snapshot in
             Set(snapshot.records.filter { $0.topic == harness.output }.compactMap { ReadPrediction($0)?.id }).count >= 600
-        } != nil)
+        } != nil, "every request predicted")
         let counters = running.pipeline.counters.snapshot
         print("fatal producer test (\(code)): \(counters.producerRecoveries) recoveries, \(counters.resent) outputs resent, \(counters.retried) retries")
         try await running.stop()
@@ -148,4 +151,42 @@ import Testing
         #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
         await harness.close()
     }
+
+    @Test func aProducerThatCannotBeRecoveredInTimeStopsTheWorkerWithoutCommittingAndNothingIsLost() async throws {
+        let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
+        let harness = try PipelineHarness(partitions: 2, broker: broker)
+        for p in 0..<harness.partitions {
+            try broker.setPartitionLeader(topic: harness.input, partition: KafkaPartition(Int32(p)), broker: 1)
+            try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
+        }
+        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        var configuration = harness.configuration()
+        configuration.producerRecoveryTimeout = .seconds(2)
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        try await harness.send((0..<100).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(100, timeout: .seconds(60)))
+        try await Task.sleep(for: .milliseconds(500)) // the first 100 are committed on the 200 ms timer
+
+        // Every produce request to the outputs' broker fails fatally for about 20 s (100 ms each):
+        // each recreated producer fails again, and after 2 s without a delivery the worker gives up.
+        for _ in 0..<200 { try broker.injectBrokerRequestError(.librdkafka(45), rtt: .milliseconds(100), api: .produce, broker: 2) }
+        try await harness.send((100..<150).map { TestModels.request($0, id: "r\($0)").json })
+        await #expect(throws: KafkaError.self, "run() ends with the producer's error") { try await running.task.value }
+        #expect(running.pipeline.counters.snapshot.producerRecoveries >= 1)
+
+        // Nothing was committed past the 50 without an outcome: the next member reads them again
+        // (once the broker accepts produce requests again) and every request gets its prediction.
+        var next = configuration
+        next.producerRecoveryTimeout = .seconds(120)
+        let restarted = harness.start(next)
+        #expect(await harness.outcomes.wait(timeout: .seconds(120)) { snapshot in
+            Set(snapshot.records.filter { $0.topic == harness.output }.compactMap { ReadPrediction($0)?.id }).count >= 150
+        } != nil, "every request predicted after the restart")
+        try await restarted.stop()
+        #expect(restarted.pipeline.counters.snapshot.consumed >= 50, "the inputs without an outcome were redelivered")
+        #expect(Set(harness.predictions.map(\.id)) == Set((0..<150).map { "r\($0)" }))
+        await harness.close()
+    }
 }
+

@@ -19,16 +19,35 @@
 /// Lifecycle of one batch: `append` rows (row `i` is the `i`-th accepted), `score()`, read
 /// `outcome(ofRow:)` for `0..<rowCount`, `reset()`.
 public struct BatchScorer: Sendable {
+    /// What never changes for a scorer, behind one reference: the struct itself stays a few words,
+    /// so moving it (the scoring thread moves its scorer out of an optional and back per batch) is
+    /// a small copy rather than a memmove of the whole model (measured in the drain profile).
+    private final class Fixed: Sendable {
+        let model: LoadedModel
+        let decoder: RequestDecoder
+        let encoder: PredictionEncoder
+        let labels: PredictionLabels
+        let width: Int
+        let outputWidth: Int
+
+        init(model: LoadedModel, maxPayloadBytes: Int) throws(ConfigurationValidationError) {
+            self.model = model
+            decoder = try RequestDecoder(featureNames: model.schema.features.map(\.name), configuration: .init(maxPayloadBytes: maxPayloadBytes))
+            encoder = PredictionEncoder(modelName: model.name, modelVersion: model.version)
+            labels = PredictionLabels(model.output.labels)
+            width = model.schema.width
+            outputWidth = model.runtime.outputWidth
+        }
+    }
+
+    private let fixed: Fixed
     /// The model version this scorer serves (a new version gets a new scorer).
-    public let model: LoadedModel
+    public var model: LoadedModel { fixed.model }
     /// Rows the matrix holds: the largest batch.
     public let maxRows: Int
     /// Requests larger than this are refused as `oversized_payload` before decoding.
     public let maxPayloadBytes: Int
 
-    private let decoder: RequestDecoder
-    private let encoder: PredictionEncoder
-    private let labels: PredictionLabels
     private var matrix: [Float]
     private var outputs: [Float]
     /// Raw feature columns (column-major, `maxRows` apart) for a ``ModelFeed/rawFeatures`` runtime; empty otherwise.
@@ -54,12 +73,9 @@ public struct BatchScorer: Sendable {
     ///   (duplicates) or `maxRows` is not positive.
     public init(model: LoadedModel, maxRows: Int, maxPayloadBytes: Int = 1 << 20) throws(ConfigurationValidationError) {
         guard maxRows > 0 else { throw ConfigurationValidationError(message: "a batch holds at least one row (maxRows is \(maxRows))") }
-        self.model = model
+        fixed = try Fixed(model: model, maxPayloadBytes: maxPayloadBytes)
         self.maxRows = maxRows
         self.maxPayloadBytes = maxPayloadBytes
-        decoder = try RequestDecoder(featureNames: model.schema.features.map(\.name), configuration: .init(maxPayloadBytes: maxPayloadBytes))
-        encoder = PredictionEncoder(modelName: model.name, modelVersion: model.version)
-        labels = PredictionLabels(model.output.labels)
         matrix = [Float](repeating: 0, count: maxRows * model.schema.width)
         outputs = [Float](repeating: 0, count: maxRows * model.runtime.outputWidth)
         raw = model.runtime.feed == .rawFeatures ? [Double](repeating: .nan, count: maxRows * model.schema.features.count) : []
@@ -72,9 +88,9 @@ public struct BatchScorer: Sendable {
     }
 
     /// The model's name.
-    public var name: String { model.name }
+    public var name: String { fixed.model.name }
     /// The model's version.
-    public var version: String { model.version }
+    public var version: String { fixed.model.version }
     /// Whether another row fits in the open batch.
     public var isFull: Bool { rowCount >= maxRows }
 
@@ -97,7 +113,7 @@ public struct BatchScorer: Sendable {
         }
         let request: DecodedRequest
         do {
-            request = try decoder.decode(value, into: &lastRow)
+            request = try fixed.decoder.decode(value, into: &lastRow)
         } catch {
             return .failure(ScoringFailure(
                 reason: (error.deadLetterReason ?? .malformedJSON).raised(by: "InferenceCore.RequestDecoder", error), message: error.description,
@@ -117,12 +133,12 @@ public struct BatchScorer: Sendable {
     }
 
     private mutating func encodeNextRow(_ row: [RawFeatureValue]) -> ScoringFailure? {
-        let schema = model.schema
-        let width = schema.width
+        let fixed = self.fixed // one reference into the closure, not a copy of the schema
+        let width = fixed.width
         let start = rowCount * width
         do {
             try matrix.withUnsafeMutableBufferPointer { (m) throws(InputValidationError) in
-                try schema.encode(row: row, into: UnsafeMutableBufferPointer(rebasing: m[start..<(start + width)]))
+                try fixed.model.schema.encode(row: row, into: UnsafeMutableBufferPointer(rebasing: m[start..<(start + width)]))
             }
         } catch {
             return ScoringFailure(
@@ -136,7 +152,7 @@ public struct BatchScorer: Sendable {
 
     /// Writes a validated row's raw values into the raw columns (see ``ModelBatchInput/raw``).
     private mutating func storeRawColumns(_ row: [RawFeatureValue]) {
-        let features = model.schema.features
+        let features = fixed.model.schema.features
         let stride = maxRows
         let rowIndex = rowCount
         raw.withUnsafeMutableBufferPointer { columns in
@@ -161,7 +177,7 @@ public struct BatchScorer: Sendable {
         isScored = true
         let n = rowCount
         guard n > 0 else { return }
-        switch model.runtime {
+        switch fixed.model.runtime {
         case .native(let kernel):
             matrix.withUnsafeBufferPointer { input in
                 outputs.withUnsafeMutableBufferPointer { output in
@@ -180,7 +196,7 @@ public struct BatchScorer: Sendable {
     /// carry the failure. A batch with one bad row costs about 2 log2(n) extra runs.
     private mutating func scoreExternal(_ kernel: any ExternalModelKernel, rows: Range<Int>) {
         let width = kernel.outputWidth
-        let encodedWidth = model.schema.width
+        let encodedWidth = fixed.width
         let stride = maxRows
         let result: Result<Void, ModelRuntimeError> = matrix.withUnsafeBufferPointer { encoded in
             raw.withUnsafeBufferPointer { raw in
@@ -228,8 +244,8 @@ public struct BatchScorer: Sendable {
                 reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.ExternalModelKernel", failure), message: failure.message,
                 cause: .output(failure)))
         }
-        let width = model.runtime.outputWidth
-        return model.output.interpret(outputs[(row * width)..<((row + 1) * width)]).mapError { error in
+        let width = fixed.outputWidth
+        return fixed.model.output.interpret(outputs[(row * width)..<((row + 1) * width)]).mapError { error in
             ScoringFailure(
                 reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.OutputSchema", error), message: error.message,
                 cause: .output(error))
@@ -248,16 +264,16 @@ public struct BatchScorer: Sendable {
     public func encodePrediction(_ output: PredictionOutput, context: PredictionContext, into buffer: inout [UInt8]) {
         switch output {
         case .regression(let score):
-            encoder.encode(.regression(score: score), context: context, into: &buffer)
+            fixed.encoder.encode(.regression(score: score), context: context, into: &buffer)
         case .multiOutputRegression(let scores):
             scores.withUnsafeBufferPointer { s in
-                encoder.encode(.multiOutputRegression(scores: s, names: labels), context: context, into: &buffer)
+                fixed.encoder.encode(.multiOutputRegression(scores: s, names: fixed.labels), context: context, into: &buffer)
             }
         case .binary(let score, _, let isPositive):
-            encoder.encode(.binary(score: score, labelIndex: isPositive ? 1 : 0, labels: labels), context: context, into: &buffer)
+            fixed.encoder.encode(.binary(score: score, labelIndex: isPositive ? 1 : 0, labels: fixed.labels), context: context, into: &buffer)
         case .multiclass(let probabilities, let classIndex, _):
             probabilities.withUnsafeBufferPointer { p in
-                encoder.encode(.multiclass(probabilities: p, labelIndex: classIndex, labels: labels), context: context, into: &buffer)
+                fixed.encoder.encode(.multiclass(probabilities: p, labelIndex: classIndex, labels: fixed.labels), context: context, into: &buffer)
             }
         }
     }
