@@ -50,14 +50,18 @@ import Testing
         #expect(decided.first?.action == .hold)
     }
 
-    @Test func windowsAreDecidedInOrderAndALaterOneWaitsForAnEarlierOne() throws {
+    @Test func windowsAreDecidedInOrder() throws {
         let record = try F.record(promoteAfter: 2, minRecords: 10)
         var decider = RolloutDecider(record: record, deciderID: "w1", expectedWorkers: ["w1", "w2"])
-        decider.evidenceArrived(try F.evidence(record, index: 0, worker: "w1", rows: 20))
+        // Window 1 complete, window 0 still missing w2's report: nothing is decided yet.
         for w in ["w1", "w2"] { decider.evidenceArrived(try F.evidence(record, index: 1, worker: w, rows: 20)) }
-        #expect(decider.tick(now: F.after(window: 1, of: record, extra: 1)).isEmpty)
-        let decided = decisions(decider.tick(now: F.after(window: 1, of: record, extra: 10)))
+        decider.evidenceArrived(try F.evidence(record, index: 0, worker: "w1", rows: 20))
+        #expect(decider.tick(now: F.after(window: 0, of: record, extra: 1)).isEmpty)
+        #expect(decider.pendingWindows.count == 2)
+        // Window 0's grace is over when window 1 has ended: both are decided, oldest first.
+        let decided = decisions(decider.tick(now: F.after(window: 1, of: record)))
         #expect(decided.map(\.action) == [.hold, .promote])
+        #expect(decided.first?.evidence?.workers == 1 && decided.last?.evidence?.workers == 2)
         #expect(decided.map { $0.window?.index } == [0, 1].map { (decided.first?.window?.index ?? 0) + Int64($0) })
         #expect(decider.record.state == .promoted)
     }
