@@ -27,9 +27,12 @@ public struct RolloutDecider: Sendable {
 
     /// The policy and the record it keeps.
     public private(set) var policy: RolloutPolicy
-    /// Worker ids expected to report every window (the serving group's members); when empty, each
-    /// window waits for the grace period.
+    /// Worker ids expected to report every window (the serving group's members), when the owner
+    /// knows them; when empty, the workers that reported the last decided window are expected
+    /// (``recentWorkers``), and with none of either each window waits for the grace period.
     public private(set) var expectedWorkers: Set<String>
+    /// The workers whose reports made up the last decided window.
+    public private(set) var recentWorkers: Set<String> = []
     /// Reports per window and worker, not yet decided.
     private var pending: [RolloutWindow: [String: RolloutEvidence]] = [:]
     /// Reports dropped because their window was decided already.
@@ -45,6 +48,9 @@ public struct RolloutDecider: Sendable {
 
     /// The record as the decider last left it.
     public var record: RolloutRecord { policy.record }
+
+    /// Reports waiting for a decision, over every pending window.
+    public var pendingReportCount: Int { pending.values.reduce(0) { $0 + $1.count } }
 
     /// Windows with evidence waiting for a decision, oldest first.
     public var pendingWindows: [RolloutWindow] { pending.keys.sorted() }
@@ -95,10 +101,14 @@ public struct RolloutDecider: Sendable {
         for window in pending.keys.sorted() {
             guard policy.record.state == .running else { pending = [:]; break }
             let reports = pending[window] ?? [:]
-            let everyone = !expectedWorkers.isEmpty && expectedWorkers.isSubset(of: reports.keys)
+            // A replica that left is waited for once (the grace period), then no longer expected;
+            // a new one is expected from the window after its first report.
+            let expected = expectedWorkers.isEmpty ? recentWorkers : expectedWorkers
+            let everyone = !expected.isEmpty && expected.isSubset(of: reports.keys)
             let graceOver = ms >= window.endMs + Int64(policy.record.policy.decisionGraceSeconds) * 1000
             guard ms >= window.endMs, everyone || graceOver else { break }
             pending[window] = nil
+            recentWorkers = Set(reports.keys)
             let merged: RolloutEvidence
             do {
                 merged = try RolloutEvidence.merge(reports.keys.sorted().compactMap { reports[$0] })

@@ -113,4 +113,19 @@ import Testing
         decider.evidenceArrived(try F.evidence(old, index: 1, rows: 500))
         #expect(decider.foreignReports == 1)
     }
+
+    @Test func withoutAMemberListTheReplicasOfTheLastWindowAreExpected() throws {
+        let record = try F.record(promoteAfter: 5, minRecords: 10)
+        var decider = RolloutDecider(record: record, deciderID: "w1")
+        // First window: nobody is known, so it waits for the grace period.
+        for w in ["w1", "w2"] { decider.evidenceArrived(try F.evidence(record, index: 0, worker: w, rows: 20)) }
+        #expect(decider.tick(now: F.after(window: 0, of: record, extra: 1)).isEmpty)
+        #expect(decisions(decider.tick(now: F.after(window: 0, of: record, extra: 10))).count == 1)
+        #expect(decider.recentWorkers == ["w1", "w2"])
+        // Second window: decided as soon as w1 and w2 reported, without waiting.
+        decider.evidenceArrived(try F.evidence(record, index: 1, worker: "w1", rows: 20))
+        #expect(decider.tick(now: F.after(window: 1, of: record, extra: 1)).isEmpty)
+        decider.evidenceArrived(try F.evidence(record, index: 1, worker: "w2", rows: 20))
+        #expect(decisions(decider.tick(now: F.after(window: 1, of: record, extra: 1))).first?.evidence?.workers == 2)
+    }
 }

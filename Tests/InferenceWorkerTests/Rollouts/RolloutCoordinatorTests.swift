@@ -1,0 +1,98 @@
+import Foundation
+import InferenceCore
+@testable import InferenceWorker
+import Kafka
+import KafkaTestSupport
+import Synchronization
+import Testing
+
+/// Two replicas' coordinators on the embedded broker: both follow the record, exactly one decides,
+/// and every window gets exactly one decision made on the evidence of both replicas.
+@Suite struct RolloutCoordinatorTests {
+    static let t0 = Date(timeIntervalSince1970: 1_704_067_200)
+
+    final class TestClock: Sendable {
+        private let value: Mutex<Date>
+        init(_ date: Date) { value = Mutex(date) }
+        var now: Date { value.withLock { $0 } }
+        func set(_ date: Date) { value.withLock { $0 = date } }
+    }
+
+    /// Waits for `condition`, checking every 50 ms, at most `timeout` (the broker's group protocol
+    /// runs on real time; nothing here waits on the roll-out's own clock).
+    func eventually(_ timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+
+    @Test func twoReplicasOneDecisionPerWindowOnTheMergedEvidence() async throws {
+        let broker = try EmbeddedKafkaBroker(logger: .quiet)
+        let suffix = UUID().uuidString.prefix(8)
+        let rollouts = "rollouts-\(suffix)", evidenceTopic = "evidence-\(suffix)"
+        try broker.createTopic(rollouts, partitions: 1)
+        try broker.createTopic(evidenceTopic, partitions: 2)
+        let topic = RolloutTopic(bootstrapServers: [broker.bootstrapServers], name: rollouts, logger: .quiet)
+        let record = try RolloutRecord(
+            modelName: "fraud", primaryVersion: "1", candidateVersion: "2", mode: .shadow(fraction: 0.5),
+            thresholds: RolloutThresholds(minRecordsPerWindow: 150),
+            policy: .init(promoteAfterWindows: 2, windowSeconds: 60, decisionGraceSeconds: 10), now: Self.t0
+        )
+        try await topic.write(record)
+
+        let clock = TestClock(Self.t0)
+        let coordinators = try ["w1", "w2"].map { worker in
+            var configuration = RolloutCoordinator.Configuration(bootstrapServers: [broker.bootstrapServers], groupID: "g-\(suffix)", workerID: worker)
+            configuration.rolloutTopic = rollouts
+            configuration.evidenceTopic = evidenceTopic
+            configuration.tickInterval = .milliseconds(50)
+            configuration.sessionTimeout = .seconds(6)
+            return try RolloutCoordinator(configuration: configuration, logger: .quiet, now: { clock.now })
+        }
+        let tasks = coordinators.map { c in Task { try await c.run() } }
+        defer { tasks.forEach { $0.cancel() } }
+
+        #expect(try await eventually { coordinators.allSatisfy { $0.record(for: "fraud") == record } })
+        #expect(coordinators.allSatisfy { $0.router(for: "fraud") != nil })
+
+        // Each replica records 100 shadowed rows per window (150 needed: only the merge is enough).
+        for (index, coordinator) in coordinators.enumerated() {
+            var recorder = try RolloutEvidenceRecorder(record: record, workerID: "w\(index + 1)", outputBinning: .unitInterval, now: Self.t0)
+            for window in 0..<2 {
+                let at = Self.t0.addingTimeInterval(Double(window * 60 + 1))
+                recorder.record(now: at) { e in
+                    e.recordBatch(.primary, rows: 100, duration: .milliseconds(10))
+                    e.recordBatch(.candidate, rows: 100, duration: .milliseconds(11))
+                    for i in 0..<100 {
+                        let output = RolloutOutput(label: i % 2 == 0 ? "1" : "0", score: Double(i) / 100)
+                        e.recordOutput(.primary, output)
+                        e.recordOutput(.candidate, output)
+                        e.recordComparison(primary: output, candidate: output)
+                    }
+                }
+            }
+            for report in recorder.takeClosedReports(now: Self.t0.addingTimeInterval(120)) { coordinator.publish(report) }
+        }
+        // Every replica holds all four reports before the clock lets any window be decided.
+        #expect(try await eventually { coordinators.allSatisfy { $0.pendingReports(for: "fraud") == 4 } })
+        #expect(try await eventually { coordinators.filter(\.isDecider).count == 1 })
+
+        clock.set(Self.t0.addingTimeInterval(120))
+        #expect(try await eventually { try await topic.read(model: "fraud")?.state == .promoted })
+        let final = try #require(try await topic.read(model: "fraud"))
+        #expect(final.decisions.map(\.action) == [.hold, .promote])
+        #expect(final.decisions.map { $0.evidence?.workers } == [2, 2])
+        #expect(final.decisions.map { $0.evidence?.candidateRecords } == [200, 200])
+        #expect(Set(final.decisions.map(\.decidedBy)).count == 1)
+        #expect(coordinators.map(\.decisionsWritten).sorted() == [0, 2])
+        // Both replicas follow the outcome: nothing routed to the candidate any more.
+        #expect(try await eventually { coordinators.allSatisfy { $0.record(for: "fraud")?.state == .promoted } })
+        #expect(coordinators.allSatisfy { $0.router(for: "fraud") == nil })
+
+        for task in tasks { task.cancel() }
+        for task in tasks { try await task.value }
+    }
+}
