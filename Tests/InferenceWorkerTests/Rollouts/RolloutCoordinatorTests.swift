@@ -95,4 +95,72 @@ import Testing
         for task in tasks { task.cancel() }
         for task in tasks { try await task.value }
     }
+
+    /// Window `index`'s report of `worker`: `rows` shadowed rows on which both versions agree.
+    static func report(_ record: RolloutRecord, worker: String, window index: Int, rows: Int = 100) throws -> RolloutEvidence {
+        let window = RolloutWindow(containing: Int64(t0.timeIntervalSince1970 * 1000) + Int64(index) * record.policy.windowMs, durationMs: record.policy.windowMs)
+        var e = try RolloutEvidence(record: record, window: window, workerID: worker, outputBinning: .unitInterval)
+        e.recordBatch(.primary, rows: rows, duration: .milliseconds(10))
+        e.recordBatch(.candidate, rows: rows, duration: .milliseconds(10))
+        for i in 0..<rows {
+            let output = RolloutOutput(label: "x", score: Double(i % 10) / 10)
+            e.recordOutput(.primary, output)
+            e.recordOutput(.candidate, output)
+            e.recordComparison(primary: output, candidate: output)
+        }
+        return e
+    }
+
+    @Test func whenTheDeciderStopsTheOtherReplicaDecidesWhatIsLeft() async throws {
+        let broker = try EmbeddedKafkaBroker(logger: .quiet)
+        let suffix = UUID().uuidString.prefix(8)
+        let rollouts = "rollouts-\(suffix)", evidenceTopic = "evidence-\(suffix)"
+        try broker.createTopic(rollouts, partitions: 1)
+        try broker.createTopic(evidenceTopic, partitions: 1)
+        let topic = RolloutTopic(bootstrapServers: [broker.bootstrapServers], name: rollouts, logger: .quiet)
+        let record = try RolloutRecord(
+            modelName: "fraud", primaryVersion: "1", candidateVersion: "2", mode: .shadow(fraction: 0.5),
+            thresholds: RolloutThresholds(minRecordsPerWindow: 150),
+            policy: .init(promoteAfterWindows: 3, windowSeconds: 60, decisionGraceSeconds: 10), now: Self.t0
+        )
+        try await topic.write(record)
+        let clock = TestClock(Self.t0)
+        let coordinators = try ["w1", "w2"].map { worker in
+            var configuration = RolloutCoordinator.Configuration(bootstrapServers: [broker.bootstrapServers], groupID: "g-\(suffix)", workerID: worker)
+            configuration.rolloutTopic = rollouts
+            configuration.evidenceTopic = evidenceTopic
+            configuration.tickInterval = .milliseconds(50)
+            configuration.sessionTimeout = .seconds(6)
+            return try RolloutCoordinator(configuration: configuration, logger: .quiet, now: { clock.now })
+        }
+        let tasks = coordinators.map { c in Task { try await c.run() } }
+        defer { tasks.forEach { $0.cancel() } }
+        for (i, c) in coordinators.enumerated() {
+            for window in 0..<2 { c.publish(try Self.report(record, worker: "w\(i + 1)", window: window)) }
+        }
+        #expect(try await eventually { coordinators.allSatisfy { $0.pendingReports(for: "fraud") == 4 } })
+        #expect(try await eventually { coordinators.filter(\.isDecider).count == 1 })
+        let first = try #require(coordinators.firstIndex { $0.isDecider })
+        let other = 1 - first
+
+        // Window 0 is due; window 1 is not over yet.
+        clock.set(Self.t0.addingTimeInterval(70))
+        #expect(try await eventually { coordinators.allSatisfy { $0.record(for: "fraud")?.decisions.count == 1 } })
+
+        // The decider stops (leaves its groups); the other replica takes partition 0 over.
+        tasks[first].cancel()
+        try await tasks[first].value
+        #expect(try await eventually { coordinators[other].isDecider })
+        clock.set(Self.t0.addingTimeInterval(130))
+        #expect(try await eventually { try await topic.read(model: "fraud")?.decisions.count == 2 })
+        let final = try #require(try await topic.read(model: "fraud"))
+        #expect(final.decisions.map { $0.window?.index } == [0, 1].map { final.decisions[0].window!.index + Int64($0) })
+        #expect(final.decisions.map(\.decidedBy) == ["w\(first + 1)", "w\(other + 1)"])
+        // The new decider had the stopped replica's report too (read from the evidence topic).
+        #expect(final.decisions.map { $0.evidence?.workers } == [2, 2])
+        #expect(final.consecutiveGoodWindows == 2 && final.state == .running)
+        #expect(coordinators[other].decisionsWritten == 1)
+        tasks[other].cancel()
+        try await tasks[other].value
+    }
 }
