@@ -79,15 +79,20 @@ public final class RolloutCoordinator: Service, Sendable {
     private let state = Mutex(State())
     private let producer: KafkaProducer
     private let consumers = Mutex<[KafkaConsumer]>([])
+    private let metrics: RolloutMetrics?
 
     /// Creates the coordinator and its producer; the consumers start in ``run()``.
     ///
     /// - Parameters:
+    ///   - metrics: where the roll-out series go (the worker's ``RolloutMetrics``); `nil` for none.
     ///   - now: the clock decisions and windows are read from (tests pass a manual one).
     /// - Throws: ``KafkaError`` when the producer cannot be created (a bad property).
-    public init(configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws(KafkaError) {
+    public init(
+        configuration: Configuration, logger: Logger, metrics: RolloutMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.now = now
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
         producerConfiguration.clientID = "\(configuration.workerID)-rollouts"
@@ -127,6 +132,8 @@ public final class RolloutCoordinator: Service, Sendable {
     /// Does not wait: the send is queued; a full queue or an encoding failure is logged and the
     /// report dropped (the decider then decides without it after the grace period).
     public func publish(_ evidence: RolloutEvidence) {
+        let quantile = record(for: evidence.modelName)?.thresholds.scoreDifferenceQuantile ?? RolloutThresholds().scoreDifferenceQuantile
+        metrics?.record(evidence, scoreDifferenceQuantile: quantile)
         do {
             let key = "\(evidence.modelName)/\(evidence.window.index)/\(configuration.workerID)"
             try producer.send(KafkaProducerMessage(topic: configuration.evidenceTopic, key: Array(key.utf8), value: Array(try evidence.jsonData())))
@@ -158,16 +165,16 @@ public final class RolloutCoordinator: Service, Sendable {
     /// One pass: as decider, decide what is due and write every pending record.
     func tick() async {
         let at = now()
-        let (writes, decisions) = state.withLock { s -> ([RolloutRecord], [RolloutDecision]) in
+        let (writes, decisions) = state.withLock { s -> ([RolloutRecord], [(model: String, decision: RolloutDecision)]) in
             guard s.isDecider else { s.pendingWrites = [:]; return ([], []) }
-            var decisions: [RolloutDecision] = []
+            var decisions: [(model: String, decision: RolloutDecision)] = []
             for model in s.deciders.keys.sorted() {
                 for action in s.deciders[model]!.tick(now: at) {
                     switch action {
                     case .publish(let record, let decision):
                         s.pendingWrites[model] = record
                         s.decisionsWritten += 1
-                        decisions.append(decision)
+                        decisions.append((model, decision))
                     case .republish(let record):
                         s.pendingWrites[model] = record
                     }
@@ -176,9 +183,10 @@ public final class RolloutCoordinator: Service, Sendable {
             defer { s.pendingWrites = [:] }
             return (s.pendingWrites.keys.sorted().map { s.pendingWrites[$0]! }, decisions)
         }
-        for decision in decisions {
+        for (model, decision) in decisions {
+            metrics?.recordDecision(decision, model: model)
             logger.info("roll-out decision", metadata: [
-                "rollout.action": "\(decision.action.rawValue)", "rollout.window": "\(decision.window?.index ?? -1)",
+                "model.name": "\(model)", "rollout.action": "\(decision.action.rawValue)", "rollout.window": "\(decision.window?.index ?? -1)",
                 "rollout.reason": "\(decision.reason)",
             ])
         }
@@ -228,9 +236,11 @@ public final class RolloutCoordinator: Service, Sendable {
             switch event {
             case .assigned(let partitions) where partitions.contains(zero):
                 self.state.withLock { $0.isDecider = true }
+                self.metrics?.setDecider(true)
                 self.logger.info("this replica decides roll-outs", metadata: ["worker.id": "\(self.configuration.workerID)"])
             case .revoking(let partitions) where partitions.contains(zero), .lost(let partitions) where partitions.contains(zero):
                 self.state.withLock { $0.isDecider = false }
+                self.metrics?.setDecider(false)
             default:
                 break
             }
@@ -252,6 +262,7 @@ public final class RolloutCoordinator: Service, Sendable {
         guard let value else {
             // A tombstone: the model has no roll-out any more.
             state.withLock { $0.deciders[model] = nil }
+            metrics?.follow(nil, model: model)
             return
         }
         let record: RolloutRecord
@@ -263,18 +274,20 @@ public final class RolloutCoordinator: Service, Sendable {
             logger.warning("unreadable roll-out record ignored", metadata: ["model.name": "\(model)", "error": "\(error)"])
             return
         }
-        state.withLock { s in
+        let followed = state.withLock { s -> RolloutRecord in
             guard var decider = s.deciders[model] else {
                 var decider = RolloutDecider(record: record, deciderID: configuration.workerID)
                 for report in s.orphanReports.removeValue(forKey: model) ?? [] { decider.evidenceArrived(report) }
                 s.deciders[model] = decider
-                return
+                return decider.record
             }
             if case .republish(let final)? = decider.recordArrived(record), s.isDecider {
                 s.pendingWrites[model] = final
             }
             s.deciders[model] = decider
+            return decider.record
         }
+        metrics?.follow(followed, model: model)
     }
 
     /// On the evidence consumer's thread.

@@ -3,6 +3,7 @@ import InferenceCore
 @testable import InferenceWorker
 import Kafka
 import KafkaTestSupport
+import Prometheus
 import Synchronization
 import Testing
 
@@ -44,13 +45,15 @@ import Testing
         try await topic.write(record)
 
         let clock = TestClock(Self.t0)
-        let coordinators = try ["w1", "w2"].map { worker in
+        let registries = [PrometheusCollectorRegistry(), PrometheusCollectorRegistry()]
+        let coordinators = try ["w1", "w2"].enumerated().map { index, worker in
             var configuration = RolloutCoordinator.Configuration(bootstrapServers: [broker.bootstrapServers], groupID: "g-\(suffix)", workerID: worker)
             configuration.rolloutTopic = rollouts
             configuration.evidenceTopic = evidenceTopic
             configuration.tickInterval = .milliseconds(50)
             configuration.sessionTimeout = .seconds(6)
-            return try RolloutCoordinator(configuration: configuration, logger: .quiet, now: { clock.now })
+            let metrics = RolloutMetrics(factory: PrometheusMetricsFactory(registry: registries[index]))
+            return try RolloutCoordinator(configuration: configuration, logger: .quiet, metrics: metrics, now: { clock.now })
         }
         let tasks = coordinators.map { c in Task { try await c.run() } }
         defer { tasks.forEach { $0.cancel() } }
@@ -88,6 +91,14 @@ import Testing
         #expect(final.decisions.map { $0.evidence?.candidateRecords } == [200, 200])
         #expect(Set(final.decisions.map(\.decidedBy)).count == 1)
         #expect(coordinators.map(\.decisionsWritten).sorted() == [0, 2])
+        let texts = registries.map { registry -> String in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return String(decoding: buffer, as: UTF8.self)
+        }
+        #expect(texts.filter { $0.contains(#"inference_worker_rollout_decisions_total{model="fraud",action="promote"} 1"#) }.count == 1)
+        #expect(texts.filter { $0.contains("inference_worker_rollout_decider 1") }.count == 1)
+        #expect(texts.allSatisfy { $0.contains(#"inference_worker_rollout_records_total{model="fraud",version="2",role="candidate"} 200"#) })
         // Both replicas follow the outcome: nothing routed to the candidate any more.
         #expect(try await eventually { coordinators.allSatisfy { $0.record(for: "fraud")?.state == .promoted } })
         #expect(coordinators.allSatisfy { $0.router(for: "fraud") == nil })
