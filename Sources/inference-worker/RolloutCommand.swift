@@ -79,8 +79,10 @@ struct RolloutCommand: AsyncParsableCommand {
         var maxLatencyRatio: String = "2"
         @Option(help: "Fewest candidate records for a window to be judged.")
         var minRecords: Int = 100
-        @Flag(help: "Create the roll-out topic (1 partition, compacted) if it does not exist.")
+        @Flag(help: "Create the roll-out topic (1 partition, compacted) and the evidence topic if they do not exist.")
         var createTopic = false
+        @Option(help: "The evidence topic created with --create-topic.")
+        var evidenceTopic: String = RolloutTopic.defaultEvidenceName
 
         func thresholds() throws -> RolloutThresholds {
             func limit(_ text: String, _ name: String) throws -> Double? {
@@ -119,11 +121,11 @@ struct RolloutCommand: AsyncParsableCommand {
 
         func run() async throws {
             let topic = try connection.rolloutTopic()
-            if createTopic {
-                try KafkaAdmin(bootstrapServers: topic.bootstrapServers, additionalProperties: topic.additionalProperties, logger: topic.logger)
-                    .ensureTopics([topic.specification()])
-            }
             let runner = RolloutCommandRunner(topic: topic)
+            if createTopic {
+                let admin = KafkaAdmin(bootstrapServers: topic.bootstrapServers, additionalProperties: topic.additionalProperties, logger: topic.logger)
+                say(try runner.createTopics(admin, evidenceTopic: evidenceTopic))
+            }
             say(try await runner.start(
                 model: connection.model, primary: primary, candidate: candidate, mode: RolloutMode(kind: try modeKind(), fraction: fraction),
                 thresholds: try thresholds(), policy: .init(promoteAfterWindows: promoteAfter, windowSeconds: window, decisionGraceSeconds: grace)
@@ -184,6 +186,12 @@ struct RolloutCommandRunner {
     var now: @Sendable () -> Date = { Date() }
     /// Who is deciding, recorded as `cli:<user>`.
     var user: String = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+
+    /// Creates the roll-out and evidence topics where missing; says which were created.
+    func createTopics(_ administrator: any KafkaTopicAdministrator, evidenceTopic: String) throws -> String {
+        let created = try administrator.ensureTopics([topic.specification(), RolloutTopic.evidenceSpecification(name: evidenceTopic)])
+        return created.isEmpty ? "topics \(topic.name) and \(evidenceTopic) exist" : "created \(created.joined(separator: ", "))"
+    }
 
     func start(
         model: String, primary: String?, candidate: String, mode: RolloutMode, thresholds: RolloutThresholds, policy: RolloutRecord.Policy

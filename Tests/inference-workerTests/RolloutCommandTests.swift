@@ -132,4 +132,17 @@ import Testing
         #expect(try parsed.modeKind() == .canary)
         #expect(try parsed.thresholds().maxOutputPSI == nil)
     }
+
+    @Test func startCreatesBothTopicsWhenAsked() async throws {
+        let broker = try EmbeddedKafkaBroker(logger: .quiet)
+        let suffix = UUID().uuidString.prefix(8)
+        let topic = RolloutTopic(bootstrapServers: [broker.bootstrapServers], name: "rollouts-\(suffix)", logger: .quiet)
+        let runner = RolloutCommandRunner(topic: topic, now: { Self.t0 }, user: "ana")
+        // The embedded broker stands in for KafkaAdmin (librdkafka's mock cluster has no controller).
+        let said = try runner.createTopics(broker, evidenceTopic: "evidence-\(suffix)")
+        #expect(said == "created rollouts-\(suffix), evidence-\(suffix)")
+        #expect(try runner.createTopics(broker, evidenceTopic: "evidence-\(suffix)") == "topics rollouts-\(suffix) and evidence-\(suffix) exist")
+        _ = try await start(runner)
+        #expect(try await topic.read(model: "fraud")?.candidateVersion == "2")
+    }
 }

@@ -10,22 +10,35 @@ import Synchronization
 /// and `role` `primary` or `candidate`; `action` one of the decision actions. Series of a roll-out
 /// are removed when a new roll-out of the model starts or its record disappears (``follow(_:model:)``).
 public final class RolloutMetrics: Sendable {
-    /// Metric names, without the `inference_worker_` prefix of ``prefix``.
+    /// Metric names, each starting with ``prefix``.
     public enum Name {
         /// The prefix every worker metric has.
         public static let prefix = "inference_worker_"
+        /// `rollout_info{model,rollout_id,mode,state}`: 1 for the roll-out followed.
         public static let info = prefix + "rollout_info"
+        /// `rollout_fraction{model}`: the mode's fraction.
         public static let fraction = prefix + "rollout_fraction"
+        /// `rollout_records_total{model,version,role}`: rows scored in the roll-out.
         public static let records = prefix + "rollout_records_total"
+        /// `rollout_errors_total{model,version,role}`: rows the version failed to score.
         public static let errors = prefix + "rollout_errors_total"
+        /// `rollout_dead_letters_total{model,version,role}`: dead letters caused by the version.
         public static let deadLetters = prefix + "rollout_dead_letters_total"
+        /// `rollout_batches_total{model,version,role}`: batches scored.
         public static let batches = prefix + "rollout_batches_total"
+        /// `rollout_batch_seconds_total{model,version,role}`: their model time.
         public static let batchSeconds = prefix + "rollout_batch_seconds_total"
+        /// `rollout_label_comparisons_total{model,version}`: shadowed rows both versions labelled.
         public static let labelComparisons = prefix + "rollout_label_comparisons_total"
+        /// `rollout_label_agreements_total{model,version}`: of those, rows whose labels agree.
         public static let labelAgreements = prefix + "rollout_label_agreements_total"
+        /// `rollout_score_difference{model,version}`: the last window's score-difference quantile.
         public static let scoreDifference = prefix + "rollout_score_difference"
+        /// `rollout_evidence_reports_total{model}`: reports published by this replica.
         public static let reports = prefix + "rollout_evidence_reports_total"
+        /// `rollout_decisions_total{model,action}`: decisions written by this replica as decider.
         public static let decisions = prefix + "rollout_decisions_total"
+        /// `rollout_decider`: 1 while this replica is the decider.
         public static let decider = prefix + "rollout_decider"
     }
 

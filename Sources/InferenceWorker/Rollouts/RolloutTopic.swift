@@ -42,6 +42,16 @@ public struct RolloutTopic: Sendable {
         KafkaTopicSpecification(name: name, partitions: 1, replicationFactor: replicationFactor, config: ["cleanup.policy": "compact"])
     }
 
+    /// The specification of the evidence topic `name`: reports are keyed by model, window and
+    /// worker, so compaction keeps one per key, and deletion after a day bounds what a new decider
+    /// re-reads.
+    public static func evidenceSpecification(
+        name: String = RolloutTopic.defaultEvidenceName, partitions: Int = 3, replicationFactor: Int = 1
+    ) -> KafkaTopicSpecification {
+        KafkaTopicSpecification(name: name, partitions: partitions, replicationFactor: replicationFactor,
+                                config: ["cleanup.policy": "compact,delete", "retention.ms": "86400000"])
+    }
+
     /// One model's entry of the topic: its record, or why it could not be read.
     public enum Entry: Sendable {
         /// A valid record, at `offset`.
