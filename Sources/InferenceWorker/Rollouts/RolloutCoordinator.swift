@@ -209,6 +209,13 @@ public final class RolloutCoordinator: Service, Sendable {
         var c = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: group, topics: [topic])
         c.clientID = "\(configuration.workerID)-rollouts"
         c.autoOffsetReset = .earliest
+        // Eager `range`, not the default cooperative-sticky: librdkafka before 2.3.0 (Debian
+        // bookworm ships 2.0.2) aborts in rd_kafka_sticky_assignor_state_destroy when a
+        // cooperative-sticky member is closed before its first assignment (librdkafka #4312, fixed
+        // by #4381) - which is the normal life of every decider-group member that is not the
+        // decider. These groups own one partition or are alone in their group, so eager
+        // rebalancing costs nothing. Can go once the oldest supported librdkafka is 2.3.0.
+        c.assignmentStrategy = .range
         // Nothing is committed: every start reads the (small) topics from the beginning.
         c.autoCommitInterval = nil
         c.sessionTimeout = configuration.sessionTimeout
