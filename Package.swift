@@ -138,7 +138,7 @@ let package = Package(
         // The executable's own code: settings resolution, and the benchmarks that live beside `bench`.
         .testTarget(
             name: "inference-workerTests",
-            dependencies: ["inference-worker", "InferenceCore", "InferenceWorker"],
+            dependencies: ["inference-worker", "InferenceCore", "InferenceWorker", "Kafka", "KafkaTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -8,7 +8,7 @@ struct InferenceWorkerCommand: AsyncParsableCommand {
         abstract: "A streaming inference worker: Kafka in, micro-batched model, predictions out.",
         subcommands: [
             RunCommand.self, DemoCommand.self, ModelCommand.self, BenchCommand.self, EmbeddedBrokerCommand.self,
-            ProduceDemoCommand.self, TailCommand.self, ReportCommand.self,
+            ProduceDemoCommand.self, TailCommand.self, ReportCommand.self, RolloutCommand.self,
         ]
     )
 }
