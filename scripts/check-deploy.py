@@ -5,7 +5,11 @@
 2. Every worker command line of docker-compose.yml and of the Kubernetes Deployment, with the
    exact environment it gets there (compose `environment`, the ConfigMap via envFrom, env entries;
    secretKeyRef values become a placeholder), is accepted by the built binary's `--check-config`.
-3. Cross-file invariants: kustomization resources exist; terminationGracePeriodSeconds exceeds
+3. The Dockerfile ships ONNX Runtime: its version is the Makefile's pin, the runtime image gets the
+   file the onnxruntime wheel ships and INFERENCE_WORKER_ONNXRUNTIME_LIBRARY names it, and the built
+   binary validates the bundled ONNX model with that environment and the same wheel's library
+   (docker itself is not run: no container engine on the development machine).
+4. Cross-file invariants: kustomization resources exist; terminationGracePeriodSeconds exceeds
    the drain timeout plus the producer flush; the KEDA/HPA replica cap does not exceed the request
    topic's partitions (as created by the compose file); the KEDA trigger names the worker's group
    and input topic; probes and the Service use the metrics port.
@@ -185,7 +189,81 @@ def main():
               0 < hpa["spec"]["maxReplicas"] <= input_partitions)
     check("deploy has an HPA alternative", bool(k8s.get("HorizontalPodAutoscaler")))
     check_kustomize()
+    check_dockerfile(binary)
     return finish()
+
+
+def dockerfile_stages(text):
+    """Stages of a Dockerfile as (name, [instruction lines]), continuation lines joined; the global
+    ARG defaults as a dict."""
+    lines, current = [], ""
+    for raw in text.splitlines():
+        if raw.lstrip().startswith("#") and not current:
+            continue
+        current += raw.rstrip("\\").strip() + " " if raw.rstrip().endswith("\\") else raw.strip()
+        if not raw.rstrip().endswith("\\"):
+            if current:
+                lines.append(current)
+            current = ""
+    args, stages = {}, []
+    for line in lines:
+        word = line.split(None, 1)[0].upper()
+        if word == "FROM":
+            parts = line.split()
+            stages.append((parts[3] if len(parts) > 3 and parts[2].upper() == "AS" else "", []))
+        elif stages:
+            stages[-1][1].append(line)
+        elif word == "ARG" and "=" in line:
+            key, value = line.split(None, 1)[1].split("=", 1)
+            args[key] = value
+    return args, stages
+
+
+def check_dockerfile(binary):
+    """The Dockerfile's ONNX Runtime (issue 15), checked without building the image."""
+    text = open(os.path.join(ROOT, "Dockerfile"), encoding="utf-8").read()
+    args, stages = dockerfile_stages(text)
+    version = args.get("ONNXRUNTIME_VERSION")
+    makefile = open(os.path.join(ROOT, "Makefile"), encoding="utf-8").read()
+    pin = re.search(r"onnxruntime==([0-9.]+)", makefile)
+    check(f"Dockerfile: ONNXRUNTIME_VERSION ({version}) is the Makefile's pin ({pin and pin.group(1)})",
+          version is not None and pin is not None and version == pin.group(1))
+    if version is None:
+        return
+    expand = lambda line: line.replace("${ONNXRUNTIME_VERSION}", version)
+    library = f"libonnxruntime.so.{version}"
+    source = [expand(l) for l in dict(stages).get("onnxruntime", [])]
+    check("Dockerfile: an `onnxruntime` stage installs the wheel and keeps its library in /out",
+          any(f"onnxruntime==" in l and "pip" in l for l in source)
+          and any(f"/ort/onnxruntime/capi/{library}" in l and f"/out/{library}" in l for l in source),
+          f"{source}")
+    runtime = [expand(l) for l in stages[-1][1]] if stages else []
+    copied = [l.split() for l in runtime if l.startswith("COPY") and "--from=onnxruntime" in l]
+    target = copied[0][-1] if copied and copied[0][-2] == "/out/" else None
+    env_line = next((l for l in runtime if l.startswith("ENV") and "INFERENCE_WORKER_ONNXRUNTIME_LIBRARY=" in l), "")
+    named = re.search(r"INFERENCE_WORKER_ONNXRUNTIME_LIBRARY=(\S+)", env_line)
+    named = named.group(1) if named else None
+    check("Dockerfile: the runtime image copies the library and INFERENCE_WORKER_ONNXRUNTIME_LIBRARY names it",
+          target is not None and named == os.path.join(target, library), f"copied to {target}, variable {named}")
+    # The wheel this machine installed (make deps pins the same version) ships the file under that name.
+    try:
+        import onnxruntime
+        wheel = os.path.join(os.path.dirname(onnxruntime.__file__), "capi", library)
+    except ImportError:
+        wheel = None
+    check(f"the onnxruntime wheel ships onnxruntime/capi/{library}", wheel is not None and os.path.exists(wheel),
+          f"pip install onnxruntime=={version} (make deps), found {wheel}")
+    if wheel is None or not os.path.exists(wheel):
+        return
+    # What the image runs: the worker with only the image's variable pointing at that library.
+    status, output = 1, ""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INFERENCE_WORKER_")}
+    clean["INFERENCE_WORKER_ONNXRUNTIME_LIBRARY"] = wheel
+    proc = subprocess.run([binary, "model", "validate", os.path.join(ROOT, "models", "fraud-mlp-onnx", "1")],
+                          env=clean, capture_output=True, text=True, timeout=120)
+    status, output = proc.returncode, proc.stdout + proc.stderr
+    check(f"models/fraud-mlp-onnx/1 validates with INFERENCE_WORKER_ONNXRUNTIME_LIBRARY={library} (the image's setting)",
+          status == 0 and output.strip().endswith("OK"), output.strip()[-800:])
 
 
 def check_kustomize():
