@@ -88,9 +88,19 @@ struct ScoringLoop: @unchecked Sendable {
             // The batcher's clock is read once per 16 records (at most ~0.1 ms stale at ~5 µs per
             // record): its deadlines are milliseconds, and this is the serial thread.
             var now = clock.now
-            for (index, record) in records.enumerated() {
-                if index & 15 == 15 { now = clock.now }
-                guard take(record, now: now) else { break }
+            var index = 0
+            // One batch per turn: the scorer is moved out for the batch's records, and the model
+            // version is checked again at each batch boundary (hot reload between batches).
+            while index < records.count {
+                guard prepareScorer() else { break } // stopping while no model could serve: the rest stay in flight
+                var scorer = takeScorer()
+                while index < records.count {
+                    if index & 15 == 15 { now = clock.now }
+                    let record = records[index]
+                    index += 1
+                    if take(record, into: &scorer, now: now) { break }
+                }
+                self.scorer = scorer
             }
             if case .flush(let batch) = batcher.deadlineReached(now: clock.now) { score(batch) }
             if let report = drift?.takeReportIfDue(now: Date()) { publish(report) }
@@ -100,26 +110,24 @@ struct ScoringLoop: @unchecked Sendable {
         if let report = drift?.flush(now: Date()) { publish(report) }
     }
 
-    /// One record into the open batch (or to the dead letters). Returns false when the pipeline
-    /// stopped while the record waited for a servable model (it stays unacknowledged).
-    private mutating func take(_ record: InboundRecord, now: ContinuousClock.Instant) -> Bool {
+    /// One record into the open batch (or to the dead letters). Returns true when it closed the
+    /// batch (which is then scored and published).
+    private mutating func take(_ record: InboundRecord, into scorer: inout BatchScorer, now: ContinuousClock.Instant) -> Bool {
         guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
-            return true // revoked or lost meanwhile: the next owner reads it again
+            return false // revoked or lost meanwhile: the next owner reads it again
         }
-        guard prepareScorer() else { return false }
-        var scorer = takeScorer()
         let result = record.message.withValue { scorer.append(request: $0) }
         switch result {
         case .failure(let failure):
             publisher.deadLetter(record, reason: failure.reason, message: failure.message, model: (scorer.name, scorer.version))
-            self.scorer = scorer
+            return false
         case .success(let requestID):
             // The drift monitor serves the scorer's version (`serve(_:)` replaces both together).
             drift?.observe(row: scorer.lastRow)
-            self.scorer = scorer
-            if case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: requestID), now: now) { score(batch) }
+            guard case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: requestID), now: now) else { return false }
+            score(batch, with: &scorer)
+            return true
         }
-        return true
     }
 
     /// The scorer, moved out: `self.scorer` is nil until it is put back, so the local copy is the
@@ -164,10 +172,15 @@ struct ScoringLoop: @unchecked Sendable {
         return true
     }
 
-    /// Scores a closed batch and publishes each row's outcome in input order.
+    /// Scores a closed batch (deadline, drain) with the scorer in `self.scorer`.
     private mutating func score(_ batch: MicroBatcher<PendingRow, ContinuousClock.Instant>.Batch) {
-        guard var scorer = scorer.take() else { preconditionFailure("a batch closed without a scorer") }
-        defer { self.scorer = scorer }
+        var scorer = takeScorer()
+        score(batch, with: &scorer)
+        self.scorer = scorer
+    }
+
+    /// Scores a closed batch and publishes each row's outcome in input order.
+    private mutating func score(_ batch: MicroBatcher<PendingRow, ContinuousClock.Instant>.Batch, with scorer: inout BatchScorer) {
         precondition(scorer.rowCount == batch.elements.count, "the batcher and the scorer disagree on the batch")
         let started = clock.now
         scorer.score()
