@@ -164,11 +164,13 @@ final class OutputPublisher: Sendable {
             reason: reason, message: text,
             modelName: model?.name, modelVersion: model?.version
         )
-        let details = OutputSlot.DeadLetter(reason: reason, key: message.key, truncationBudget: nil, originalHeaders: original, contextHeaders: context)
+        let details = OutputSlot.DeadLetter(
+            reason: reason, key: message.key, truncationBudget: nil, originalHeaders: original, contextHeaders: context,
+            timestampMilliseconds: message.timestamp?.milliseconds
+        )
         let slot = OutputSlot(
             kind: .deadLetter(details), input: input, value: message.value,
             headers: original + context,
-            timestampMilliseconds: message.timestamp?.milliseconds,
             sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, generation: generation
         )
         send(slots.insert(slot), slot, producer: producer, generation: generation)
@@ -333,7 +335,7 @@ final class OutputPublisher: Sendable {
         guard let slot = slots.get(id) else { return }
         let failure = Self.classify(error, producerIsFatal: producer.isFatal)
         var generator = SystemRandomNumberGenerator()
-        switch policy.disposition(for: failure, isDeadLetter: slot.isDeadLetter, attempt: slot.attempt + 1, using: &generator) {
+        switch policy.disposition(for: failure, isDeadLetter: slot.isDeadLetter, attempt: Int(slot.attempt) + 1, using: &generator) {
         case .abandon:
             // Stopping: leave the input unacknowledged; it is redelivered after the restart.
             if slots.remove(id)?.isBlocked == true { state.withLock { $0.blockedNow -= 1 } }

@@ -27,22 +27,31 @@ struct OutputSlot: Sendable {
         /// (kept apart so that truncation can drop them).
         var originalHeaders: [KafkaHeader]
         var contextHeaders: [KafkaHeader]
+        /// The input's timestamp, kept by the dead letter (predictions get the producer's time).
+        var timestampMilliseconds: Int64?
     }
 
     var kind: Kind
     var input: InboundRecord
     var value: [UInt8]?
     var headers: [KafkaHeader]
-    var timestampMilliseconds: Int64?
+    // Kept small (the slab moves slots in and out per record): no timestamp here (dead letters
+    // keep theirs in `DeadLetter`), a 32-bit attempt count next to the flag.
     /// Failed attempts so far (0: not failed yet).
-    var attempt: Int = 0
+    var attempt: UInt32 = 0
+    /// Held back because its topic cannot be written (counted in the blocked gauge until delivered).
+    var isBlocked = false
     /// Order of first sending, over all outputs: a recreated producer sends the unacknowledged
     /// outputs again in this order, so each input partition's outputs keep their order.
     var sequence: UInt64 = 0
     /// The producer generation this output was last handed to (see ``OutputPublisher``).
     var generation: UInt64 = 0
-    /// Held back because its topic cannot be written (counted in the blocked gauge until delivered).
-    var isBlocked = false
+
+    /// The timestamp written: the input's for a dead letter, none (the producer's time) for a prediction.
+    var timestampMilliseconds: Int64? {
+        if case .deadLetter(let details) = kind { return details.timestampMilliseconds }
+        return nil
+    }
 
     var offset: KafkaOffset { input.message.offset }
     var isDeadLetter: Bool {
