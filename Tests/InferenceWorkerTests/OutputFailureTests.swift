@@ -168,9 +168,10 @@ import Testing
         #expect(await harness.waitForOutcomes(100, timeout: .seconds(60)))
         try await Task.sleep(for: .milliseconds(500)) // the first 100 are committed on the 200 ms timer
 
-        // Every produce request to the outputs' broker fails fatally for about 20 s (100 ms each):
-        // each recreated producer fails again, and after 2 s without a delivery the worker gives up.
-        for _ in 0..<200 { try broker.injectBrokerRequestError(.librdkafka(45), rtt: .milliseconds(100), api: .produce, broker: 2) }
+        // The next four produce requests to the outputs' broker fail fatally, a second each: each
+        // recreated producer fails again, and 2 s after the first fatal error without a delivery
+        // the worker gives up (after three of them; the restarted worker meets the fourth).
+        for _ in 0..<4 { try broker.injectBrokerRequestError(.librdkafka(45), rtt: .seconds(1), api: .produce, broker: 2) }
         try await harness.send((100..<150).map { TestModels.request($0, id: "r\($0)").json })
         await #expect(throws: KafkaError.self, "run() ends with the producer's error") { try await running.task.value }
         #expect(running.pipeline.counters.snapshot.producerRecoveries >= 1)

@@ -57,6 +57,9 @@ final class OutputPublisher: Sendable {
         var retired: [KafkaProducer] = []
         /// When the current run of fatal errors began (nil once a delivery succeeded since).
         var failingSince: ContinuousClock.Instant?
+        /// Recreations since the last successful delivery: each waits a back-off first, so that a
+        /// broker that keeps fencing new producers does not make the worker create one per millisecond.
+        var recoveriesWithoutDelivery = 0
         /// Outputs currently held back because their topic cannot be written.
         var blockedNow = 0
         /// When the blocked condition of each topic was last logged.
@@ -276,6 +279,7 @@ final class OutputPublisher: Sendable {
                     if slot.isBlocked { state.blockedNow -= 1 }
                     if generation == state.generation, !state.recovering {
                         state.failingSince = nil
+                        state.recoveriesWithoutDelivery = 0
                         failing.store(false, ordering: .relaxed)
                     }
                 }
@@ -426,6 +430,7 @@ final class OutputPublisher: Sendable {
             state.retired.append(failedProducer)
             state.producer = nil
             if state.failingSince == nil { state.failingSince = now }
+            state.recoveriesWithoutDelivery += 1
             return (state.generation, failedProducer)
         }
         guard let (newGeneration, retiring) = start else { return }
@@ -440,6 +445,12 @@ final class OutputPublisher: Sendable {
     }
 
     private func runRecovery(generation: UInt64, cause: KafkaError) {
+        // Back-off before the second and later recreations in a row (100 ms, doubling, at most 10 s).
+        let recoveries = state.withLock { $0.recoveriesWithoutDelivery }
+        if recoveries > 1 {
+            var generator = SystemRandomNumberGenerator()
+            Thread.sleep(forTimeInterval: policy.backoff(attempt: recoveries - 1, using: &generator).doubleSeconds)
+        }
         while true {
             let (stopping, failingSince) = state.withLock { ($0.stopping, $0.failingSince) }
             if stopping || abandoned.load(ordering: .acquiring) { return }
