@@ -10,14 +10,23 @@ import Testing
 /// Outputs the broker or the client refuses: no record may stop a partition, no input may be
 /// committed past without its outcome (issues 13 and 19).
 @Suite(.serialized) struct OutputFailureTests {
-    /// A partition, read back in the same group after the pipeline stopped: how many records a
-    /// new member gets (0 when everything was committed).
+    /// The input, read again in the same group after the pipeline stopped: how many records a new
+    /// member gets before one sentinel request per partition (0 when everything was committed).
+    /// Waiting for the sentinels' predictions, not for a while, proves each partition was read
+    /// past its committed offset.
     private func recordsLeftUncommitted(_ harness: PipelineHarness, _ configuration: WorkerConfiguration) async throws -> Int {
         let next = harness.start(configuration)
         try await next.waitUntilAssigned()
-        try await Task.sleep(for: .seconds(2))
+        let sentinels = (0..<harness.partitions).map { "sentinel-\($0)-\(UInt32.random(in: 0...UInt32.max))" }
+        for (p, id) in sentinels.enumerated() {
+            try await harness.send([TestModels.request(p, id: id).json], partition: KafkaPartition(Int32(p)))
+        }
+        let read = await harness.outcomes.wait(timeout: .seconds(60)) { snapshot in
+            Set(sentinels).isSubset(of: Set(snapshot.records.filter { $0.topic == harness.output }.compactMap { ReadPrediction($0)?.id }))
+        }
         try await next.stop()
-        return next.pipeline.counters.snapshot.consumed
+        #expect(read != nil, "every partition's sentinel was predicted")
+        return next.pipeline.counters.snapshot.consumed - sentinels.count
     }
 
     @Test func aRequestWhoseDeadLetterIsTooLargeIsDeadLetteredTruncatedAndItsPartitionMovesOn() async throws {

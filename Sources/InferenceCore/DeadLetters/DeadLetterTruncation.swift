@@ -87,14 +87,17 @@ public struct DeadLetterTruncation: Sendable, Hashable {
     }
 
     private static func describe(_ bytes: [UInt8], truncated: String, size: String, digest: String) -> [KafkaHeader] {
-        let hex = SHA256.hash(data: bytes).map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: bytes) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xF)])
+        }
         return [
             KafkaHeader(key: truncated, string: "true"),
             KafkaHeader(key: size, string: String(bytes.count)),
-            KafkaHeader(key: digest, string: hex),
+            KafkaHeader(key: digest, value: hex),
         ]
     }
 }
