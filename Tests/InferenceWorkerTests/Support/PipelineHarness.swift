@@ -180,6 +180,25 @@ struct RunningPipeline: Sendable {
         try await task.value
     }
 
+    /// How `run()` ended, or nil if it is still running after `timeout` (then the pipeline is
+    /// abandoned, so that a test that expected it to end fails instead of waiting for ever).
+    func outcome(within timeout: Duration) async -> Result<Void, any Error>? {
+        let ended = Mutex<Result<Void, any Error>?>(nil)
+        let waiter = Task {
+            let result: Result<Void, any Error>
+            do { try await task.value; result = .success(()) } catch { result = .failure(error) }
+            ended.withLock { $0 = result }
+        }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline, ended.withLock({ $0 }) == nil {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if let result = ended.withLock({ $0 }) { return result }
+        await pipeline.abandon()
+        await waiter.value
+        return nil
+    }
+
     /// Waits until the pipeline owns at least one partition.
     func waitUntilAssigned(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)
