@@ -16,7 +16,11 @@ struct DemoCommand: AsyncParsableCommand {
             training baseline (with a share of malformed events, and a distribution shift of four \
             features half-way through), and the worker. Prints a progress line every second and a \
             summary at the end. The synthetic features are drawn independently of each other, so the \
-            model's output distribution differs from training even before the shift ("output warn").
+            model's output distribution differs from training even before the shift ("output warn"). \
+            Ground truth arrives on a labels topic --label-delay seconds after each prediction: it is \
+            simulated from the served class with 8% flipped before the shift and 40% after, so the live \
+            quality in the progress line (accuracy, ROC AUC, label coverage of the latest window) drops \
+            once the inputs drift. /dashboard shows it while the demo runs (--dashboard-port).
             """
     )
 
@@ -36,6 +40,12 @@ struct DemoCommand: AsyncParsableCommand {
     var maxBatchSize: Int = 64
     @Option(help: "Adapt the batch size to the latency objective (true/false).")
     var adaptiveBatching: Bool = true
+    @Option(help: "Seconds between a prediction and its (simulated) ground-truth label.")
+    var labelDelay: Double = 2
+    @Option(help: "Port of the operations endpoint (/dashboard, /metrics) on 127.0.0.1; 0 disables it.")
+    var dashboardPort: Int = 9090
+    @Option(help: "Seconds to keep /dashboard up after the summary (Ctrl-C ends it earlier).")
+    var hold: Double = 0
     @Option(help: "Log level.")
     var logLevel: String = "warning"
 
@@ -43,6 +53,8 @@ struct DemoCommand: AsyncParsableCommand {
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
         guard (0...1).contains(malformedShare) else { throw ValidationError("--malformed-share must be within 0...1") }
+        guard labelDelay >= 0, hold >= 0 else { throw ValidationError("--label-delay and --hold must not be negative") }
+        guard (0...65_535).contains(dashboardPort) else { throw ValidationError("--dashboard-port must be 0...65535") }
     }
 
     func run() async throws {
@@ -60,6 +72,10 @@ struct DemoCommand: AsyncParsableCommand {
         // Small drift windows so that the shift half-way shows within seconds.
         configuration.driftWindowRecords = max(500, rate)
         configuration.driftWindow = .seconds(5)
+        // Live quality from the delayed labels, in windows as short as drift's.
+        configuration.labelsTopic = "labels"
+        configuration.quality.windowRecordCount = max(500, rate)
+        configuration.quality.windowDuration = .seconds(5)
         configuration.consumerProperties["statistics.interval.ms"] = "1000"
         configuration.consumerProperties["fetch.wait.max.ms"] = "10" // the embedded broker holds empty fetches for the full wait
         try configuration.validate()
@@ -75,7 +91,16 @@ struct DemoCommand: AsyncParsableCommand {
 
         let counters = PipelineCounters()
         let pipeline = InferencePipeline(configuration: configuration, models: registry, logger: logger, counters: counters)
-        let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger)
+        let labels = try DelayedLabels(broker: broker, topic: "labels", classes: model.output.labels, delay: .milliseconds(Int64(labelDelay * 1000)), logger: logger)
+        let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger) { key, value in
+            labels.observe(key: key, prediction: value, shifted: generatorBox.value?.isShifted ?? false)
+        }
+        var dashboard: OperationsHTTPServer.Running?
+        if dashboardPort > 0 {
+            dashboard = try await OperationsEndpoints.start(host: "127.0.0.1", port: dashboardPort, pipeline: pipeline, metrics: WorkerMetrics(),
+                                                           dashboard: pipeline.recentReports, logger: logger)
+            say("dashboard: http://127.0.0.1:\(dashboard!.port)/dashboard (metrics at /metrics)")
+        }
         let signals = ShutdownSignals()
 
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -103,7 +128,8 @@ struct DemoCommand: AsyncParsableCommand {
                     let now = ContinuousClock.now
                     let snapshot = counters.snapshot
                     say(Self.progress(second: second, generator: generator, snapshot: snapshot, last: last,
-                                        elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: registry.current))
+                                        elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: registry.current)
+                        + "  " + Self.qualityProgress(pipeline: pipeline, labelsSent: labels.sent, model: registry.current))
                     counters.endToEndLatency.reset()
                     last = snapshot
                     lastTime = now
@@ -118,9 +144,25 @@ struct DemoCommand: AsyncParsableCommand {
             try await group.waitForAll()
         }
         await reader.stop()
-        guard let generator = generatorBox.value else { return }
+        await labels.close()
+        guard let generator = generatorBox.value else {
+            await dashboard?.stop()
+            return
+        }
         await generator.close()
         say(Self.summary(generator: generator, snapshot: counters.snapshot, reader: reader))
+        say(Self.qualitySummary(pipeline: pipeline, labelsSent: labels.sent))
+        if let dashboard {
+            if hold > 0 {
+                say("  dashboard: http://127.0.0.1:\(dashboard.port)/dashboard for \(Int(hold)) more seconds (Ctrl-C ends it)")
+                let stop = Task { _ = await signals.wait() }
+                _ = await Task { try? await Task.sleep(for: .milliseconds(Int64(hold * 1000))) }.value
+                stop.cancel()
+            } else {
+                say("  dashboard: http://127.0.0.1:\(dashboard.port)/dashboard was live while the demo ran; pass --hold 300 to keep it open after the summary")
+            }
+            await dashboard.stop()
+        }
         withExtendedLifetime(broker) {}
     }
 
@@ -145,6 +187,29 @@ struct DemoCommand: AsyncParsableCommand {
                       second, generator.sent, rate, batchSize, p50, p99, snapshot.predicted, snapshot.deadLettered,
                       lag.map(String.init) ?? "-", drift, model.map { "\($0.name)@\($0.version)" } ?? "-",
                       generator.isShifted ? "  [input shifted]" : "")
+    }
+
+    /// Live quality of the model in service, from its latest quality window.
+    static func qualityProgress(pipeline: InferencePipeline, labelsSent: Int, model: LoadedModel?) -> String {
+        guard let snapshot = pipeline.quality?.snapshot else { return "" }
+        let report = model.flatMap { snapshot.latest[$0.version] } ?? snapshot.latest.values.max { $0.windowEndMs < $1.windowEndMs }
+        func f(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
+        let window = report.map { "acc \(f($0.metrics.accuracy)) auc \(f($0.metrics.rocAUC)) coverage \(f($0.metrics.labelCoverage)) (\($0.counts.labelled) labelled)" } ?? "no window closed yet"
+        return "labels \(labelsSent) joined \(snapshot.store.joined)  quality: \(window)"
+    }
+
+    static func qualitySummary(pipeline: InferencePipeline, labelsSent: Int) -> String {
+        guard let snapshot = pipeline.quality?.snapshot else { return "" }
+        let errors = snapshot.labelDecodingErrors.values.reduce(0, +) + snapshot.emptyLabels
+        var lines = [
+            "  labels sent              \(labelsSent); read \(snapshot.labelsRead), joined \(snapshot.store.joined), unknown ids \(snapshot.store.unknownIDs), undecodable \(errors)",
+            "  quality reports          \(snapshot.reportsSent) sent, \(snapshot.reportsDelivered) delivered, \(snapshot.reportsFailed) failed",
+        ]
+        let reports = pipeline.recentReports.dashboardSnapshot(nowMs: 0).qualityReports.sorted { $0.windowEndMs < $1.windowEndMs }
+        if let first = reports.first(where: { $0.metrics.accuracy != nil }), let last = reports.last(where: { $0.metrics.accuracy != nil }) {
+            lines.append(String(format: "  accuracy                 first window %.3f, last window %.3f", first.metrics.accuracy!, last.metrics.accuracy!))
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func summary(generator: SyntheticRequests, snapshot: PipelineCounters.Snapshot, reader: OutputReader) -> String {

@@ -23,7 +23,9 @@ final class OutputReader: Sendable {
     private let consumer: KafkaConsumer
     private let state = State()
 
-    init(broker: EmbeddedKafkaBroker, configuration: WorkerConfiguration, logger: Logger) throws {
+    /// - Parameter onPrediction: called with each prediction record's key and value (on the consumer's thread).
+    init(broker: EmbeddedKafkaBroker, configuration: WorkerConfiguration, logger: Logger,
+         onPrediction: (@Sendable ([UInt8]?, [UInt8]) -> Void)? = nil) throws {
         let output = configuration.outputTopic
         let deadLetters = configuration.effectiveDeadLetterTopic
         let drift = configuration.driftTopic
@@ -32,6 +34,11 @@ final class OutputReader: Sendable {
         let state = self.state
         consumer = try KafkaConsumer(configuration: c, logger: logger) { event in
             guard case .messages(let batch) = event else { return }
+            if let onPrediction {
+                for message in batch where message.topic == output {
+                    if let value = message.value { onPrediction(message.key, value) }
+                }
+            }
             state.counts.withLock { counts in
                 for message in batch {
                     if message.topic == output {

@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
         var services: [any Service] = []
         if operations.metricsPort > 0 {
             services.append(OperationsEndpoints.server(host: operations.metricsHost, port: operations.metricsPort,
-                                                       pipeline: pipeline, metrics: metrics, logger: logger))
+                                                       pipeline: pipeline, metrics: metrics, dashboard: pipeline.recentReports, logger: logger))
         }
         services += [models, pipeline.service]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -93,6 +93,7 @@ enum WorkerTopics {
     static func specifications(_ c: WorkerConfiguration) -> [KafkaTopicSpecification] {
         var names = c.inputTopics + [c.outputTopic, c.effectiveDeadLetterTopic]
         if let drift = c.driftTopic { names.append(drift) }
+        if let labels = c.labelsTopic, let quality = c.effectiveQualityTopic { names += [labels, quality] }
         return names.map { KafkaTopicSpecification(name: $0, partitions: $0 == c.effectiveDeadLetterTopic ? max(1, c.createTopicPartitions / 4) : c.createTopicPartitions) }
     }
 

@@ -29,6 +29,14 @@ struct WorkerOptions: ParsableArguments {
     var driftWindowRecords: String?
     @Option(help: "A drift window also closes at every multiple of this duration (aligned across replicas), e.g. 60s. Default: 60s.")
     var driftWindow: String?
+    @Option(help: "Ground-truth topic of {\"id\", \"label\"} events keyed like the requests: turns live quality on (docs/quality.md). It must have as many partitions as each request topic (the worker refuses to run otherwise) and makes the group use the range assignor. Default: none (quality off).")
+    var labelsTopic: String?
+    @Option(help: "Quality report topic (used with --labels-topic). Default: inference-quality.")
+    var qualityTopic: String?
+    @Option(help: "A quality window closes after this many labelled examples. Default: 10000.")
+    var qualityWindowRecords: String?
+    @Option(help: "A quality window also closes at every multiple of this duration (aligned across replicas), e.g. 60s. Default: 60s.")
+    var qualityWindow: String?
     @Option(help: "Consumer group shared by all replicas. Default: inference-worker.")
     var groupId: String?
     @Option(help: "Static group membership id (e.g. a StatefulSet pod name). Default: none.")
@@ -104,7 +112,8 @@ struct WorkerOptions: ParsableArguments {
         let pairs: [(String, String?)] = [
             ("bootstrap-servers", bootstrapServers), ("input-topics", inputTopics), ("output-topic", outputTopic),
             ("dead-letter-topic", deadLetterTopic), ("drift-topic", driftTopic), ("drift-window-records", driftWindowRecords),
-            ("drift-window", driftWindow), ("group-id", groupId),
+            ("drift-window", driftWindow), ("labels-topic", labelsTopic), ("quality-topic", qualityTopic),
+            ("quality-window-records", qualityWindowRecords), ("quality-window", qualityWindow), ("group-id", groupId),
             ("group-instance-id", groupInstanceId), ("worker-id", workerId), ("create-topics", createTopics),
             ("create-topic-partitions", createTopicPartitions), ("model-root", modelRoot), ("model-name", modelName),
             ("model-version", modelVersion), ("model-poll-interval", modelPollInterval), ("max-batch-size", maxBatchSize),
@@ -130,7 +139,7 @@ enum SettingSource: String {
 struct WorkerSettingsResolver {
     static let settingNames = [
         "bootstrap-servers", "input-topics", "output-topic", "dead-letter-topic", "drift-topic", "drift-window-records",
-        "drift-window", "group-id",
+        "drift-window", "labels-topic", "quality-topic", "quality-window-records", "quality-window", "group-id",
         "group-instance-id", "worker-id", "create-topics", "create-topic-partitions", "model-root", "model-name",
         "model-version", "model-poll-interval", "onnxruntime-library", "onnxruntime-intra-op-threads", "onnxruntime-inter-op-threads",
         "max-batch-size", "max-batch-delay", "adaptive-batching",
@@ -226,6 +235,10 @@ struct WorkerSettingsResolver {
         if let v = value("drift-topic") { c.driftTopic = v.lowercased() == "none" ? nil : v }
         if let v = value("drift-window-records") { c.driftWindowRecords = try Parse.int(v, "drift-window-records") }
         if let v = value("drift-window") { c.driftWindow = try Parse.duration(v, "drift-window") }
+        if let v = value("labels-topic") { c.labelsTopic = v }
+        if let v = value("quality-topic") { c.qualityTopic = v }
+        if let v = value("quality-window-records") { c.quality.windowRecordCount = try Parse.int(v, "quality-window-records") }
+        if let v = value("quality-window") { c.quality.windowDuration = try Parse.duration(v, "quality-window") }
         if let v = value("group-id") { c.groupID = v }
         if let v = value("group-instance-id") { c.groupInstanceID = v }
         if let v = value("create-topics") { c.createTopics = try Parse.bool(v, "create-topics") }

@@ -133,6 +133,9 @@ public struct PendingPredictions: Sendable {
         public var evicted: [EvictionCause: Int] = [:]
         /// Predictions dropped with a revoked or lost partition (another replica takes them over).
         public var revoked = 0
+
+        /// All zero.
+        public init() {}
     }
 
     private enum Settlement: Sendable { case joined, evicted(EvictionCause) }

@@ -1,3 +1,4 @@
+import Foundation
 public import Kafka
 public import InferenceCore
 
@@ -56,6 +57,21 @@ public struct WorkerConfiguration: Sendable {
     /// A drift window closes at every multiple of this since the epoch (aligned across replicas). Default 60 s.
     public var driftWindow: Duration = .seconds(60)
 
+    // MARK: Live quality (docs/quality.md)
+
+    /// The ground-truth topic (`{"id": ..., "label": ...}` events keyed like the requests); nil (the
+    /// default) turns live quality off and the worker behaves exactly as without it. It must be
+    /// co-partitioned with every request topic (same partition count): see
+    /// ``consumerConfiguration`` for why the one consumer then uses the `range` assignor.
+    public var labelsTopic: String? = nil
+    /// Where quality reports go when ``labelsTopic`` is set. Default `inference-quality` (beside
+    /// the drift topic's `inference-drift`; `inference-worker report --quality-topic` reads it).
+    public var qualityTopic: String = "inference-quality"
+    /// Quality windows (count and aligned duration) and accumulators. Default ``QualityConfiguration/init()``.
+    public var quality = QualityConfiguration()
+    /// Bounds of the per-partition store of predictions waiting for their label. Default ``PendingPredictions/Configuration/init()``.
+    public var labelStore = PendingPredictions.Configuration()
+
     // MARK: Batching
 
     /// Most records per model call. Default 64.
@@ -109,6 +125,9 @@ public struct WorkerConfiguration: Sendable {
     /// The dead-letter topic in effect.
     public var effectiveDeadLetterTopic: String { deadLetterTopic ?? "\(inputTopics.first ?? "requests").DLT" }
 
+    /// The quality report topic in effect: ``qualityTopic`` when ``labelsTopic`` is set, else nil.
+    public var effectiveQualityTopic: String? { labelsTopic == nil ? nil : qualityTopic }
+
     /// Rejects nonsense with a message naming the setting and how to fix it.
     public func validate() throws(WorkerConfigurationError) {
         func fail(_ setting: String, _ message: String) -> WorkerConfigurationError {
@@ -123,6 +142,27 @@ public struct WorkerConfiguration: Sendable {
             throw fail("output-topic", "input, output, dead-letter and drift topics must all differ (a worker reading its own output loops forever)")
         }
         if driftTopic?.isEmpty == true { throw fail("drift-topic", "must not be empty; omit it to disable drift reports") }
+        if let labelsTopic {
+            if labelsTopic.isEmpty { throw fail("labels-topic", "must not be empty; omit it to turn live quality off") }
+            if qualityTopic.isEmpty { throw fail("quality-topic", "must not be empty") }
+            let others = inputTopics + [outputTopic, dlt] + (driftTopic.map { [$0] } ?? [])
+            if others.contains(labelsTopic) || labelsTopic == qualityTopic {
+                throw fail("labels-topic", "must differ from the request, output, dead-letter, drift and quality topics (labels read as requests would be scored)")
+            }
+            if others.contains(qualityTopic) {
+                throw fail("quality-topic", "must differ from the request, output, dead-letter and drift topics")
+            }
+            let strategy = kafkaProperties.merging(consumerProperties) { $1 }["partition.assignment.strategy"]
+            if let strategy, strategy.trimmingCharacters(in: .whitespaces) != KafkaConsumerConfiguration.AssignmentStrategy.range.rawValue {
+                throw fail("labels-topic", "needs the range assignor (it gives a labels partition to the owner of the same request partition); remove partition.assignment.strategy=\(strategy) from the consumer properties")
+            }
+            do {
+                try quality.validate()
+                try labelStore.validate()
+            } catch {
+                throw fail("labels-topic", error.message)
+            }
+        }
         if modelRoot.isEmpty { throw fail("model-root", "give the directory holding <model-name>/<version>/ bundles") }
         if modelName.isEmpty || modelName.contains("/") { throw fail("model-name", "give the model's directory name under the model root") }
         if modelVersion?.isEmpty == true { throw fail("model-version", "must not be empty; omit it to serve the latest version") }
@@ -162,6 +202,19 @@ public struct WorkerConfiguration: Sendable {
     public var consumerConfiguration: KafkaConsumerConfiguration {
         var c = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID, topics: inputTopics)
         c.clientID = "inference-worker-\(workerID)"
+        if let labelsTopic {
+            // The join is local to a replica, so a replica must own labels partition p exactly when
+            // it owns request partition p. A second consumer subscribed to the labels topic alone
+            // would be balanced independently (different members, different numbers); one consumer
+            // subscribed to both topics with the `range` assignor gets, for topics of equal
+            // partition counts, the same partition numbers of each (range assigns every topic's
+            // partitions by member order alone), which is Kafka Streams' co-partitioning rule.
+            // The price: `range` is eager (a rebalance revokes everything and flushes the quality
+            // windows) instead of cooperative-sticky. The label records are routed by topic on the
+            // scoring thread (ScoringLoop+Quality.swift), never scored or dead-lettered.
+            c.topics.append(labelsTopic)
+            c.assignmentStrategy = .range
+        }
         c.groupInstanceID = groupInstanceID
         c.autoCommitInterval = commitInterval
         c.maxPollRecords = min(max(maxBatchSize * 4, 256), maxInFlightRecords)

@@ -106,6 +106,8 @@ public final class WorkerMetrics: Sendable {
     private struct LagKey: Hashable { var topic: String; var partition: Int32 }
     private struct DriftKey: Hashable { var model: String; var feature: String }
     private let dynamic = Mutex(DynamicSeries())
+    /// Live quality's series (WorkerMetrics+Quality.swift).
+    let qualitySeries = Mutex(QualitySeries())
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -254,6 +256,7 @@ public final class WorkerMetrics: Sendable {
         let model = pipeline.models.current
         modelLoaded.record(model == nil ? 0 : 1)
         if let drift = pipeline.latestDriftReport { setDriftVerdicts(from: drift) }
+        collectQuality(pipeline.quality?.snapshot)
         let report = health ?? WorkerHealth.readiness(of: pipeline)
         ready.record(report.isReady ? 1 : 0)
 

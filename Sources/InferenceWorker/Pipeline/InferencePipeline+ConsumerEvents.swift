@@ -14,17 +14,30 @@ extension InferencePipeline {
             for (message, ticket) in zip(batch, tickets) {
                 if let ticket { records.append(InboundRecord(message: message, ticket: ticket, consumedAtNanoseconds: consumedAt)) }
             }
-            counters.update { $0.consumed += records.count }
+            // Label records travel with the requests (the scoring thread routes them by topic) but
+            // are not requests: they are counted by the quality path, not here.
+            let labels = configuration.labelsTopic.map { topic in records.reduce(0) { $0 + ($1.message.topic == topic ? 1 : 0) } } ?? 0
+            counters.update { $0.consumed += records.count - labels }
             queue.append(contentsOf: records)
         case .assigned(let partitions):
             counters.update { $0.rebalances += 1 }
+            if quality != nil, let error = coPartitioningError() {
+                // Fatal: labels would join nothing (or the wrong predictions). Nothing is assigned
+                // in the ledger, so none of these partitions' records is handled.
+                logger.critical("labels topic is not co-partitioned with the request topic; stopping", metadata: ["error": "\(error.message)"])
+                fail(error)
+                return
+            }
+            quality?.post(.assigned(requestPartitionNumbers(partitions)))
             runtime.withLock { $0.joinedGroup = true }
             flowGate.apply(ledger.assign(partitions), to: consumer.current)
         case .revoking(let partitions):
             revoke(partitions)
+            quality?.post(.revoked(requestPartitionNumbers(partitions)))
         case .lost(let partitions):
             counters.update { $0.rebalances += 1 }
             flowGate.apply(ledger.release(partitions).flow, to: consumer.current)
+            quality?.post(.revoked(requestPartitionNumbers(partitions)))
         case .statistics(let statistics):
             runtime.withLock { $0.latestStatistics = statistics }
         case .error(let error):

@@ -35,6 +35,11 @@ public final class InferencePipeline: Sendable {
     public let configuration: WorkerConfiguration
     public let models: any ModelSource
     public let counters: PipelineCounters
+    /// Live quality's counts and latest reports; nil unless a labels topic is configured.
+    public let quality: LiveQuality?
+    /// The reports this worker published (drift and quality), for `/dashboard`: pass it to
+    /// ``OperationsEndpoints/server(host:port:limits:pipeline:metrics:dashboard:logger:)``.
+    public let recentReports: RecentReports
     let logger: Logger
 
     let queue = WorkQueue()
@@ -54,19 +59,25 @@ public final class InferencePipeline: Sendable {
         var lastStore = ContinuousClock.now
         /// Set by the first assignment event, even an empty one (more replicas than partitions).
         var joinedGroup = false
-        /// Why the pipeline gave up (``run()`` throws it after stopping).
-        var failure: KafkaError?
+        /// Why the pipeline gave up (``run()`` throws it after stopping): a ``KafkaError``, or a
+        /// ``ConfigurationValidationError`` found at assignment (labels topic not co-partitioned).
+        var failure: (any Error)?
     }
     let runtime = Mutex(Runtime())
     /// False once abandoned: nothing is stored or committed any more. An atomic because the
     /// scoring thread reads it on every pass.
     let commits = Atomic<Bool>(true)
 
-    public init(configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters()) {
+    /// - Parameter dashboard: where published drift and quality reports are kept for `/dashboard`.
+    public init(configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters(),
+                dashboard: RecentReports = RecentReports()) {
         self.configuration = configuration
         self.models = models
         self.logger = logger
         self.counters = counters
+        recentReports = dashboard
+        let quality = configuration.labelsTopic == nil ? nil : LiveQuality()
+        self.quality = quality
         let ledger = PartitionLedger(
             flow: FlowControl(maxRecords: configuration.maxInFlightRecords, maxBytes: configuration.maxInFlightBytes, resumeFraction: configuration.resumeFraction)
         )
@@ -79,7 +90,7 @@ public final class InferencePipeline: Sendable {
         publisher = OutputPublisher(
             configuration: .init(
                 outputTopic: configuration.outputTopic, deadLetterTopic: configuration.effectiveDeadLetterTopic,
-                driftTopic: configuration.driftTopic, workerID: configuration.workerID,
+                driftTopic: configuration.driftTopic, qualityTopic: configuration.effectiveQualityTopic, workerID: configuration.workerID,
                 producer: configuration.producerConfiguration, recoveryTimeout: configuration.producerRecoveryTimeout,
                 maxMessageBytes: configuration.maxMessageBytes
             ),
@@ -89,7 +100,10 @@ public final class InferencePipeline: Sendable {
                     flowGate.apply(decision, to: consumer.current)
                 }
             },
-            giveUp: { error in giveUp.pipeline?.fail(error) }
+            giveUp: { error in giveUp.pipeline?.fail(error) },
+            qualityDelivered: { delivered in
+                quality?.update { if delivered { $0.reportsDelivered += 1 } else { $0.reportsFailed += 1 } }
+            }
         )
         giveUp.pipeline = self
     }
@@ -133,7 +147,7 @@ public final class InferencePipeline: Sendable {
 
     /// Gives up after an unrecoverable error: abandons (nothing more is committed) and makes
     /// ``run()`` throw `error`.
-    func fail(_ error: KafkaError) {
+    func fail(_ error: any Error) {
         let action = runtime.withLock { runtime in
             if runtime.failure == nil { runtime.failure = error }
             return runtime.lifecycle.abandonRequested()
@@ -203,7 +217,11 @@ public final class InferencePipeline: Sendable {
             counters: counters, logger: logger,
             isStopping: { [self] in isShuttingDown },
             storeProgress: { [self] in storeOffsets() },
-            driftPublished: { [self] report in runtime.withLock { $0.latestDriftReport = report } }
+            driftPublished: { [self] report in
+                runtime.withLock { $0.latestDriftReport = report }
+                recentReports.add(report)
+            },
+            quality: makeQualityPath()
         )
         try publisher.start()
         let consumer = try KafkaConsumer(configuration: configuration.consumerConfiguration, logger: logger) { [self] event in

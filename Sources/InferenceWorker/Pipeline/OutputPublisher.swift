@@ -38,6 +38,8 @@ final class OutputPublisher: Sendable {
         var outputTopic: String
         var deadLetterTopic: String
         var driftTopic: String?
+        /// Where quality reports go (nil: live quality is off).
+        var qualityTopic: String? = nil
         var workerID: String
         var producer: KafkaProducerConfiguration
         /// The longest a producer may stay unrecovered (no successful delivery since its first
@@ -86,6 +88,11 @@ final class OutputPublisher: Sendable {
 
     /// Context of drift reports' delivery reports: they acknowledge no input.
     private static let driftContext: UInt64 = 0
+    /// Context of quality reports' delivery reports. Output slots' contexts are never below 2^32
+    /// (their generation, at least 1, is in the upper half), so neither 0 nor 1 can be one.
+    private static let qualityContext: UInt64 = 1
+    /// Told whether each quality report sent was delivered (on the delivery thread).
+    private let qualityDelivered: @Sendable (Bool) -> Void
 
     /// - Parameters:
     ///   - acknowledge: called once per input whose output was delivered (on the delivery thread).
@@ -93,8 +100,10 @@ final class OutputPublisher: Sendable {
     init(
         configuration: Configuration, logger: Logger, counters: PipelineCounters,
         acknowledge: @escaping @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void,
-        giveUp: @escaping @Sendable (KafkaError) -> Void
+        giveUp: @escaping @Sendable (KafkaError) -> Void,
+        qualityDelivered: @escaping @Sendable (Bool) -> Void = { _ in }
     ) {
+        self.qualityDelivered = qualityDelivered
         self.configuration = configuration
         self.logger = logger
         self.counters = counters
@@ -193,6 +202,25 @@ final class OutputPublisher: Sendable {
         }
     }
 
+    /// Publishes a quality report to the quality topic, keyed by model name, like drift reports
+    /// (best effort: a report that cannot be written is logged and counted).
+    ///
+    /// - Returns: whether it was handed to the producer.
+    @discardableResult
+    func publishQuality(_ report: QualityReport) -> Bool {
+        guard let topic = configuration.qualityTopic, let producer = state.withLock({ $0.recovering ? nil : $0.producer }) else { return false }
+        do {
+            let json = try report.jsonData()
+            try Array(report.modelName.utf8).withUnsafeBytes { key in
+                try producer.send(topic: topic, partition: nil, key: key, value: Array(json), context: Self.qualityContext)
+            }
+            return true
+        } catch {
+            logger.warning("quality report not sent", metadata: ["kafka.topic": "\(topic)", "error": "\(error)"])
+            return false
+        }
+    }
+
     private func topic(of slot: OutputSlot) -> String {
         slot.isDeadLetter ? configuration.deadLetterTopic : configuration.outputTopic
     }
@@ -267,6 +295,13 @@ final class OutputPublisher: Sendable {
     // MARK: - Delivery reports (the producer's thread)
 
     private func delivered(_ report: KafkaDeliveryReport, generation: UInt64) {
+        if report.context == Self.qualityContext {
+            if let error = report.error {
+                logger.warning("quality report not written", metadata: ["kafka.topic": "\(report.topic)", "error": "\(error)"])
+            }
+            qualityDelivered(report.error == nil)
+            return
+        }
         guard let error = report.error else {
             // The delivered output's buffer is kept for the scoring thread to encode into again.
             guard let slot = slots.remove(report.context, recycling: { slot -> [UInt8]? in

@@ -49,13 +49,18 @@ struct ScoringLoop: @unchecked Sendable {
     private var drift: DriftMonitor?
     private var encodeBuffer: [UInt8] = []
     private var currentTickets = PartitionLedger.CurrentTicketCache()
+    /// Live quality, when a labels topic is configured (ScoringLoop+Quality.swift).
+    var quality: QualityPath?
+    /// The labels topic, whose records go to ``quality`` instead of the scorer.
+    let labelsTopic: String?
 
     init(
         configuration: WorkerConfiguration, models: any ModelSource, queue: WorkQueue, ledger: PartitionLedger,
         publisher: OutputPublisher, counters: PipelineCounters, logger: Logger,
         isStopping: @escaping @Sendable () -> Bool,
         storeProgress: @escaping @Sendable () -> Void,
-        driftPublished: @escaping @Sendable (DriftReport) -> Void
+        driftPublished: @escaping @Sendable (DriftReport) -> Void,
+        quality: QualityPath? = nil
     ) throws(ConfigurationValidationError) {
         self.configuration = configuration
         self.models = models
@@ -67,6 +72,8 @@ struct ScoringLoop: @unchecked Sendable {
         self.isStopping = isStopping
         self.storeProgress = storeProgress
         self.driftPublished = driftPublished
+        self.quality = quality
+        labelsTopic = quality == nil ? nil : configuration.labelsTopic
         batcher = try MicroBatcher(configuration: MicroBatcherConfiguration(
             maxBatchSize: configuration.maxBatchSize,
             maxDelay: configuration.maxBatchDelay,
@@ -104,10 +111,12 @@ struct ScoringLoop: @unchecked Sendable {
             }
             if case .flush(let batch) = batcher.deadlineReached(now: clock.now) { score(batch) }
             if let report = drift?.takeReportIfDue(now: Date()) { publish(report) }
+            quality?.tick(now: Date())
             storeProgress()
         }
         if let batch = batcher.drain(now: clock.now) { score(batch) }
         if let report = drift?.flush(now: Date()) { publish(report) }
+        quality?.flush(now: Date())
     }
 
     /// One record into the open batch (or to the dead letters). Returns true when it closed the
@@ -116,6 +125,7 @@ struct ScoringLoop: @unchecked Sendable {
         guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
             return false // revoked or lost meanwhile: the next owner reads it again
         }
+        if takeLabel(record) { return false }
         let result = record.message.withValue { scorer.append(request: $0) }
         switch result {
         case .failure(let failure):
@@ -164,6 +174,7 @@ struct ScoringLoop: @unchecked Sendable {
             return false
         }
         logger.info("model in service", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
+        quality?.serve(model)
         // Drift is judged per model version: the old version's open window is reported now.
         if configuration.driftTopic != nil {
             if let report = drift?.flush(now: Date()) { publish(report) }
@@ -199,6 +210,7 @@ struct ScoringLoop: @unchecked Sendable {
             switch scorer.outcome(ofRow: row) {
             case .success(let output):
                 drift?.observe(output: output)
+                quality?.recordPrediction(output, requestID: pending.requestID, message: message, version: model.version, processingTimeMs: processingTime)
                 let context = PredictionContext(
                     requestID: pending.requestID,
                     source: message.topicPartition,

@@ -108,6 +108,29 @@ public struct KafkaAdmin: KafkaTopicAdministrator {
         return names.filter { !existing.contains($0) }
     }
 
+    /// The partition count of each of `names` that the cluster has (absent names are left out;
+    /// a metadata request for all topics, which never auto-creates one). Blocks up to ``timeout``.
+    ///
+    /// - Throws: ``KafkaError`` when the cluster does not answer within ``timeout``.
+    public func partitionCounts(_ names: [String]) throws(KafkaError) -> [String: Int] {
+        try KafkaConfigurationCheck.bootstrapServers(bootstrapServers)
+        let properties = [("bootstrap.servers", bootstrapServers.joined(separator: ","))]
+            + additionalProperties.sorted { $0.key < $1.key }
+        let client = try RDKafkaClient(kind: .producer, properties: properties, handlers: .init(), logger: logger)
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(clamping: timeout.milliseconds))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(rdkafka: err, context: "reading the cluster's topics from \(bootstrapServers.joined(separator: ","))")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var counts: [String: Int] = [:]
+        for topic in UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt)) where topic.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let name = String(cString: topic.topic)
+            if names.contains(name) { counts[name] = Int(topic.partition_cnt) }
+        }
+        return counts
+    }
+
     /// Topics that already existed are left as they are; one whose partition count differs from its
     /// specification gets a warning (an input topic with fewer partitions than replicas leaves
     /// replicas idle). Best effort: a metadata request that fails is logged at debug level.

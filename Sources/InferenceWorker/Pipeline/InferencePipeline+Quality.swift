@@ -1,0 +1,68 @@
+import Foundation
+import InferenceCore
+import Kafka
+
+extension InferencePipeline {
+    /// The scoring thread's quality path, when a labels topic is configured.
+    func makeQualityPath() -> QualityPath? {
+        guard let shared = quality else { return nil }
+        let ledger = self.ledger
+        let flowGate = self.flowGate
+        let consumer = self.consumer
+        return QualityPath(
+            configuration: configuration, shared: shared, logger: logger,
+            publish: { [self] report in
+                recentReports.add(report)
+                let sent = publisher.publishQuality(report)
+                shared.update {
+                    if sent { $0.reportsSent += 1 } else { $0.reportsFailed += 1 }
+                }
+                logger.info("quality window closed", metadata: [
+                    "model.name": "\(report.modelName)", "model.version": "\(report.modelVersion)",
+                    "quality.labelled": "\(report.counts.labelled)", "quality.accuracy": "\(report.metrics.accuracy.map { "\($0)" } ?? "-")",
+                ])
+            },
+            acknowledge: { record in
+                if let decision = ledger.acknowledge(record.ticket, offset: record.message.offset) {
+                    flowGate.apply(decision, to: consumer.current)
+                }
+            }
+        )
+    }
+
+    /// Request-topic partition numbers among `partitions` (the join store is keyed by number).
+    func requestPartitionNumbers(_ partitions: [KafkaTopicPartition]) -> [Int32] {
+        Array(Set(partitions.filter { configuration.inputTopics.contains($0.topic) }.map(\.partition.rawValue))).sorted()
+    }
+
+    /// The co-partitioning rule, checked at each assignment (topics can be repartitioned while
+    /// the worker runs): the labels topic must have as many partitions as every request topic.
+    ///
+    /// - Returns: the fatal configuration error, or nil when the rule holds or the cluster could
+    ///   not be asked (logged; checked again at the next assignment).
+    func coPartitioningError() -> ConfigurationValidationError? {
+        guard let labelsTopic = configuration.labelsTopic else { return nil }
+        var admin = KafkaAdmin(bootstrapServers: configuration.bootstrapServers,
+                               additionalProperties: configuration.kafkaProperties.merging(configuration.consumerProperties) { $1 }, logger: logger)
+        admin.timeout = .seconds(10)
+        let counts: [String: Int]
+        do {
+            counts = try admin.partitionCounts(configuration.inputTopics + [labelsTopic])
+        } catch {
+            logger.warning("could not read partition counts to check that the labels topic is co-partitioned", metadata: ["error": "\(error)"])
+            return nil
+        }
+        guard let labelPartitions = counts[labelsTopic] else {
+            return ConfigurationValidationError(message: "the labels topic \(labelsTopic) does not exist: create it with as many partitions as the request topic (\(configuration.inputTopics.compactMap { counts[$0] }.first.map(String.init) ?? "?")), or omit --labels-topic")
+        }
+        for topic in configuration.inputTopics {
+            guard let requestPartitions = counts[topic] else { continue }
+            do {
+                try LabelTopicCoPartitioning.check(requestTopic: topic, requestPartitions: requestPartitions, labelsTopic: labelsTopic, labelPartitions: labelPartitions)
+            } catch {
+                return error
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import InferenceCore
+import Kafka
+import Logging
+
+/// Live quality on the scoring thread (docs/quality.md, "Wiring into the pipeline"): owns the
+/// ``QualityTracker`` (a value for one thread) and makes the calls the pipeline owes it.
+///
+/// - ``serve(_:)`` when a model version starts serving: `register`;
+/// - ``recordPrediction(_:requestID:message:version:processingTimeMs:)`` for each final prediction
+///   (where drift observes the output);
+/// - ``recordLabel(_:)`` for each record of the labels topic: decoded with ``LabelDecoder``; a bad
+///   one is counted by its code and skipped (never scored, never dead-lettered);
+/// - ``tick(now:)`` once per loop iteration: applies the rebalances the consumer posted, then
+///   publishes the reports of windows that closed;
+/// - ``flush(now:)`` at shutdown and on revocation.
+///
+/// Rebalances: the group uses the eager `range` assignor when labels are on (see
+/// ``WorkerConfiguration/consumerConfiguration``), so every rebalance revokes every partition and
+/// assigns them again, mostly to the same members. A revoked request partition's pending
+/// predictions are therefore kept until the assignment that follows, and forgotten
+/// (`revoke(partition:)`) only if that assignment does not give the partition back. (Rebuilding a
+/// newly assigned partition's store from the output topic is not implemented: a partition that
+/// moves to another replica starts with an empty store there, and its labels for predictions made
+/// before the move count as unknown ids.)
+struct QualityPath {
+    private var tracker: QualityTracker
+    private let decoder = LabelDecoder()
+    private let shared: LiveQuality
+    private let publish: (QualityReport) -> Void
+    /// Marks a label record done in the ledger, so its offset is committed like a request's.
+    private let acknowledge: (InboundRecord) -> Void
+    private let logger: Logger
+    /// Request partitions revoked and not yet assigned back (nor forgotten).
+    private var revokedPending: Set<Int32> = []
+
+    /// - Parameters:
+    ///   - publish: sends one report (to the quality topic and the dashboard).
+    ///   - acknowledge: marks a label record done (its offset becomes committable).
+    init(configuration: WorkerConfiguration, shared: LiveQuality, logger: Logger, publish: @escaping (QualityReport) -> Void,
+         acknowledge: @escaping (InboundRecord) -> Void) {
+        tracker = QualityTracker(modelName: configuration.modelName, workerID: configuration.workerID, store: configuration.labelStore,
+                                 configuration: configuration.quality)
+        self.shared = shared
+        self.logger = logger
+        self.publish = publish
+        self.acknowledge = acknowledge
+    }
+
+    /// A model version starts serving.
+    mutating func serve(_ model: LoadedModel) {
+        tracker.register(version: model.version, output: model.output, now: Date())
+    }
+
+    /// A final prediction (validated, about to be published).
+    mutating func recordPrediction(_ output: PredictionOutput, requestID: String?, message: KafkaConsumerMessage, version: String, processingTimeMs: Int64) {
+        let id = requestID ?? PredictionEncoder.derivedID(topic: message.topic, partition: message.partition.rawValue, offset: message.offset)
+        tracker.recordPrediction(
+            PendingPrediction(id: id, modelVersion: version, prediction: output, predictionTimeMs: processingTimeMs, sourceOffset: message.offset.rawValue),
+            partition: message.partition.rawValue
+        )
+    }
+
+    /// A record of the labels topic: joined (or counted), then acknowledged at once.
+    ///
+    /// Labels-topic offsets are committed like requests' (once the record is handled here), not
+    /// only once the report that counted them is published (docs/quality.md says why).
+    mutating func recordLabel(_ record: InboundRecord) {
+        recordLabel(record.message)
+        acknowledge(record)
+    }
+
+    private mutating func recordLabel(_ message: KafkaConsumerMessage) {
+        let decoded = message.withValue { bytes -> Result<LabelEvent, LabelDecodingError>? in
+            guard let bytes else { return nil }
+            return Result { () throws(LabelDecodingError) -> LabelEvent in try decoder.decode(bytes) }
+        }
+        switch decoded {
+        case nil:
+            shared.update {
+                $0.labelsRead += 1
+                $0.emptyLabels += 1
+            }
+        case .failure(let error)?:
+            shared.update {
+                $0.labelsRead += 1
+                $0.labelDecodingErrors[error.code.rawValue, default: 0] += 1
+            }
+            logger.debug("label event skipped", metadata: [
+                "kafka.topic": "\(message.topic)", "kafka.partition": "\(message.partition.rawValue)", "kafka.offset": "\(message.offset.rawValue)",
+                "error.code": "\(error.code)", "error": "\(error.message)",
+            ])
+        case .success(let label)?:
+            // The label's time is its record's timestamp (when the truth was produced), else now.
+            let labelTimeMs = message.timestamp?.milliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
+            tracker.recordLabel(label, partition: message.partition.rawValue, labelTimeMs: labelTimeMs)
+            shared.update { $0.labelsRead += 1 }
+        }
+    }
+
+    /// Applies posted rebalances, closes due windows and publishes their reports. Once per loop iteration.
+    mutating func tick(now: Date) {
+        applyPartitionEvents(now: now)
+        emit(tracker.tick(now: now))
+    }
+
+    /// Closes every open window (shutdown) and publishes the reports.
+    mutating func flush(now: Date) {
+        applyPartitionEvents(now: now)
+        emit(tracker.flush(now: now))
+    }
+
+    private mutating func applyPartitionEvents(now: Date) {
+        for event in shared.takeEvents() {
+            switch event {
+            case .revoked(let partitions):
+                // Labels of these partitions were committed by the revoke hook: report them now
+                // rather than at the window's end, so a replica that stops meanwhile has published them.
+                revokedPending.formUnion(partitions)
+                emit(tracker.flush(now: now))
+            case .assigned(let partitions):
+                revokedPending.subtract(partitions)
+                for partition in revokedPending.sorted() { tracker.revoke(partition: partition) }
+                revokedPending = []
+            }
+        }
+    }
+
+    private func emit(_ reports: [QualityReport]) {
+        for report in reports { publish(report) }
+        let statistics = tracker.statistics
+        let unmonitored = tracker.unmonitoredExamples
+        let pending = tracker.pendingCount
+        let versions = Set(tracker.monitoredVersions)
+        shared.update { snapshot in
+            snapshot.store = statistics
+            snapshot.unmonitoredExamples = unmonitored
+            snapshot.pendingPredictions = pending
+            for report in reports { snapshot.latest[report.modelVersion] = report }
+            for version in snapshot.latest.keys where !versions.contains(version) { snapshot.latest.removeValue(forKey: version) }
+        }
+    }
+}
