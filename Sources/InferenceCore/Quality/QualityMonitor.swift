@@ -88,6 +88,8 @@ public struct QualityMonitor: Sendable {
 
     /// Labelled examples scored in the open window.
     public var labelledCount: Int { counts.labelled }
+    /// Labels in the open window, scored or rejected: counted in no report yet.
+    public var labelsInOpenWindow: Int { counts.labelled + counts.rejectedLabels.values.reduce(0, +) }
     /// Start of the open window, ms since the epoch.
     public var openWindowStartMs: Int64 { windowStartMs }
 

@@ -51,6 +51,9 @@ public struct QualityTracker: Sendable {
     public var monitoredVersions: [String] { monitors.keys.sorted() }
     /// Predictions waiting for a label.
     public var pendingCount: Int { store.pendingCount }
+    /// Labels scored or rejected in the monitors' open windows, so in no report yet: while it is
+    /// above 0 the labels read so far cannot all be committed (docs/quality.md, labels-topic offsets).
+    public var labelsInOpenWindows: Int { monitors.values.reduce(0) { $0 + $1.labelsInOpenWindow } }
 
     /// Starts monitoring `version` (idempotent) and marks the previously current version as replaced.
     public mutating func register(version: String, output: OutputSchema, now: Date) {

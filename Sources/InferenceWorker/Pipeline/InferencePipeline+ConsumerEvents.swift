@@ -33,11 +33,11 @@ extension InferencePipeline {
             flowGate.apply(ledger.assign(partitions), to: consumer.current)
         case .revoking(let partitions):
             revoke(partitions)
-            quality?.post(.revoked(requestPartitionNumbers(partitions)))
+            quality?.post(.revoked(requests: requestPartitionNumbers(partitions), labels: labelPartitionNumbers(partitions)))
         case .lost(let partitions):
             counters.update { $0.rebalances += 1 }
             flowGate.apply(ledger.release(partitions).flow, to: consumer.current)
-            quality?.post(.revoked(requestPartitionNumbers(partitions)))
+            quality?.post(.revoked(requests: requestPartitionNumbers(partitions), labels: labelPartitionNumbers(partitions)))
         case .statistics(let statistics):
             runtime.withLock { $0.latestStatistics = statistics }
         case .error(let error):
@@ -60,13 +60,16 @@ extension InferencePipeline {
             return
         }
         let timeout = isShuttingDown ? configuration.drainTimeout : configuration.revokeTimeout
-        let remaining = ledger.waitUntilDrained(partitions, deadline: Date(timeIntervalSinceNow: timeout.doubleSeconds))
+        let deadline = Date(timeIntervalSinceNow: timeout.doubleSeconds)
+        let remaining = ledger.waitUntilDrained(partitions, deadline: deadline)
         if remaining > 0 {
             logger.warning("abandoning in-flight records of revoked partitions; they will be redelivered", metadata: [
                 "kafka.partitions": "\(partitions)", "records": "\(remaining)",
             ])
         }
-        let (final, flow) = ledger.release(partitions)
+        if commits.load(ordering: .acquiring) { flushQualityBeforeCommit(partitions, deadline: deadline) }
+        let (ledgerFinal, flow) = ledger.release(partitions)
+        let final = withoutLabelOffsets(ledgerFinal)
         flowGate.apply(flow, to: consumer)
         // Abandoned while draining: commit nothing more.
         guard let consumer, commits.load(ordering: .acquiring) else { return }

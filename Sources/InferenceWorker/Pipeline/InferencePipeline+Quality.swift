@@ -13,9 +13,12 @@ extension InferencePipeline {
             configuration: configuration, shared: shared, logger: logger,
             publish: { [self] report in
                 recentReports.add(report)
-                let sent = publisher.publishQuality(report)
-                shared.update {
-                    if sent { $0.reportsSent += 1 } else { $0.reportsFailed += 1 }
+                if publisher.publishQuality(report) {
+                    shared.reportHandedOver()
+                } else {
+                    // Not handed over (producer closing or recovering): its labels are in no
+                    // published report; counted, and logged by the publisher.
+                    shared.update { $0.reportsFailed += 1 }
                 }
                 logger.info("quality window closed", metadata: [
                     "model.name": "\(report.modelName)", "model.version": "\(report.modelVersion)",
@@ -33,6 +36,40 @@ extension InferencePipeline {
     /// Request-topic partition numbers among `partitions` (the join store is keyed by number).
     func requestPartitionNumbers(_ partitions: [KafkaTopicPartition]) -> [Int32] {
         Array(Set(partitions.filter { configuration.inputTopics.contains($0.topic) }.map(\.partition.rawValue))).sorted()
+    }
+
+    /// Stores labels-topic offsets of a confirmed checkpoint for the next commit (unless abandoned).
+    func storeLabelOffsets(_ offsets: [KafkaTopicPartition: KafkaOffset]) {
+        guard commits.load(ordering: .acquiring), let consumer = consumer.current else { return }
+        do {
+            try consumer.storeOffsets(offsets)
+        } catch {
+            logger.debug("storing labels-topic offsets failed (partition revoked meanwhile?)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Labels-topic partition numbers among `partitions`.
+    func labelPartitionNumbers(_ partitions: [KafkaTopicPartition]) -> [Int32] {
+        partitions.filter { $0.topic == configuration.labelsTopic }.map(\.partition.rawValue).sorted()
+    }
+
+    /// Offsets the ledger says are committable, without the labels topic's: those are stored only
+    /// by ``LiveQuality``'s checkpoints (once the reports counting the labels are delivered).
+    func withoutLabelOffsets(_ offsets: [KafkaTopicPartition: KafkaOffset]) -> [KafkaTopicPartition: KafkaOffset] {
+        guard let labelsTopic = configuration.labelsTopic else { return offsets }
+        return offsets.filter { $0.key.topic != labelsTopic }
+    }
+
+    /// In the revoke hook, before its commit: has the scoring thread close every quality window and
+    /// waits (until `deadline`) for the reports to be delivered and their labels' offsets stored.
+    func flushQualityBeforeCommit(_ partitions: [KafkaTopicPartition], deadline: Date) {
+        guard let quality, !labelPartitionNumbers(partitions).isEmpty else { return }
+        let ticket = quality.requestFlush()
+        if !quality.waitForFlush(ticket, deadline: deadline) {
+            logger.warning("quality windows not published before the revocation's commit; their labels will be read again by the partitions' next owner", metadata: [
+                "kafka.partitions": "\(partitions)",
+            ])
+        }
     }
 
     /// The co-partitioning rule, checked at each assignment (topics can be repartitioned while

@@ -76,7 +76,11 @@ public final class InferencePipeline: Sendable {
         self.logger = logger
         self.counters = counters
         recentReports = dashboard
-        let quality = configuration.labelsTopic == nil ? nil : LiveQuality()
+        // The hooks cannot capture `self` before initialisation ends: they go through a box.
+        let giveUp = GiveUpHook()
+        let quality = configuration.labelsTopic.map { labelsTopic in
+            LiveQuality(labelsTopic: labelsTopic) { offsets in giveUp.pipeline?.storeLabelOffsets(offsets) }
+        }
         self.quality = quality
         let ledger = PartitionLedger(
             flow: FlowControl(maxRecords: configuration.maxInFlightRecords, maxBytes: configuration.maxInFlightBytes, resumeFraction: configuration.resumeFraction)
@@ -85,8 +89,6 @@ public final class InferencePipeline: Sendable {
         let consumer = self.consumer
         self.ledger = ledger
         self.flowGate = flowGate
-        // The abandon hook cannot capture `self` before initialisation ends: it goes through a box.
-        let giveUp = GiveUpHook()
         publisher = OutputPublisher(
             configuration: .init(
                 outputTopic: configuration.outputTopic, deadLetterTopic: configuration.effectiveDeadLetterTopic,
@@ -101,9 +103,7 @@ public final class InferencePipeline: Sendable {
                 }
             },
             giveUp: { error in giveUp.pipeline?.fail(error) },
-            qualityDelivered: { delivered in
-                quality?.update { if delivered { $0.reportsDelivered += 1 } else { $0.reportsFailed += 1 } }
-            }
+            qualityDelivered: { delivered in quality?.reportSettled(delivered: delivered) }
         )
         giveUp.pipeline = self
     }
@@ -278,7 +278,7 @@ public final class InferencePipeline: Sendable {
             return true
         }
         guard due, let consumer = consumer.current else { return }
-        let offsets = ledger.takeOffsetsToStore()
+        let offsets = withoutLabelOffsets(ledger.takeOffsetsToStore())
         guard !offsets.isEmpty else { return }
         do {
             try consumer.storeOffsets(offsets)

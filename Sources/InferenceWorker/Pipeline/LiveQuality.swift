@@ -1,9 +1,14 @@
+import Foundation
 public import InferenceCore
+import Kafka
 import Synchronization
 
 /// What the live-quality path (``QualityPath``, on the scoring thread) shares with the other
 /// threads: its counts for `/metrics` and the pipeline's readers, and the partitions the consumer's
-/// rebalance events took away, which the scoring thread applies to its join store.
+/// rebalance events took away, which the scoring thread applies to its join store; and the
+/// labels-topic commit rule: checkpoints of committable label offsets (``LabelCommitGate``) wait
+/// here until the quality reports sent before them are delivered, then their offsets are stored
+/// for the consumer's next commit.
 ///
 /// Exists only when a labels topic is configured (``InferencePipeline/quality``).
 public final class LiveQuality: Sendable {
@@ -31,20 +36,43 @@ public final class LiveQuality: Sendable {
 
     /// Rebalance events for the scoring thread, in the order they happened.
     enum PartitionEvent: Sendable, Hashable {
-        /// Request partitions revoked or lost (their pending predictions belong to the next owner).
-        case revoked([Int32])
+        /// Request partitions revoked or lost (their pending predictions belong to the next owner),
+        /// and labels partitions revoked or lost (their commit state is forgotten).
+        case revoked(requests: [Int32], labels: [Int32])
         /// Request partitions assigned.
         case assigned([Int32])
+    }
+
+    private struct Checkpoint {
+        /// Reports handed over before it (it applies once that many are settled).
+        var reports: Int
+        var offsets: [Int32: Int64]
     }
 
     private struct State {
         var snapshot = Snapshot()
         var events: [PartitionEvent] = []
+        /// Reports handed to the producer, and settled (delivered or failed), since start.
+        var handedOver = 0
+        var settled = 0
+        var checkpoints: [Checkpoint] = []
+        var lastCheckpoint: [Int32: Int64]?
+        /// Flush requests of the revoke hook: the last asked for, and the last done by the scoring
+        /// thread (with the reports handed over by then).
+        var flushAsked: UInt64 = 0
+        var flushDone: (ticket: UInt64, reports: Int) = (0, 0)
     }
 
     private let state = Mutex(State())
+    private let labelsTopic: String
+    /// Stores labels-topic offsets for the next commit (any thread; called under `state`'s lock, so
+    /// it must not call back into this object: it only hands offsets to librdkafka).
+    private let storeOffsets: @Sendable ([KafkaTopicPartition: KafkaOffset]) -> Void
 
-    init() {}
+    init(labelsTopic: String, storeOffsets: @escaping @Sendable ([KafkaTopicPartition: KafkaOffset]) -> Void) {
+        self.labelsTopic = labelsTopic
+        self.storeOffsets = storeOffsets
+    }
 
     /// The current counts.
     public var snapshot: Snapshot { state.withLock { $0.snapshot } }
@@ -55,6 +83,83 @@ public final class LiveQuality: Sendable {
 
     func post(_ event: PartitionEvent) {
         state.withLock { $0.events.append(event) }
+    }
+
+    // MARK: - Labels-topic commits
+
+    /// A quality report was handed to the producer (the scoring thread).
+    func reportHandedOver() {
+        state.withLock {
+            $0.handedOver += 1
+            $0.snapshot.reportsSent += 1
+        }
+    }
+
+    /// A quality report's delivery report (the producer's delivery thread). A failed report settles
+    /// too: its labels are then counted in no published report (at-most-once for them; counted
+    /// in `reportsFailed` and logged), rather than holding the labels' commits back for ever.
+    func reportSettled(delivered: Bool) {
+        // Stored under the lock, so that a revoke hook that saw this report settled commits its offsets.
+        state.withLock { state in
+            state.settled += 1
+            if delivered { state.snapshot.reportsDelivered += 1 } else { state.snapshot.reportsFailed += 1 }
+            for offsets in Self.takeReady(&state) { store(offsets) }
+        }
+    }
+
+    /// A checkpoint of committable label offsets, taken when no open window held a label (the
+    /// scoring thread). Applied at once if every report handed over so far is settled.
+    func addCheckpoint(_ offsets: [Int32: Int64]) {
+        state.withLock { state in
+            guard !offsets.isEmpty, state.lastCheckpoint != offsets else { return }
+            state.lastCheckpoint = offsets
+            state.checkpoints.append(Checkpoint(reports: state.handedOver, offsets: offsets))
+            for offsets in Self.takeReady(&state) { store(offsets) }
+        }
+    }
+
+    private static func takeReady(_ state: inout State) -> [[Int32: Int64]] {
+        let count = state.checkpoints.prefix { $0.reports <= state.settled }.count
+        defer { state.checkpoints.removeFirst(count) }
+        return state.checkpoints.prefix(count).map(\.offsets)
+    }
+
+    private func store(_ offsets: [Int32: Int64]) {
+        var map: [KafkaTopicPartition: KafkaOffset] = [:]
+        for (partition, offset) in offsets {
+            map[KafkaTopicPartition(topic: labelsTopic, partition: KafkaPartition(partition))] = KafkaOffset(offset)
+        }
+        storeOffsets(map)
+    }
+
+    /// Asks the scoring thread to close every open window now (the revoke hook, before its commit).
+    func requestFlush() -> UInt64 {
+        state.withLock { state in
+            state.flushAsked += 1
+            return state.flushAsked
+        }
+    }
+
+    /// The flush the scoring thread should do now, if any.
+    func takeFlushRequest() -> UInt64? {
+        state.withLock { $0.flushAsked > $0.flushDone.ticket ? $0.flushAsked : nil }
+    }
+
+    /// The scoring thread did flush `ticket` (and took its checkpoint).
+    func flushCompleted(_ ticket: UInt64) {
+        state.withLock { $0.flushDone = (ticket, $0.handedOver) }
+    }
+
+    /// Waits until flush `ticket` is done and the reports it sent are settled (their checkpoint
+    /// stored), or until `deadline`. Returns whether it got there. Polls: it runs in the revoke hook,
+    /// which may block, and only at rebalances.
+    func waitForFlush(_ ticket: UInt64, deadline: Date) -> Bool {
+        while true {
+            let done = state.withLock { $0.flushDone.ticket >= ticket && $0.settled >= $0.flushDone.reports }
+            if done { return true }
+            if Date() >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
     }
 
     func takeEvents() -> [PartitionEvent] {

@@ -12,8 +12,9 @@ import Logging
 /// - ``recordLabel(_:)`` for each record of the labels topic: decoded with ``LabelDecoder``; a bad
 ///   one is counted by its code and skipped (never scored, never dead-lettered);
 /// - ``tick(now:)`` once per loop iteration: applies the rebalances the consumer posted, then
-///   publishes the reports of windows that closed;
-/// - ``flush(now:)`` at shutdown and on revocation.
+///   publishes the reports of windows that closed (every open window when the revoke hook asks for
+///   a flush before its commit), and takes a labels-topic commit checkpoint (``LabelCommitGate``);
+/// - ``flush(now:)`` when the loop ends.
 ///
 /// Rebalances: the group uses the eager `range` assignor when labels are on (see
 /// ``WorkerConfiguration/consumerConfiguration``), so every rebalance revokes every partition and
@@ -28,15 +29,18 @@ struct QualityPath {
     private let decoder = LabelDecoder()
     private let shared: LiveQuality
     private let publish: (QualityReport) -> Void
-    /// Marks a label record done in the ledger, so its offset is committed like a request's.
+    /// Marks a label record done in the ledger (flow control, draining); its offset is committed
+    /// only through ``LabelCommitGate`` checkpoints.
     private let acknowledge: (InboundRecord) -> Void
     private let logger: Logger
     /// Request partitions revoked and not yet assigned back (nor forgotten).
     private var revokedPending: Set<Int32> = []
+    /// Which labels-topic offsets are committable.
+    private var commitGate: LabelCommitGate
 
     /// - Parameters:
     ///   - publish: sends one report (to the quality topic and the dashboard).
-    ///   - acknowledge: marks a label record done (its offset becomes committable).
+    ///   - acknowledge: marks a label record done in the ledger.
     init(configuration: WorkerConfiguration, shared: LiveQuality, logger: Logger, publish: @escaping (QualityReport) -> Void,
          acknowledge: @escaping (InboundRecord) -> Void) {
         tracker = QualityTracker(modelName: configuration.modelName, workerID: configuration.workerID, store: configuration.labelStore,
@@ -45,6 +49,7 @@ struct QualityPath {
         self.logger = logger
         self.publish = publish
         self.acknowledge = acknowledge
+        commitGate = LabelCommitGate(holdMs: configuration.labelStore.maxEarlyLabelAge.nanoseconds / 1_000_000 + 1000)
     }
 
     /// A model version starts serving.
@@ -55,22 +60,25 @@ struct QualityPath {
     /// A final prediction (validated, about to be published).
     mutating func recordPrediction(_ output: PredictionOutput, requestID: String?, message: KafkaConsumerMessage, version: String, processingTimeMs: Int64) {
         let id = requestID ?? PredictionEncoder.derivedID(topic: message.topic, partition: message.partition.rawValue, offset: message.offset)
-        tracker.recordPrediction(
+        let outcome = tracker.recordPrediction(
             PendingPrediction(id: id, modelVersion: version, prediction: output, predictionTimeMs: processingTimeMs, sourceOffset: message.offset.rawValue),
             partition: message.partition.rawValue
         )
+        if case .joinedEarlyLabel = outcome { commitGate.joinedEarly(partition: message.partition.rawValue, id: id) }
     }
 
-    /// A record of the labels topic: joined (or counted), then acknowledged at once.
-    ///
-    /// Labels-topic offsets are committed like requests' (once the record is handled here), not
-    /// only once the report that counted them is published (docs/quality.md says why).
+    /// A record of the labels topic: joined (or counted), then acknowledged in the ledger at once
+    /// (so it does not count against the in-flight bound). Its offset is committed only through
+    /// ``LabelCommitGate`` checkpoints, once the reports counting it are delivered.
     mutating func recordLabel(_ record: InboundRecord) {
-        recordLabel(record.message)
+        let (id, held) = recordLabel(record.message)
+        commitGate.handled(partition: record.message.partition.rawValue, offset: record.message.offset.rawValue, id: id, heldEarly: held,
+                           nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         acknowledge(record)
     }
 
-    private mutating func recordLabel(_ message: KafkaConsumerMessage) {
+    /// Returns the label's id when decoded, and whether the store held it early.
+    private mutating func recordLabel(_ message: KafkaConsumerMessage) -> (id: String?, heldEarly: Bool) {
         let decoded = message.withValue { bytes -> Result<LabelEvent, LabelDecodingError>? in
             guard let bytes else { return nil }
             return Result { () throws(LabelDecodingError) -> LabelEvent in try decoder.decode(bytes) }
@@ -81,6 +89,7 @@ struct QualityPath {
                 $0.labelsRead += 1
                 $0.emptyLabels += 1
             }
+            return (nil, false)
         case .failure(let error)?:
             shared.update {
                 $0.labelsRead += 1
@@ -90,34 +99,43 @@ struct QualityPath {
                 "kafka.topic": "\(message.topic)", "kafka.partition": "\(message.partition.rawValue)", "kafka.offset": "\(message.offset.rawValue)",
                 "error.code": "\(error.code)", "error": "\(error.message)",
             ])
+            return (nil, false)
         case .success(let label)?:
             // The label's time is its record's timestamp (when the truth was produced), else now.
             let labelTimeMs = message.timestamp?.milliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
-            tracker.recordLabel(label, partition: message.partition.rawValue, labelTimeMs: labelTimeMs)
+            let outcome = tracker.recordLabel(label, partition: message.partition.rawValue, labelTimeMs: labelTimeMs)
             shared.update { $0.labelsRead += 1 }
+            return (label.id, outcome == .heldEarly)
         }
     }
 
-    /// Applies posted rebalances, closes due windows and publishes their reports. Once per loop iteration.
+    /// Applies posted rebalances, closes due windows (all of them when the revoke hook asks) and
+    /// publishes their reports, then takes a commit checkpoint if no open window holds a label.
+    /// Once per loop iteration.
     mutating func tick(now: Date) {
         applyPartitionEvents(now: now)
-        emit(tracker.tick(now: now))
+        let flush = shared.takeFlushRequest()
+        emit(flush == nil ? tracker.tick(now: now) : tracker.flush(now: now))
+        commitGate.expire(nowMs: Int64(now.timeIntervalSince1970 * 1000))
+        if tracker.labelsInOpenWindows == 0 { shared.addCheckpoint(commitGate.checkpoint()) }
+        if let flush { shared.flushCompleted(flush) }
     }
 
     /// Closes every open window (shutdown) and publishes the reports.
     mutating func flush(now: Date) {
         applyPartitionEvents(now: now)
         emit(tracker.flush(now: now))
+        shared.addCheckpoint(commitGate.checkpoint())
     }
 
     private mutating func applyPartitionEvents(now: Date) {
         for event in shared.takeEvents() {
             switch event {
-            case .revoked(let partitions):
-                // Labels of these partitions were committed by the revoke hook: report them now
-                // rather than at the window's end, so a replica that stops meanwhile has published them.
-                revokedPending.formUnion(partitions)
-                emit(tracker.flush(now: now))
+            case .revoked(let requests, let labels):
+                // The revoke hook had the windows flushed and committed the labels' checkpoint
+                // (a loss commits nothing): the next reads of these labels partitions start there.
+                revokedPending.formUnion(requests)
+                for partition in labels { commitGate.forget(partition: partition) }
             case .assigned(let partitions):
                 revokedPending.subtract(partitions)
                 for partition in revokedPending.sorted() { tracker.revoke(partition: partition) }
@@ -126,7 +144,7 @@ struct QualityPath {
         }
     }
 
-    private func emit(_ reports: [QualityReport]) {
+    private mutating func emit(_ reports: [QualityReport]) {
         for report in reports { publish(report) }
         let statistics = tracker.statistics
         let unmonitored = tracker.unmonitoredExamples
