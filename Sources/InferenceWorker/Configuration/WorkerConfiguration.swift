@@ -71,6 +71,9 @@ public struct WorkerConfiguration: Sendable {
     public var quality = QualityConfiguration()
     /// Bounds of the per-partition store of predictions waiting for their label. Default ``PendingPredictions/Configuration/init()``.
     public var labelStore = PendingPredictions.Configuration()
+    /// Rebuild the join store of a newly assigned partition from the output and labels topics
+    /// (docs/quality.md, "Rebalances and restarts"). Default true.
+    public var rebuildLabelStore = true
 
     // MARK: Batching
 

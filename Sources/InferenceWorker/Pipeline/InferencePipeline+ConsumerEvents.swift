@@ -28,7 +28,10 @@ extension InferencePipeline {
                 fail(error)
                 return
             }
-            quality?.post(.assigned(requestPartitionNumbers(partitions)))
+            if let quality {
+                let numbers = requestPartitionNumbers(partitions)
+                quality.post(.assigned(numbers, rebuild: rebuildInputs(for: quality.newlyOwned(numbers))))
+            }
             runtime.withLock { $0.joinedGroup = true }
             flowGate.apply(ledger.assign(partitions), to: consumer.current)
         case .revoking(let partitions):
@@ -37,6 +40,7 @@ extension InferencePipeline {
         case .lost(let partitions):
             counters.update { $0.rebalances += 1 }
             flowGate.apply(ledger.release(partitions).flow, to: consumer.current)
+            quality?.disown(requestPartitionNumbers(partitions))
             quality?.post(.revoked(requests: requestPartitionNumbers(partitions), labels: labelPartitionNumbers(partitions)))
         case .statistics(let statistics):
             runtime.withLock { $0.latestStatistics = statistics }

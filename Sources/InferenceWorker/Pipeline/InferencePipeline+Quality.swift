@@ -103,3 +103,62 @@ extension InferencePipeline {
         return nil
     }
 }
+
+extension InferencePipeline {
+    /// What to rebuild the join stores of newly assigned request partitions from (docs/quality.md,
+    /// "Rebalances and restarts"): the output topic from now − `maxAge` to its end, kept where
+    /// `source.partition` is one of them, and each one's labels from now − `maxAge` up to the
+    /// labels topic's committed offset (their ids are settled). Runs on the consumer's thread in
+    /// the assignment handler, before any record of the new assignment is handed over, so the
+    /// store is rebuilt before new predictions and labels reach it. Bounded by 30 s per read; a
+    /// read that fails is logged and counted, and the partition starts with an empty store.
+    ///
+    /// Output records are read back with the labels of the model version in service (a version
+    /// whose labels differ is refused record by record and counted as unreadable).
+    func rebuildInputs(for partitions: [Int32]) -> [Int32: LiveQuality.RebuildInput] {
+        guard let quality, let labelsTopic = configuration.labelsTopic, !partitions.isEmpty, configuration.rebuildLabelStore else { return [:] }
+        let wanted = Set(partitions)
+        let fromMs = Int64(Date().timeIntervalSince1970 * 1000) - configuration.labelStore.maxAge.nanoseconds / 1_000_000
+        let properties = configuration.kafkaProperties.merging(configuration.consumerProperties) { $1 }
+        let labels = models.current?.output.labels
+        var inputs: [Int32: LiveQuality.RebuildInput] = [:]
+        for partition in partitions { inputs[partition] = .init(predictions: [], settledIDs: []) }
+        do {
+            let outputs = try KafkaTopicSnapshot.readRange(topic: configuration.outputTopic, fromTimestampMs: fromMs,
+                                                           bootstrapServers: configuration.bootstrapServers, additionalProperties: properties, logger: logger)
+            var unreadable = 0
+            for record in outputs.records {
+                guard let value = record.value else { continue }
+                do {
+                    let (prediction, source) = try PendingPrediction.decodePredictionEvent(value, labels: { _ in labels })
+                    guard configuration.inputTopics.contains(source.topic), wanted.contains(source.partition) else { continue }
+                    inputs[source.partition]!.predictions.append(prediction)
+                } catch {
+                    unreadable += 1
+                }
+            }
+            let committed = try consumer.current?.committedOffsets(
+                for: partitions.map { KafkaTopicPartition(topic: labelsTopic, partition: KafkaPartition($0)) }) ?? [:]
+            var until: [Int32: Int64] = [:]
+            for (topicPartition, offset) in committed where offset.rawValue >= 0 { until[topicPartition.partition.rawValue] = offset.rawValue }
+            if !until.isEmpty {
+                let labelRecords = try KafkaTopicSnapshot.readRange(
+                    topic: labelsTopic, partitions: Set(until.keys), fromTimestampMs: fromMs, untilOffsets: until,
+                    bootstrapServers: configuration.bootstrapServers, additionalProperties: properties, logger: logger)
+                let decoder = LabelDecoder()
+                for record in labelRecords.records {
+                    guard let value = record.value, let label = try? decoder.decode(value) else { continue }
+                    inputs[record.partition.rawValue]?.settledIDs.append(label.id)
+                }
+            }
+            quality.update { $0.unreadablePredictions += unreadable }
+            return inputs
+        } catch {
+            quality.update { $0.rebuildFailures += partitions.count }
+            logger.warning("could not rebuild the quality join store of newly assigned partitions; they start empty", metadata: [
+                "kafka.partitions": "\(partitions)", "error": "\(error)",
+            ])
+            return [:]
+        }
+    }
+}

@@ -30,6 +30,13 @@ public final class LiveQuality: Sendable {
         public var reportsSent = 0
         public var reportsDelivered = 0
         public var reportsFailed = 0
+        /// Partitions whose join store was rebuilt, predictions restored, and rebuilds that failed
+        /// (the cluster did not answer in time: the partition starts with an empty store).
+        public var rebuiltPartitions = 0
+        public var restoredPredictions = 0
+        public var rebuildFailures = 0
+        /// Output records that could not be read back as predictions during rebuilds.
+        public var unreadablePredictions = 0
         /// The latest report of each monitored version (the source of the per-version gauges).
         public var latest: [String: QualityReport] = [:]
     }
@@ -39,8 +46,17 @@ public final class LiveQuality: Sendable {
         /// Request partitions revoked or lost (their pending predictions belong to the next owner),
         /// and labels partitions revoked or lost (their commit state is forgotten).
         case revoked(requests: [Int32], labels: [Int32])
-        /// Request partitions assigned.
-        case assigned([Int32])
+        /// Request partitions assigned, with what to rebuild the store of those new to this
+        /// replica from (read from the output and labels topics by the consumer thread).
+        case assigned([Int32], rebuild: [Int32: RebuildInput])
+    }
+
+    /// What a newly assigned partition's join store is rebuilt from (docs/quality.md, "Rebalances
+    /// and restarts"): its predictions of the last `maxAge` read back from the output topic, and the
+    /// ids of its labels up to the labels topic's committed offset (already counted).
+    struct RebuildInput: Sendable, Hashable {
+        var predictions: [PendingPrediction]
+        var settledIDs: [String]
     }
 
     private struct Checkpoint {
@@ -61,6 +77,9 @@ public final class LiveQuality: Sendable {
         /// thread (with the reports handed over by then).
         var flushAsked: UInt64 = 0
         var flushDone: (ticket: UInt64, reports: Int) = (0, 0)
+        /// Request partitions whose store this replica keeps (the consumer thread's view): those
+        /// of the last assignment.
+        var owned: Set<Int32> = []
     }
 
     private let state = Mutex(State())
@@ -160,6 +179,19 @@ public final class LiveQuality: Sendable {
             if Date() >= deadline { return false }
             Thread.sleep(forTimeInterval: 0.005)
         }
+    }
+
+    /// Of `partitions` (just assigned), those new to this replica; they become its own.
+    func newlyOwned(_ partitions: [Int32]) -> [Int32] {
+        state.withLock { state in
+            defer { state.owned = Set(partitions) }
+            return partitions.filter { !state.owned.contains($0) }
+        }
+    }
+
+    /// Partitions lost: their stores are not kept.
+    func disown(_ partitions: [Int32]) {
+        state.withLock { $0.owned.subtract(partitions) }
     }
 
     func takeEvents() -> [PartitionEvent] {

@@ -128,7 +128,10 @@ struct QualityPath {
         shared.addCheckpoint(commitGate.checkpoint())
     }
 
-    private mutating func applyPartitionEvents(now: Date) {
+    /// Applies the rebalances the consumer posted. Called as soon as the scoring thread takes
+    /// records: an assignment's event is posted before its first record is queued, so a rebuilt
+    /// store is in place before that partition's new predictions and labels reach it.
+    mutating func applyPartitionEvents(now: Date) {
         for event in shared.takeEvents() {
             switch event {
             case .revoked(let requests, let labels):
@@ -136,10 +139,22 @@ struct QualityPath {
                 // (a loss commits nothing): the next reads of these labels partitions start there.
                 revokedPending.formUnion(requests)
                 for partition in labels { commitGate.forget(partition: partition) }
-            case .assigned(let partitions):
+            case .assigned(let partitions, let rebuild):
                 revokedPending.subtract(partitions)
                 for partition in revokedPending.sorted() { tracker.revoke(partition: partition) }
                 revokedPending = []
+                for (partition, input) in rebuild.sorted(by: { $0.key < $1.key }) {
+                    tracker.revoke(partition: partition)
+                    let summary = tracker.rebuild(partition: partition, predictions: input.predictions, settledIDs: input.settledIDs, now: now)
+                    shared.update {
+                        $0.rebuiltPartitions += 1
+                        $0.restoredPredictions += summary.restored
+                    }
+                    logger.info("join store rebuilt", metadata: [
+                        "kafka.partition": "\(partition)", "quality.restored": "\(summary.restored)", "quality.settled": "\(summary.alreadySettled)",
+                        "quality.too_old": "\(summary.tooOld)",
+                    ])
+                }
             }
         }
     }

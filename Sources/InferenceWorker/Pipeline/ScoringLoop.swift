@@ -92,6 +92,8 @@ struct ScoringLoop: @unchecked Sendable {
                 deadline = Date(timeIntervalSinceNow: 0.1)
             }
             guard let records = queue.take(waitingUntil: deadline) else { break }
+            // Rebalances posted before these records were queued apply before they are handled.
+            quality?.applyPartitionEvents(now: Date())
             // The batcher's clock is read once per 16 records (at most ~0.1 ms stale at ~5 µs per
             // record): its deadlines are milliseconds, and this is the serial thread.
             var now = clock.now

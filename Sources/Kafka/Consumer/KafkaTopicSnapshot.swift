@@ -74,9 +74,50 @@ public struct KafkaTopicSnapshot: Sendable {
         return try outcome.get()
     }
 
+    /// Reads part of `topic` now, blocking the calling thread (call it from a thread of your own,
+    /// never from Swift's cooperative pool): the records of `partitions` (all when nil) from the
+    /// first with a timestamp at or after `fromTimestampMs` (librdkafka's `offsets_for_times`; the
+    /// beginning when nil) up to the partition's current end, or up to `untilOffsets[p]`
+    /// (exclusive) when that is lower. Without a group, nothing committed.
+    ///
+    /// - Throws: as ``read(topic:bootstrapServers:additionalProperties:timeout:logger:)``.
+    public static func readRange(
+        topic: String, partitions: Set<Int32>? = nil, fromTimestampMs: Int64? = nil, untilOffsets: [Int32: Int64]? = nil,
+        bootstrapServers: [String], additionalProperties: [String: String] = [:], timeout: Duration = .seconds(30), logger: Logger
+    ) throws(KafkaError) -> KafkaTopicSnapshot {
+        try readBlocking(topic: topic, bootstrapServers: bootstrapServers, additionalProperties: additionalProperties, timeout: timeout, logger: logger,
+                         partitions: partitions, fromTimestampMs: fromTimestampMs, untilOffsets: untilOffsets)
+    }
+
+    /// The timestamps of the records at the given offsets (one per partition), read with a
+    /// temporary assignment that is cleared again.
+    private static func lastTimestamps(
+        client: RDKafkaClient, topic: String, partitions: [(Int32, Int64)], remainingMs: () -> Int32
+    ) throws(KafkaError) -> [Int32: Int64] {
+        let assignment = partitions.map { (KafkaTopicPartition(topic: topic, partition: KafkaPartition($0.0)), KafkaOffset($0.1) as KafkaOffset?) }
+        let assignError = RDKafkaPartitionList.with(assignment) { list in rd_kafka_assign(client.handle, list) }
+        guard assignError == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdkafka: assignError, context: "assigning \(topic)") }
+        defer { rd_kafka_assign(client.handle, nil) }
+        var times: [Int32: Int64] = [:]
+        let wanted = Dictionary(uniqueKeysWithValues: partitions)
+        while times.count < partitions.count {
+            let wait = remainingMs()
+            guard wait > 0 else { throw KafkaError(code: .timedOut, message: "reading the last records of \(topic) timed out", isRetriable: true) }
+            guard let message = rd_kafka_consumer_poll(client.handle, Swift.min(wait, 100)) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            let m = message.pointee
+            guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR, wanted[m.partition] == m.offset else { continue }
+            var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestamp = rd_kafka_message_timestamp(message, &kind)
+            times[m.partition] = kind == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? Int64.max : timestamp
+        }
+        return times
+    }
+
     /// The blocking read; see ``read(topic:bootstrapServers:additionalProperties:timeout:logger:)``.
     static func readBlocking(
-        topic: String, bootstrapServers: [String], additionalProperties: [String: String], timeout: Duration, logger: Logger
+        topic: String, bootstrapServers: [String], additionalProperties: [String: String], timeout: Duration, logger: Logger,
+        partitions wanted: Set<Int32>? = nil, fromTimestampMs: Int64? = nil, untilOffsets: [Int32: Int64]? = nil
     ) throws(KafkaError) -> KafkaTopicSnapshot {
         try KafkaConfigurationCheck.bootstrapServers(bootstrapServers)
         let deadline = ContinuousClock.now + timeout
@@ -111,19 +152,52 @@ public struct KafkaTopicSnapshot: Sendable {
 
         // Where each partition ends now.
         var ends: [Int32: Int64] = [:]
-        for partition in 0..<Int32(partitionCount) {
+        var starts: [Int32: Int64] = [:]
+        for partition in 0..<Int32(partitionCount) where wanted?.contains(partition) ?? true {
             var low: Int64 = 0, high: Int64 = 0
             let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, remainingMs())
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw KafkaError(rdkafka: err, context: "reading the end of \(topic)[\(partition)]")
             }
-            if high > low { ends[partition] = high }
+            if let until = untilOffsets?[partition] { high = Swift.min(high, until) }
+            if high > low {
+                ends[partition] = high
+                starts[partition] = low
+            }
+        }
+        if let fromTimestampMs, !ends.isEmpty {
+            // The first offset at or after the time, per partition (-1: none, nothing to read).
+            let query = ends.keys.sorted().map { (KafkaTopicPartition(topic: topic, partition: KafkaPartition($0)), KafkaOffset(fromTimestampMs) as KafkaOffset?) }
+            let found = try RDKafkaPartitionList.with(query) { (list) throws(KafkaError) -> [Int32: Int64] in
+                let err = rd_kafka_offsets_for_times(client.handle, list, remainingMs())
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdkafka: err, context: "looking up offsets by time in \(topic)") }
+                var found: [Int32: Int64] = [:]
+                for element in RDKafkaPartitionList.elements(list) { found[element.partition] = element.offset }
+                return found
+            }
+            // No offset (-1) means no record at or after the time, or a broker that cannot look
+            // offsets up by time (librdkafka's mock cluster answers -1 to every such query): the
+            // partition's last record tells which; in the second case it is read from its start
+            // (the caller filters by time itself).
+            let unknown = ends.keys.filter { (found[$0] ?? -1) < 0 }.sorted()
+            let lastTimes = unknown.isEmpty ? [:] : try lastTimestamps(client: client, topic: topic, partitions: unknown.map { ($0, ends[$0]! - 1) }, remainingMs: remainingMs)
+            for (partition, end) in ends {
+                var start = found[partition] ?? -1
+                if start < 0, let last = lastTimes[partition], last >= fromTimestampMs { start = starts[partition] ?? 0 }
+                if start < 0 || start >= end {
+                    ends.removeValue(forKey: partition)
+                } else {
+                    starts[partition] = Swift.max(starts[partition] ?? 0, start)
+                }
+            }
         }
         var records: [Record] = []
         guard !ends.isEmpty else {
             return KafkaTopicSnapshot(topic: topic, records: records)
         }
-        let assignment = ends.keys.sorted().map { (KafkaTopicPartition(topic: topic, partition: KafkaPartition($0)), KafkaOffset(-2) as KafkaOffset?) }
+        let assignment = ends.keys.sorted().map {
+            (KafkaTopicPartition(topic: topic, partition: KafkaPartition($0)), KafkaOffset(fromTimestampMs == nil ? -2 : starts[$0]!) as KafkaOffset?)
+        }
         let assignError = RDKafkaPartitionList.with(assignment) { list in rd_kafka_assign(client.handle, list) }
         guard assignError == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(rdkafka: assignError, context: "assigning \(topic)")
@@ -157,6 +231,10 @@ public struct KafkaTopicSnapshot: Sendable {
             if m.offset + 1 >= end { open.remove(m.partition) }
         }
         records.sort { ($0.partition.rawValue, $0.offset.rawValue) < ($1.partition.rawValue, $1.offset.rawValue) }
+        // A record delivered twice (a fetch of an earlier assignment of the same client) is kept once.
+        records = records.enumerated().filter { index, record in
+            index == 0 || records[index - 1].partition != record.partition || records[index - 1].offset != record.offset
+        }.map(\.element)
         return KafkaTopicSnapshot(topic: topic, records: records)
     }
 }
