@@ -17,6 +17,7 @@ extension WorkerMetrics {
         public static let join = "inference_worker_quality_join_total"
         public static let evictions = "inference_worker_quality_evictions_total"
         public static let reports = "inference_worker_quality_reports_total"
+        public static let rebuild = "inference_worker_quality_rebuild_total"
         public static let pending = "inference_worker_quality_pending_predictions"
         public static let metric = "inference_worker_quality"
     }
@@ -58,6 +59,10 @@ extension WorkerMetrics {
             (QualityName.reports, [("outcome", "sent")], snapshot.reportsSent),
             (QualityName.reports, [("outcome", "delivered")], snapshot.reportsDelivered),
             (QualityName.reports, [("outcome", "failed")], snapshot.reportsFailed),
+            (QualityName.rebuild, [("outcome", "partition_rebuilt")], snapshot.rebuiltPartitions),
+            (QualityName.rebuild, [("outcome", "prediction_restored")], snapshot.restoredPredictions),
+            (QualityName.rebuild, [("outcome", "partition_failed")], snapshot.rebuildFailures),
+            (QualityName.rebuild, [("outcome", "record_unreadable")], snapshot.unreadablePredictions),
         ]
         var values: [String: (version: String, value: Double)] = [:]
         for (version, report) in snapshot.latest {
