@@ -97,9 +97,15 @@ struct DemoCommand: AsyncParsableCommand {
         }
         var dashboard: OperationsHTTPServer.Running?
         if dashboardPort > 0 {
-            dashboard = try await OperationsEndpoints.start(host: "127.0.0.1", port: dashboardPort, pipeline: pipeline, metrics: WorkerMetrics(),
-                                                           dashboard: pipeline.recentReports, logger: logger)
-            say("dashboard: http://127.0.0.1:\(dashboard!.port)/dashboard (metrics at /metrics)")
+            do {
+                let running = try await OperationsEndpoints.start(host: "127.0.0.1", port: dashboardPort, pipeline: pipeline, metrics: WorkerMetrics(),
+                                                                  dashboard: pipeline.recentReports, logger: logger)
+                dashboard = running
+                say("dashboard: http://127.0.0.1:\(running.port)/dashboard (metrics at /metrics)")
+            } catch {
+                // The demo runs without the page rather than not at all (say, the port is taken).
+                say("no dashboard: \(error) (choose another port with --dashboard-port)")
+            }
         }
         let signals = ShutdownSignals()
 
