@@ -24,6 +24,7 @@ enum ConfigReport {
             ("drift-window", ms(c.driftWindow)),
             ("labels-topic", c.labelsTopic ?? "none (live quality off)"),
             ("quality-topic", c.effectiveQualityTopic ?? "none"),
+            ("training-examples-topic", c.trainingExamplesTopic ?? "none"),
             ("quality-window-records", "\(c.quality.windowRecordCount)"),
             ("quality-window", ms(c.quality.windowDuration)),
             ("group-id", c.groupID),

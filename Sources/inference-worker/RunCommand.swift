@@ -93,7 +93,7 @@ enum WorkerTopics {
     static func specifications(_ c: WorkerConfiguration) -> [KafkaTopicSpecification] {
         var names = c.inputTopics + [c.outputTopic, c.effectiveDeadLetterTopic]
         if let drift = c.driftTopic { names.append(drift) }
-        if let labels = c.labelsTopic, let quality = c.effectiveQualityTopic { names += [labels, quality] }
+        if let labels = c.labelsTopic, let quality = c.effectiveQualityTopic { names += [labels, quality] + (c.trainingExamplesTopic.map { [$0] } ?? []) }
         return names.map { KafkaTopicSpecification(name: $0, partitions: $0 == c.effectiveDeadLetterTopic ? max(1, c.createTopicPartitions / 4) : c.createTopicPartitions) }
     }
 

@@ -33,6 +33,8 @@ struct WorkerOptions: ParsableArguments {
     var labelsTopic: String?
     @Option(help: "Quality report topic (used with --labels-topic). Default: inference-quality.")
     var qualityTopic: String?
+    @Option(help: "Topic for labelled examples to retrain on (request as received, prediction, version, label, times), with --labels-topic. Default: none.")
+    var trainingExamplesTopic: String?
     @Option(help: "A quality window closes after this many labelled examples. Default: 10000.")
     var qualityWindowRecords: String?
     @Option(help: "A quality window also closes at every multiple of this duration (aligned across replicas), e.g. 60s. Default: 60s.")
@@ -113,6 +115,7 @@ struct WorkerOptions: ParsableArguments {
             ("bootstrap-servers", bootstrapServers), ("input-topics", inputTopics), ("output-topic", outputTopic),
             ("dead-letter-topic", deadLetterTopic), ("drift-topic", driftTopic), ("drift-window-records", driftWindowRecords),
             ("drift-window", driftWindow), ("labels-topic", labelsTopic), ("quality-topic", qualityTopic),
+            ("training-examples-topic", trainingExamplesTopic),
             ("quality-window-records", qualityWindowRecords), ("quality-window", qualityWindow), ("group-id", groupId),
             ("group-instance-id", groupInstanceId), ("worker-id", workerId), ("create-topics", createTopics),
             ("create-topic-partitions", createTopicPartitions), ("model-root", modelRoot), ("model-name", modelName),
@@ -139,7 +142,7 @@ enum SettingSource: String {
 struct WorkerSettingsResolver {
     static let settingNames = [
         "bootstrap-servers", "input-topics", "output-topic", "dead-letter-topic", "drift-topic", "drift-window-records",
-        "drift-window", "labels-topic", "quality-topic", "quality-window-records", "quality-window", "group-id",
+        "drift-window", "labels-topic", "quality-topic", "training-examples-topic", "quality-window-records", "quality-window", "group-id",
         "group-instance-id", "worker-id", "create-topics", "create-topic-partitions", "model-root", "model-name",
         "model-version", "model-poll-interval", "onnxruntime-library", "onnxruntime-intra-op-threads", "onnxruntime-inter-op-threads",
         "max-batch-size", "max-batch-delay", "adaptive-batching",
@@ -237,6 +240,7 @@ struct WorkerSettingsResolver {
         if let v = value("drift-window") { c.driftWindow = try Parse.duration(v, "drift-window") }
         if let v = value("labels-topic") { c.labelsTopic = v }
         if let v = value("quality-topic") { c.qualityTopic = v }
+        if let v = value("training-examples-topic") { c.trainingExamplesTopic = v }
         if let v = value("quality-window-records") { c.quality.windowRecordCount = try Parse.int(v, "quality-window-records") }
         if let v = value("quality-window") { c.quality.windowDuration = try Parse.duration(v, "quality-window") }
         if let v = value("group-id") { c.groupID = v }

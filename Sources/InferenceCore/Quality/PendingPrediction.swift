@@ -22,14 +22,18 @@ public struct PendingPrediction: Sendable, Hashable {
     public var predictionTimeMs: Int64
     /// The request's offset in its partition, when known (kept for diagnostics and rebuilds).
     public var sourceOffset: Int64?
+    /// The request's value as received, kept only when labelled examples are written out for
+    /// retraining (`--training-examples-topic`); charged in ``estimatedBytes``. Default nil.
+    public var request: [UInt8]?
 
     /// Creates a pending prediction.
-    public init(id: String, modelVersion: String, output: Output, predictionTimeMs: Int64, sourceOffset: Int64? = nil) {
+    public init(id: String, modelVersion: String, output: Output, predictionTimeMs: Int64, sourceOffset: Int64? = nil, request: [UInt8]? = nil) {
         self.id = id
         self.modelVersion = modelVersion
         self.output = output
         self.predictionTimeMs = predictionTimeMs
         self.sourceOffset = sourceOffset
+        self.request = request
     }
 
     /// Creates a pending prediction from the pipeline's output for one record.
@@ -40,7 +44,9 @@ public struct PendingPrediction: Sendable, Hashable {
     ///   - prediction: the validated output.
     ///   - predictionTimeMs: the prediction's `processing_time`.
     ///   - sourceOffset: the request's offset.
-    public init(id: String, modelVersion: String, prediction: PredictionOutput, predictionTimeMs: Int64, sourceOffset: Int64? = nil) {
+    ///   - request: the request's value as received, to write labelled examples out (else nil).
+    public init(id: String, modelVersion: String, prediction: PredictionOutput, predictionTimeMs: Int64, sourceOffset: Int64? = nil,
+                request: [UInt8]? = nil) {
         let output: Output
         switch prediction {
         case .regression(let score): output = .regression(score: score)
@@ -49,14 +55,14 @@ public struct PendingPrediction: Sendable, Hashable {
         case .binary(let score, _, let isPositive): output = .binary(score: score, predictedPositive: isPositive)
         case .multiclass(let probabilities, let classIndex, _): output = .multiclass(probabilities: Array(probabilities), predictedIndex: classIndex)
         }
-        self.init(id: id, modelVersion: modelVersion, output: output, predictionTimeMs: predictionTimeMs, sourceOffset: sourceOffset)
+        self.init(id: id, modelVersion: modelVersion, output: output, predictionTimeMs: predictionTimeMs, sourceOffset: sourceOffset, request: request)
     }
 
     /// The bytes this entry is charged in ``PendingPredictions`` (an estimate of its heap footprint):
     /// 96 fixed (the entry, its index slot and the dictionary's share) + the id's and the version's
-    /// UTF-8 bytes + 4 per probability.
+    /// UTF-8 bytes + 4 per probability + the kept request's bytes.
     public var estimatedBytes: Int {
-        var bytes = 96 + id.utf8.count + modelVersion.utf8.count
+        var bytes = 96 + id.utf8.count + modelVersion.utf8.count + (request?.count ?? 0)
         if case .multiclass(let probabilities, _) = output { bytes += 4 * probabilities.count }
         return bytes
     }

@@ -67,6 +67,11 @@ public struct WorkerConfiguration: Sendable {
     /// Where quality reports go when ``labelsTopic`` is set. Default `inference-quality` (beside
     /// the drift topic's `inference-drift`; `inference-worker report --quality-topic` reads it).
     public var qualityTopic: String = "inference-quality"
+    /// Where each labelled example goes for retraining (the request as received, the prediction,
+    /// the version, the label and both times), keyed like the label; nil (the default) writes none.
+    /// Needs ``labelsTopic``. Pending predictions then keep their request (``labelStore``'s byte
+    /// bound counts it).
+    public var trainingExamplesTopic: String? = nil
     /// Quality windows (count and aligned duration) and accumulators. Default ``QualityConfiguration/init()``.
     public var quality = QualityConfiguration()
     /// Bounds of the per-partition store of predictions waiting for their label. Default ``PendingPredictions/Configuration/init()``.
@@ -145,6 +150,9 @@ public struct WorkerConfiguration: Sendable {
             throw fail("output-topic", "input, output, dead-letter and drift topics must all differ (a worker reading its own output loops forever)")
         }
         if driftTopic?.isEmpty == true { throw fail("drift-topic", "must not be empty; omit it to disable drift reports") }
+        if labelsTopic == nil, trainingExamplesTopic != nil {
+            throw fail("training-examples-topic", "needs --labels-topic: examples are made by joining labels with predictions")
+        }
         if let labelsTopic {
             if labelsTopic.isEmpty { throw fail("labels-topic", "must not be empty; omit it to turn live quality off") }
             if qualityTopic.isEmpty { throw fail("quality-topic", "must not be empty") }
@@ -154,6 +162,9 @@ public struct WorkerConfiguration: Sendable {
             }
             if others.contains(qualityTopic) {
                 throw fail("quality-topic", "must differ from the request, output, dead-letter and drift topics")
+            }
+            if let training = trainingExamplesTopic, training.isEmpty || others.contains(training) || training == labelsTopic || training == qualityTopic {
+                throw fail("training-examples-topic", "must be a topic of its own (not empty, not a request, output, dead-letter, drift, labels or quality topic)")
             }
             let strategy = kafkaProperties.merging(consumerProperties) { $1 }["partition.assignment.strategy"]
             if let strategy, strategy.trimmingCharacters(in: .whitespaces) != KafkaConsumerConfiguration.AssignmentStrategy.range.rawValue {

@@ -18,6 +18,7 @@ extension WorkerMetrics {
         public static let evictions = "inference_worker_quality_evictions_total"
         public static let reports = "inference_worker_quality_reports_total"
         public static let rebuild = "inference_worker_quality_rebuild_total"
+        public static let trainingExamples = "inference_worker_quality_training_examples_total"
         public static let pending = "inference_worker_quality_pending_predictions"
         public static let metric = "inference_worker_quality"
     }
@@ -63,6 +64,9 @@ extension WorkerMetrics {
             (QualityName.rebuild, [("outcome", "prediction_restored")], snapshot.restoredPredictions),
             (QualityName.rebuild, [("outcome", "partition_failed")], snapshot.rebuildFailures),
             (QualityName.rebuild, [("outcome", "record_unreadable")], snapshot.unreadablePredictions),
+            (QualityName.trainingExamples, [("outcome", "sent")], snapshot.trainingExamplesSent),
+            (QualityName.trainingExamples, [("outcome", "delivered")], snapshot.trainingExamplesDelivered),
+            (QualityName.trainingExamples, [("outcome", "failed")], snapshot.trainingExamplesFailed),
         ]
         var values: [String: (version: String, value: Double)] = [:]
         for (version, report) in snapshot.latest {

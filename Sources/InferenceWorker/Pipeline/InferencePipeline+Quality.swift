@@ -29,6 +29,10 @@ extension InferencePipeline {
                 if let decision = ledger.acknowledge(record.ticket, offset: record.message.offset) {
                     flowGate.apply(decision, to: consumer.current)
                 }
+            },
+            publishTrainingExample: { [self] key, value in
+                let sent = !value.isEmpty && publisher.publishTrainingExample(key: key, value: value)
+                shared.update { if sent { $0.trainingExamplesSent += 1 } else { $0.trainingExamplesFailed += 1 } }
             }
         )
     }

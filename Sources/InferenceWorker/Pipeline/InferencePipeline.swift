@@ -92,7 +92,8 @@ public final class InferencePipeline: Sendable {
         publisher = OutputPublisher(
             configuration: .init(
                 outputTopic: configuration.outputTopic, deadLetterTopic: configuration.effectiveDeadLetterTopic,
-                driftTopic: configuration.driftTopic, qualityTopic: configuration.effectiveQualityTopic, workerID: configuration.workerID,
+                driftTopic: configuration.driftTopic, qualityTopic: configuration.effectiveQualityTopic,
+                trainingExamplesTopic: configuration.labelsTopic == nil ? nil : configuration.trainingExamplesTopic, workerID: configuration.workerID,
                 producer: configuration.producerConfiguration, recoveryTimeout: configuration.producerRecoveryTimeout,
                 maxMessageBytes: configuration.maxMessageBytes
             ),
@@ -103,7 +104,10 @@ public final class InferencePipeline: Sendable {
                 }
             },
             giveUp: { error in giveUp.pipeline?.fail(error) },
-            qualityDelivered: { delivered in quality?.reportSettled(delivered: delivered) }
+            qualityDelivered: { delivered in quality?.reportSettled(delivered: delivered) },
+            trainingDelivered: { delivered in
+                quality?.update { if delivered { $0.trainingExamplesDelivered += 1 } else { $0.trainingExamplesFailed += 1 } }
+            }
         )
         giveUp.pipeline = self
     }

@@ -37,6 +37,11 @@ public final class LiveQuality: Sendable {
         public var rebuildFailures = 0
         /// Output records that could not be read back as predictions during rebuilds.
         public var unreadablePredictions = 0
+        /// Labelled examples handed to the producer for the training-examples topic, delivered, and
+        /// not written (refused, or not handed over).
+        public var trainingExamplesSent = 0
+        public var trainingExamplesDelivered = 0
+        public var trainingExamplesFailed = 0
         /// The latest report of each monitored version (the source of the per-version gauges).
         public var latest: [String: QualityReport] = [:]
     }

@@ -40,6 +40,8 @@ final class OutputPublisher: Sendable {
         var driftTopic: String?
         /// Where quality reports go (nil: live quality is off).
         var qualityTopic: String? = nil
+        /// Where labelled examples go (nil: none are written).
+        var trainingExamplesTopic: String? = nil
         var workerID: String
         var producer: KafkaProducerConfiguration
         /// The longest a producer may stay unrecovered (no successful delivery since its first
@@ -91,6 +93,10 @@ final class OutputPublisher: Sendable {
     /// Context of quality reports' delivery reports. Output slots' contexts are never below 2^32
     /// (their generation, at least 1, is in the upper half), so neither 0 nor 1 can be one.
     private static let qualityContext: UInt64 = 1
+    /// Context of training examples' delivery reports (likewise never an output slot's).
+    private static let trainingContext: UInt64 = 2
+    /// Told whether each training example sent was delivered (on the delivery thread).
+    private let trainingDelivered: @Sendable (Bool) -> Void
     /// Told whether each quality report sent was delivered (on the delivery thread).
     private let qualityDelivered: @Sendable (Bool) -> Void
 
@@ -101,9 +107,11 @@ final class OutputPublisher: Sendable {
         configuration: Configuration, logger: Logger, counters: PipelineCounters,
         acknowledge: @escaping @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void,
         giveUp: @escaping @Sendable (KafkaError) -> Void,
-        qualityDelivered: @escaping @Sendable (Bool) -> Void = { _ in }
+        qualityDelivered: @escaping @Sendable (Bool) -> Void = { _ in },
+        trainingDelivered: @escaping @Sendable (Bool) -> Void = { _ in }
     ) {
         self.qualityDelivered = qualityDelivered
+        self.trainingDelivered = trainingDelivered
         self.configuration = configuration
         self.logger = logger
         self.counters = counters
@@ -221,6 +229,21 @@ final class OutputPublisher: Sendable {
         }
     }
 
+    /// Publishes a labelled example to the training-examples topic (best effort, like reports).
+    ///
+    /// - Returns: whether it was handed to the producer.
+    @discardableResult
+    func publishTrainingExample(key: [UInt8]?, value: [UInt8]) -> Bool {
+        guard let topic = configuration.trainingExamplesTopic, let producer = state.withLock({ $0.recovering ? nil : $0.producer }) else { return false }
+        do {
+            try producer.send(KafkaProducerMessage(topic: topic, key: key, value: value), context: Self.trainingContext)
+            return true
+        } catch {
+            logger.debug("training example not sent", metadata: ["kafka.topic": "\(topic)", "error": "\(error)"])
+            return false
+        }
+    }
+
     private func topic(of slot: OutputSlot) -> String {
         slot.isDeadLetter ? configuration.deadLetterTopic : configuration.outputTopic
     }
@@ -295,6 +318,10 @@ final class OutputPublisher: Sendable {
     // MARK: - Delivery reports (the producer's thread)
 
     private func delivered(_ report: KafkaDeliveryReport, generation: UInt64) {
+        if report.context == Self.trainingContext {
+            trainingDelivered(report.error == nil)
+            return
+        }
         if report.context == Self.qualityContext {
             if let error = report.error {
                 logger.warning("quality report not written", metadata: ["kafka.topic": "\(report.topic)", "error": "\(error)"])

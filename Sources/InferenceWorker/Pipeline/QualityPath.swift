@@ -37,18 +37,24 @@ struct QualityPath {
     private var revokedPending: Set<Int32> = []
     /// Which labels-topic offsets are committable.
     private var commitGate: LabelCommitGate
+    /// Writes a labelled example (key, value) to the training-examples topic; nil when none are written.
+    private let publishTrainingExample: (([UInt8]?, [UInt8]) -> Void)?
+    private let modelName: String
 
     /// - Parameters:
     ///   - publish: sends one report (to the quality topic and the dashboard).
     ///   - acknowledge: marks a label record done in the ledger.
+    ///   - publishTrainingExample: writes a labelled example, when a training-examples topic is set.
     init(configuration: WorkerConfiguration, shared: LiveQuality, logger: Logger, publish: @escaping (QualityReport) -> Void,
-         acknowledge: @escaping (InboundRecord) -> Void) {
+         acknowledge: @escaping (InboundRecord) -> Void, publishTrainingExample: (([UInt8]?, [UInt8]) -> Void)? = nil) {
         tracker = QualityTracker(modelName: configuration.modelName, workerID: configuration.workerID, store: configuration.labelStore,
                                  configuration: configuration.quality)
         self.shared = shared
         self.logger = logger
         self.publish = publish
         self.acknowledge = acknowledge
+        self.publishTrainingExample = configuration.trainingExamplesTopic == nil ? nil : publishTrainingExample
+        modelName = configuration.modelName
         commitGate = LabelCommitGate(holdMs: configuration.labelStore.maxEarlyLabelAge.nanoseconds / 1_000_000 + 1000)
     }
 
@@ -61,10 +67,14 @@ struct QualityPath {
     mutating func recordPrediction(_ output: PredictionOutput, requestID: String?, message: KafkaConsumerMessage, version: String, processingTimeMs: Int64) {
         let id = requestID ?? PredictionEncoder.derivedID(topic: message.topic, partition: message.partition.rawValue, offset: message.offset)
         let outcome = tracker.recordPrediction(
-            PendingPrediction(id: id, modelVersion: version, prediction: output, predictionTimeMs: processingTimeMs, sourceOffset: message.offset.rawValue),
+            PendingPrediction(id: id, modelVersion: version, prediction: output, predictionTimeMs: processingTimeMs, sourceOffset: message.offset.rawValue,
+                              request: publishTrainingExample == nil ? nil : message.value),
             partition: message.partition.rawValue
         )
-        if case .joinedEarlyLabel = outcome { commitGate.joinedEarly(partition: message.partition.rawValue, id: id) }
+        if case .joinedEarlyLabel(let example) = outcome {
+            commitGate.joinedEarly(partition: message.partition.rawValue, id: id)
+            writeTrainingExample(example, key: message.key)
+        }
     }
 
     /// A record of the labels topic: joined (or counted), then acknowledged in the ledger at once
@@ -105,6 +115,7 @@ struct QualityPath {
             let labelTimeMs = message.timestamp?.milliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
             let outcome = tracker.recordLabel(label, partition: message.partition.rawValue, labelTimeMs: labelTimeMs)
             shared.update { $0.labelsRead += 1 }
+            if case .joined(let example) = outcome { writeTrainingExample(example, key: message.key) }
             return (label.id, outcome == .heldEarly)
         }
     }
@@ -126,6 +137,39 @@ struct QualityPath {
         applyPartitionEvents(now: now)
         emit(tracker.flush(now: now))
         shared.addCheckpoint(commitGate.checkpoint())
+    }
+
+    private func writeTrainingExample(_ example: LabelledExample, key: [UInt8]?) {
+        guard let publishTrainingExample else { return }
+        publishTrainingExample(key, Self.trainingExample(example, modelName: modelName))
+    }
+
+    /// One labelled example as JSON: `id`, `model` (`name`, `version`), `prediction` (`score`, and
+    /// `predicted_positive` for a binary model; `probabilities` in label order and
+    /// `predicted_index` for a multiclass one), `label` as sent, `prediction_time`, `label_time`
+    /// (ms since the epoch) and `request`, the request's value as received (a JSON object; `null`
+    /// for a prediction restored by a rebuild, whose request is not kept in the output topic).
+    static func trainingExample(_ example: LabelledExample, modelName: String) -> [UInt8] {
+        let prediction: [String: Any] = switch example.prediction.output {
+        case .regression(let score): ["score": Double(score)]
+        case .binary(let score, let positive): ["score": Double(score), "predicted_positive": positive]
+        case .multiclass(let probabilities, let index): ["probabilities": probabilities.map(Double.init), "predicted_index": index]
+        }
+        let label: Any = switch example.label {
+        case .text(let text): text
+        case .number(let number): number
+        case .bool(let flag): flag
+        }
+        let object: [String: Any] = [
+            "id": example.id, "model": ["name": modelName, "version": example.prediction.modelVersion],
+            "prediction": prediction, "label": label,
+            "prediction_time": example.predictionTimeMs, "label_time": example.labelTimeMs,
+        ]
+        // The request is spliced in as received (it is valid JSON: it was scored).
+        guard var bytes = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).map({ $0 }), bytes.last == UInt8(ascii: "}") else { return [] }
+        bytes.removeLast()
+        bytes += Array(#","request":"#.utf8) + (example.prediction.request ?? Array("null".utf8)) + [UInt8(ascii: "}")]
+        return bytes
     }
 
     /// Applies the rebalances the consumer posted. Called as soon as the scoring thread takes

@@ -90,6 +90,51 @@ import Testing
         await harness.close()
     }
 
+    @Test func labelledExamplesAreWrittenForRetraining() async throws {
+        let harness = try Self.harness()
+        try harness.broker.createTopic("training", partitions: 2)
+        let examples = ConsumerProbe()
+        let reader = try examples.makeConsumer(.test(harness.broker, group: uniqueName("training-reader"), topics: ["training"]))
+        var configuration = Self.configuration(harness, windowRecords: 1000)
+        configuration.trainingExamplesTopic = "training"
+        let n = 12
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r-\($0)").json })
+        #expect(await harness.waitForOutcomes(n))
+        let served = Dictionary(uniqueKeysWithValues: harness.predictions.map { ($0.id, $0) })
+        // Labels for all but the last two: only labelled examples are written.
+        try await harness.sendLabels((0..<(n - 2)).map { (key: "key-\($0 % 13)", value: #"{"id": "r-\#($0)", "label": "\#(Self.truth($0))"}"#) })
+        #expect(await examples.wait { $0.records.count >= n - 2 } != nil)
+        let records = examples.snapshot.records
+        #expect(records.count == n - 2)
+        var seen: Set<String> = []
+        for record in records {
+            let value = try #require(record.value)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any])
+            let id = try #require(json["id"] as? String)
+            let i = try #require(Int(id.dropFirst(2)))
+            seen.insert(id)
+            #expect(json["label"] as? String == Self.truth(i))
+            #expect((json["model"] as? [String: Any])?["version"] as? String == "1")
+            #expect(record.key == Array("key-\(i % 13)".utf8), "keyed like the label (and the request)")
+            // The request as received, byte for byte in meaning.
+            let request = try #require(json["request"] as? [String: Any])
+            let sent = try #require(try JSONSerialization.jsonObject(with: Data(TestModels.request(i, id: id).json)) as? [String: Any])
+            #expect(NSDictionary(dictionary: request).isEqual(to: sent))
+            let prediction = try #require(json["prediction"] as? [String: Any])
+            let score = try #require((prediction["score"] as? NSNumber)?.doubleValue)
+            let servedPrediction = try #require(served[id])
+            #expect(abs(score - servedPrediction.score) < 1e-6)
+            #expect((prediction["predicted_positive"] as? Bool) == (servedPrediction.label == "yes"))
+        }
+        #expect(seen == Set((0..<(n - 2)).map { "r-\($0)" }))
+        #expect(running.pipeline.quality?.snapshot.trainingExamplesSent == n - 2)
+        try await running.stop()
+        await reader.close()
+        await harness.close()
+    }
+
     @Test func badLabelEventsAreCountedNotDeadLetteredAndDoNotStopAnything() async throws {
         let harness = try Self.harness()
         let reports = ConsumerProbe()
@@ -180,6 +225,14 @@ import Testing
         var cooperative = c
         cooperative.consumerProperties["partition.assignment.strategy"] = "cooperative-sticky"
         #expect(throws: WorkerConfigurationError.self) { try cooperative.validate() }
+        var training = c
+        training.trainingExamplesTopic = "training"
+        try training.validate()
+        training.labelsTopic = nil
+        #expect(throws: WorkerConfigurationError.self) { try training.validate() }
+        training.labelsTopic = "labels"
+        training.trainingExamplesTopic = "inference-quality"
+        #expect(throws: WorkerConfigurationError.self) { try training.validate() }
     }
 }
 
