@@ -145,6 +145,12 @@ struct DemoCommand: AsyncParsableCommand {
                 while counters.snapshot.outcomes < generator.sent && ContinuousClock.now < deadline && !interrupted.isSet {
                     try await Task.sleep(for: .milliseconds(100))
                 }
+                // And for the last predictions' labels (due --label-delay later) to be read.
+                let labelDeadline = ContinuousClock.now.advanced(by: .milliseconds(Int64((labelDelay + 5) * 1000)))
+                while (labels.pending > 0 || (pipeline.quality?.snapshot.labelsRead ?? 0) < labels.sent)
+                    && ContinuousClock.now < labelDeadline && !interrupted.isSet {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
                 pipeline.requestShutdown()
             }
             try await group.waitForAll()

@@ -44,6 +44,8 @@ final class DelayedLabels: Sendable {
 
     /// Labels sent so far.
     var sent: Int { sentCount.load(ordering: .relaxed) }
+    /// Labels scheduled and not yet sent.
+    var pending: Int { state.withLock { $0.queue.count } }
 
     /// Schedules the label of one prediction record (its key is the request's).
     func observe(key: [UInt8]?, prediction: [UInt8], shifted: Bool) {
