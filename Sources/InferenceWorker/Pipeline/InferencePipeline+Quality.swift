@@ -141,6 +141,10 @@ extension InferencePipeline {
                     unreadable += 1
                 }
             }
+            // The consumer is referenced right after its initialiser returns, and the first
+            // assignment can only come later (a group join takes a round trip); wait a little in
+            // case it did not, rather than treat every label as unsettled.
+            for _ in 0..<200 where consumer.current == nil { Thread.sleep(forTimeInterval: 0.005) }
             let committed = try consumer.current?.committedOffsets(
                 for: partitions.map { KafkaTopicPartition(topic: labelsTopic, partition: KafkaPartition($0)) }) ?? [:]
             var until: [Int32: Int64] = [:]
