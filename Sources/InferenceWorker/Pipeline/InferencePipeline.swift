@@ -34,6 +34,8 @@ import Synchronization
 public final class InferencePipeline: Sendable {
     public let configuration: WorkerConfiguration
     public let models: any ModelSource
+    /// The roll-outs the pipeline follows (docs/rollouts.md); nil: none, as before roll-outs existed.
+    public let rollouts: (any RolloutSource)?
     public let counters: PipelineCounters
     let logger: Logger
 
@@ -62,9 +64,13 @@ public final class InferencePipeline: Sendable {
     /// scoring thread reads it on every pass.
     let commits = Atomic<Bool>(true)
 
-    public init(configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters()) {
+    public init(
+        configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters(),
+        rollouts: (any RolloutSource)? = nil
+    ) {
         self.configuration = configuration
         self.models = models
+        self.rollouts = rollouts
         self.logger = logger
         self.counters = counters
         let ledger = PartitionLedger(
@@ -79,7 +85,8 @@ public final class InferencePipeline: Sendable {
         publisher = OutputPublisher(
             configuration: .init(
                 outputTopic: configuration.outputTopic, deadLetterTopic: configuration.effectiveDeadLetterTopic,
-                driftTopic: configuration.driftTopic, workerID: configuration.workerID,
+                driftTopic: configuration.driftTopic, shadowTopic: rollouts == nil ? nil : configuration.effectiveShadowTopic,
+                workerID: configuration.workerID,
                 producer: configuration.producerConfiguration, recoveryTimeout: configuration.producerRecoveryTimeout,
                 maxMessageBytes: configuration.maxMessageBytes
             ),
@@ -199,7 +206,7 @@ public final class InferencePipeline: Sendable {
         }
         logger.info("serving model", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
         let loop = try ScoringLoop(
-            configuration: configuration, models: models, queue: queue, ledger: ledger, publisher: publisher,
+            configuration: configuration, models: models, rollouts: rollouts, queue: queue, ledger: ledger, publisher: publisher,
             counters: counters, logger: logger,
             isStopping: { [self] in isShuttingDown },
             storeProgress: { [self] in storeOffsets() },
