@@ -219,6 +219,22 @@ final class VersionedModelSource: ModelSource {
         await run.harness.close()
     }
 
+    @Test func aCandidateThatCannotLoadLeavesEveryKeyToThePrimary() async throws {
+        // The source has no version 3: the candidate never loads.
+        let record = try RolloutRecord(
+            modelName: "scorer", primaryVersion: "1", candidateVersion: "3", mode: .canary(fraction: 1),
+            policy: .init(promoteAfterWindows: 1, windowSeconds: 1, decisionGraceSeconds: 0), now: Date())
+        let run = try await Self.start(record, candidate: Self.v2Agreeing)
+        let n = 100
+        try await run.harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json }, keys: Self.keys(0..<n))
+        #expect(await run.harness.waitForOutcomes(n))
+        #expect(run.harness.predictions.count == n && run.harness.deadLetterRecords.isEmpty)
+        #expect(run.harness.predictions.allSatisfy { $0.modelVersion == "1" }, "a canary of every key, but no candidate to serve it")
+        try await run.running.stop()
+        #expect(run.source.reports.allSatisfy { $0.candidate.records == 0 })
+        await run.harness.close()
+    }
+
     @Test func withoutARecordTheCurrentVersionServesEverythingAndNoEvidenceIsPublished() async throws {
         let run = try await Self.start(try Self.record(.canary(fraction: 1)), candidate: Self.v2Agreeing)
         run.source.set(nil) // before any record arrives: the pipeline never saw the canary
@@ -240,5 +256,89 @@ struct AlwaysNaNKernel: ModelKernel {
     var outputWidth: Int { inner.outputWidth }
     func predict(input: UnsafeBufferPointer<Float>, rowCount: Int, output: UnsafeMutableBufferPointer<Float>) {
         for i in 0..<(rowCount * outputWidth) { output[i] = .nan }
+    }
+}
+
+/// The whole loop with the real ``RolloutCoordinator`` on the embedded broker, as `run` wires it:
+/// the record on the roll-out topic, the pipeline's evidence on the evidence topic, the decision
+/// written back by the decider and followed by the pipeline.
+@Suite struct RolloutCoordinatorServingTests {
+    @Test(.timeLimit(.minutes(2))) func aCanaryIsPromotedByTheCoordinatorAndThenServesEveryKey() async throws {
+        let harness = try PipelineHarness()
+        let suffix = UUID().uuidString.prefix(8)
+        let rolloutTopic = "rollouts-\(suffix)", evidenceTopic = "evidence-\(suffix)"
+        try harness.broker.createTopic(rolloutTopic, partitions: 1)
+        try harness.broker.createTopic(evidenceTopic, partitions: 2)
+        let topic = RolloutTopic(bootstrapServers: [harness.broker.bootstrapServers], name: rolloutTopic, logger: .quiet)
+        let record = try RolloutRecord(
+            modelName: "scorer", primaryVersion: "1", candidateVersion: "2", mode: .canary(fraction: 0.3),
+            thresholds: RolloutThresholds(maxOutputPSI: nil, maxLatencyRatio: nil, minRecordsPerWindow: 5),
+            policy: .init(promoteAfterWindows: 2, windowSeconds: 1, decisionGraceSeconds: 0), now: Date()
+        )
+        try await topic.write(record)
+
+        let configuration = harness.configuration()
+        var coordinatorConfiguration = RolloutCoordinator.Configuration(
+            bootstrapServers: [harness.broker.bootstrapServers], groupID: configuration.groupID, workerID: configuration.workerID)
+        coordinatorConfiguration.rolloutTopic = rolloutTopic
+        coordinatorConfiguration.evidenceTopic = evidenceTopic
+        coordinatorConfiguration.tickInterval = .milliseconds(50)
+        coordinatorConfiguration.sessionTimeout = .seconds(6)
+        let coordinator = try RolloutCoordinator(configuration: coordinatorConfiguration, logger: .quiet)
+        let coordinatorTask = Task { try await coordinator.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (coordinator.record(for: "scorer") == nil || !coordinator.isDecider) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(coordinator.record(for: "scorer") == record)
+
+        let models = VersionedModelSource(current: "1", [RolloutServingTests.v1, RolloutServingTests.v2Agreeing])
+        let pipeline = InferencePipeline(configuration: configuration, models: models, logger: .quiet, rollouts: coordinator)
+        let running = RunningPipeline(pipeline: pipeline, task: Task { try await pipeline.run() })
+        try await running.waitUntilAssigned()
+
+        let router = try #require(RolloutKeyRouter(record: record))
+        var sent = 0
+        var next = 0
+        // Traffic until the decider promotes (two good windows of at least five canary rows).
+        while try await topic.read(model: "scorer")?.state != .promoted, ContinuousClock.now < deadline + .seconds(30) {
+            try await harness.send((next..<(next + 40)).map { TestModels.request($0, id: "r\($0)").json }, keys: RolloutServingTests.keys(next..<(next + 40)))
+            next += 40
+            sent += 40
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let promoted = try #require(try await topic.read(model: "scorer"))
+        #expect(promoted.state == .promoted)
+        // Holds (a first window may have too few canary rows to count), then the promotion on the
+        // second good window in a row.
+        #expect(promoted.decisions.last?.action == .promote, "\(promoted.decisions.map(\.reason))")
+        #expect(promoted.decisions.dropLast().allSatisfy { $0.action == .hold })
+        #expect(promoted.decisions.filter { ($0.evidence?.candidateRecords ?? 0) >= 5 }.count >= 2)
+        #expect(promoted.decisions.last?.decidedBy == configuration.workerID)
+        #expect(await harness.waitForOutcomes(sent))
+        // Followed by the pipeline: from now on the promoted version serves every key.
+        while coordinator.record(for: "scorer")?.state != .promoted { try await Task.sleep(for: .milliseconds(20)) }
+        let before = harness.predictions.count
+        try await harness.send((next..<(next + 200)).map { TestModels.request($0, id: "r\($0)").json }, keys: RolloutServingTests.keys(next..<(next + 200)))
+        let lastIDs = Set((next..<(next + 200)).map { "r\($0)" })
+        sent += 200
+        #expect(await harness.waitForOutcomes(sent))
+        try await running.stop()
+        coordinatorTask.cancel()
+        try await coordinatorTask.value
+
+        let predictions = harness.predictions
+        #expect(predictions.count == sent && harness.deadLetterRecords.isEmpty, "every request has exactly one prediction")
+        #expect(Set(predictions.map(\.id)).count == sent)
+        #expect(predictions.filter { lastIDs.contains($0.id) }.allSatisfy { $0.modelVersion == "2" }, "after the promotion")
+        #expect(before == sent - 200)
+        // A canary key is never served by the primary: before the promotion the candidate serves
+        // it, after it the promoted candidate.
+        for prediction in predictions {
+            let key = prediction.record.key ?? []
+            if router.route(key: key) == .candidate { #expect(prediction.modelVersion == "2", "\(prediction.id)") }
+        }
+        #expect(predictions.contains { $0.modelVersion == "1" }, "the primary served the other keys before the promotion")
+        await harness.close()
     }
 }
