@@ -53,7 +53,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let admin = KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
         if configuration.createTopics {
-            try admin.ensureTopics(WorkerTopics.specifications(configuration))
+            // One CreateTopics call (one `topics ensured` line) for the worker's and the roll-outs' topics.
+            try admin.ensureTopics(WorkerTopics.specifications(configuration) + WorkerRollouts.specifications(configuration, logger: logger))
         } else {
             try WorkerTopics.requireExisting(configuration, admin: admin, logger: logger)
         }

@@ -16,19 +16,16 @@ enum WorkerRollouts {
         ]
     }
 
-    /// Creates the coordinator, after creating the topics with `--create-topics`; without it, a
+    /// Creates the coordinator (`run` created the topics with `--create-topics`); without it, a
     /// missing roll-out topic turns roll-outs off for this run (logged), so that a deployment that
     /// never used roll-outs starts exactly as before. The model's record is read once before the
     /// pipeline serves (a replica that starts obeys the record from its first batch); a read that
     /// fails is logged and the follower catches up later.
     ///
-    /// - Throws: ``KafkaError`` when the topics cannot be created or the coordinator's producer
-    ///   cannot be made (a bad property).
+    /// - Throws: ``KafkaError`` when the coordinator's producer cannot be made (a bad property).
     static func coordinator(_ c: WorkerConfiguration, admin: KafkaAdmin, metrics: WorkerMetrics, logger: Logger) async throws -> RolloutCoordinator? {
         let specifications = specifications(c, logger: logger)
-        if c.createTopics {
-            _ = try admin.ensureTopics(specifications)
-        } else {
+        if !c.createTopics { // else `run` created them with its own
             var admin = admin
             admin.timeout = .seconds(10)
             do {
