@@ -134,9 +134,11 @@ struct RolloutServing {
             }
         } else {
             candidate = nil
+            // Info: normal for the first batches (it loads in the background); a version that cannot
+            // load is reported as an error by the model source.
             logOnce("candidate/\(followed.rolloutID)", "roll-out candidate not loaded (yet); the primary serves every row meanwhile", [
                 "model.version": "\(version)",
-            ])
+            ], level: .info)
         }
         self.router = candidate == nil ? nil : router
         if recorder?.record.rolloutID != followed.rolloutID {
@@ -269,7 +271,9 @@ struct RolloutServing {
         var shadowTime = Duration.zero
         if isCanary {
             // Both sides timed for the same number of rows (the candidate's): the policy's latency
-            // ratio compares per-row cost, not batches of different sizes.
+            // ratio compares per-row cost, not batches of different sizes. The primary's time is
+            // scaled linearly, so the per-call overhead weighs more on the side with fewer rows
+            // (docs/rollouts.md, "Evidence").
             recordEvidence(now: now) { e in
                 if c > 0, p > 0 {
                     e.recordBatch(.primary, rows: p, duration: t0.duration(to: t1) * (Double(c) / Double(p)))
@@ -340,10 +344,10 @@ struct RolloutServing {
         for report in recorder!.takeClosedReports(now: Date()) { source.publish(report) }
     }
 
-    private mutating func logOnce(_ key: String, _ message: Logger.Message, _ metadata: Logger.Metadata) {
+    private mutating func logOnce(_ key: String, _ message: Logger.Message, _ metadata: Logger.Metadata, level: Logger.Level = .warning) {
         guard logged.insert(key).inserted else { return }
         var metadata = metadata
         metadata["model.name"] = "\(modelName)"
-        logger.warning(message, metadata: metadata)
+        logger.log(level: level, message, metadata: metadata)
     }
 }
