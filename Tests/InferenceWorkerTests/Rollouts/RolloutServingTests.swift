@@ -122,8 +122,10 @@ final class VersionedModelSource: ModelSource {
         #expect(promoted.primaryVersion == "2")
 
         // Once the replica follows the promotion, the promoted version serves every key.
+        #expect(run.running.pipeline.servingModel?.version == "1")
         // No batch is open (every outcome is in): the next batch boundary reads the new record.
         run.source.set(promoted)
+        #expect(run.running.pipeline.servingModel?.version == "2", "model_info and readiness follow the record")
         try await run.harness.send(requests.map(\.json), keys: keys)
         #expect(await run.harness.waitForOutcomes(2 * n))
         let firstOutputs = Set(first.map { "\($0.record.partition.rawValue)/\($0.record.offset.rawValue)" })
