@@ -344,6 +344,16 @@ struct RolloutServing {
         for report in recorder!.takeClosedReports(now: Date()) { source.publish(report) }
     }
 
+    /// The pipeline stops: hands over the open window too (what this replica saw of it), so that
+    /// the decider need not wait out the grace period for it. A replica that restarts within the
+    /// same window replaces this report with its new one (reports are kept one per worker).
+    mutating func publishOpenWindowOnStop() {
+        publishClosedEvidence()
+        guard let source, let open = recorder?.open else { return }
+        source.publish(open)
+        recorder = nil
+    }
+
     private mutating func logOnce(_ key: String, _ message: Logger.Message, _ metadata: Logger.Metadata, level: Logger.Level = .warning) {
         guard logged.insert(key).inserted else { return }
         var metadata = metadata

@@ -114,6 +114,7 @@ struct ScoringLoop: @unchecked Sendable {
         }
         if let batch = batcher.drain(now: clock.now) { score(batch) }
         if let report = drift?.flush(now: Date()) { publish(report) }
+        rollout.publishOpenWindowOnStop()
     }
 
     /// One record into the open batch (or to the dead letters). Returns true when it closed the

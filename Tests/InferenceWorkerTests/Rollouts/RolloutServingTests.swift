@@ -221,6 +221,50 @@ final class VersionedModelSource: ModelSource {
         await run.harness.close()
     }
 
+    @Test func aCanaryRowTheCandidatesSchemaRefusesIsDeadLetteredAndCountedAgainstIt() async throws {
+        // The candidate accepts x0 in -50...50 only (the primary -100...100).
+        let narrow = InputSchema(features: [
+            .numeric("x0", minimum: -50, maximum: 50),
+            .numeric("x1", minimum: -100, maximum: 100),
+            .numeric("x2", minimum: -100, maximum: 100),
+            .categorical("color", vocabulary: ["red", "green", "blue"]),
+        ])
+        let v2 = LoadedModel(
+            name: "scorer", version: "2", kind: .logistic, schema: narrow, kernel: Self.v1.kernel!,
+            output: OutputSchema(task: .binary, labels: ["no", "yes"]))
+        // Long windows: nothing closes during the test; the open window is handed over at the stop.
+        let record = try RolloutRecord(
+            modelName: "scorer", primaryVersion: "1", candidateVersion: "2", mode: .canary(fraction: 0.5),
+            policy: .init(promoteAfterWindows: 1, windowSeconds: 3600, decisionGraceSeconds: 10), now: Date())
+        let run = try await Self.start(record, candidate: v2)
+        let router = try #require(RolloutKeyRouter(record: record))
+        let n = 200
+        let requests = (0..<n).map { TestModels.request($0, id: "r\($0)") }
+        let keys = Self.keys(0..<n)
+        let canary = (0..<n).filter { router.route(key: keys[$0]) == .candidate }
+        let refused = Set(canary.filter { i in abs(Double(i % 200) - 100) > 50 }.map { "user-\($0)" })
+        #expect(!refused.isEmpty && refused.count < canary.count)
+
+        try await run.harness.send(requests.map(\.json), keys: keys)
+        #expect(await run.harness.waitForOutcomes(n))
+        let deadLetters = run.harness.deadLetterRecords
+        #expect(Set(deadLetters.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }) == refused)
+        #expect(deadLetters.count == refused.count)
+        #expect(deadLetters.allSatisfy { $0.headers.value("inference.model.version") == "2" && $0.headers.value("inference.errors.reason") == "out_of_range_value" })
+        let byVersion = Dictionary(grouping: run.harness.predictions, by: \.modelVersion).mapValues(\.count)
+        #expect(byVersion == ["1": n - canary.count, "2": canary.count - refused.count], "\(byVersion)")
+
+        try await run.running.stop()
+        // The stop handed over the open window: the evidence covers every row.
+        let reports = run.source.reports
+        #expect(reports.reduce(0) { $0 + $1.candidate.records } == canary.count)
+        #expect(reports.reduce(0) { $0 + $1.candidate.deadLetters } == refused.count)
+        #expect(reports.reduce(0) { $0 + $1.primary.records } == n - canary.count)
+        let summary = RolloutEvidenceSummary(evidence: try RolloutEvidence.merge(reports.filter { $0.candidate.records > 0 }), scoreDifferenceQuantile: 0.95)
+        #expect(summary.candidateFailureRate == Double(refused.count) / Double(canary.count))
+        await run.harness.close()
+    }
+
     @Test func aCandidateThatCannotLoadLeavesEveryKeyToThePrimary() async throws {
         // The source has no version 3: the candidate never loads.
         let record = try RolloutRecord(
