@@ -203,7 +203,11 @@ final class OutputPublisher: Sendable {
     /// holds back an acknowledgement, a commit, a dead letter or the order of the primary outputs.
     /// Never waits: a full queue drops it (counted in ``shadowPredictionsDropped``).
     func publishShadow(_ value: [UInt8], for input: InboundRecord) {
-        guard let topic = configuration.shadowTopic, let producer = state.withLock({ $0.recovering || $0.stopping ? nil : $0.producer }) else { return }
+        guard let topic = configuration.shadowTopic else { return }
+        guard let producer = state.withLock({ $0.recovering || $0.stopping ? nil : $0.producer }) else {
+            shadowDropped.add(1, ordering: .relaxed) // a producer being recreated: not waited for
+            return
+        }
         do {
             try input.message.withKey { key in
                 try producer.send(
