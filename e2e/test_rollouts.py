@@ -152,3 +152,92 @@ def test_three_replicas_agree_on_every_rollout_decision(procs, broker, worker_ru
             assert version == "2", f"{rid} after the promotion served by {version}"
     assert versions["1"] > 0 and versions["2"] >= len(after_ids), versions
     print(f"\nrollout e2e: {len(automatic)} decisions over windows {windows}; predictions by version {versions}")
+
+
+def read_topic(broker, topic: str, partitions: int, quiet: float = 3.0, limit: float = 60.0) -> list:
+    """Every record of `topic` from offset 0, until nothing new came for `quiet` seconds."""
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("shadow-reader"),
+                         "enable.auto.commit": False, **broker.client_config})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    records = []
+    last = start = time.monotonic()
+    try:
+        while time.monotonic() - last < quiet and time.monotonic() - start < limit:
+            for m in consumer.consume(num_messages=10000, timeout=0.2):
+                if m.error() is None:
+                    records.append(m)
+                    last = time.monotonic()
+    finally:
+        consumer.close()
+    return records
+
+
+def test_a_shadow_on_two_replicas_goes_to_the_shadow_topic_only_and_is_promoted(procs, broker, worker_runtime, model, tmp_path):
+    """A shadow of 50 % (a copy of the model: it agrees) with two replicas: the output topic has exactly
+    one prediction per input; the shadow topic has version 2's predictions of exactly the sampled keys (the
+    Python router) the primary served during the roll-out, each once; the decider
+    promotes on full agreement; afterwards version 2 serves every key and nothing more is shadowed."""
+    runtime = WorkerRuntime(worker_runtime.binary, worker_runtime.lib_dir,
+                            model_root_with_two_versions(worker_runtime.model_root, tmp_path / "models"))
+    topics = make_topics(broker, 4)
+    shadow_topic = f"{topics.predictions}.shadow"
+    broker.create_topic(shadow_topic, 2)
+    started = cli(runtime, broker, "start", "--model", "fraud-mlp", "--primary", "1", "--candidate", "2",
+                  "--mode", "shadow", "--fraction", "0.5", "--promote-after", "3", "--window", "3", "--grace", "2",
+                  "--min-records", "20", "--max-latency-ratio", "off", "--create-topic")
+    assert started.returncode == 0, started.stderr[-2000:]
+    salt = status(runtime, broker)["rollout_id"]
+    group = unique("group")
+    workers = start_workers(procs, runtime, broker, topics, group, ["shadow-a", "shadow-b"])
+    wait_for_spread(workers, 4, timeout=60)
+
+    sent = Sent()
+    batch = 0
+    deadline = time.monotonic() + 120
+    while True:
+        chunk = make_requests(model, 200, seed=1900 + batch, malformed_share=0.0, id_prefix=f"s{batch}")
+        produce(broker, topics.requests, 4, chunk, sent, rate=200)
+        batch += 1
+        record = status(runtime, broker)
+        if record["state"] != "running" or time.monotonic() > deadline:
+            break
+    assert record["state"] == "promoted", json.dumps(record["decisions"], indent=1)[-3000:]
+    automatic = [d for d in record["decisions"] if not d["manual"]]
+    assert all(d["evidence"]["label_disagreement_rate"] == 0 for d in automatic if d["evidence"]["label_comparisons"] > 0)
+    assert automatic[-1]["evidence"]["label_comparisons"] >= 20
+    promoted = re.compile(r'inference_worker_rollout_info\{[^}]*state="promoted"[^}]*\} 1')
+    deadline = time.monotonic() + 30
+    while not all(promoted.search(metrics(w)) for w in workers):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    after = make_requests(model, 400, seed=1999, malformed_share=0.0, id_prefix="after")
+    produce(broker, topics.requests, 4, after, sent, rate=400)
+    after_ids = {rid for _, rid, _ in after}
+
+    reader = OutputReader(broker, topics, procs, group)
+    reader.read_until_covered(sent.by_position, stall=30)
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_all_again()
+    counts = reader.position_counts()
+    assert set(counts) == set(sent.by_position) and sum(counts.values()) == len(counts)
+    served_by = {value["id"]: value["model"]["version"] for value, _ in reader.out.predictions}
+    assert all(served_by[rid] == "2" for rid in after_ids)
+
+    shadows = read_topic(broker, shadow_topic, 2)
+    ids = [json.loads(m.value())["id"] for m in shadows]
+    assert len(ids) == len(set(ids)), "each shadow prediction once"
+    for m in shadows:
+        value = json.loads(m.value())
+        rid = value["id"]
+        assert value["model"]["version"] == "2" and m.key().decode() == rid
+        assert unit_value(salt, rid.encode()) < 0.5, f"{rid} is not a sampled key"
+        assert served_by[rid] == "1", f"{rid} shadowed but not served by the primary"
+        assert rid not in after_ids
+        _, expected = next(v for v in sent.by_position.values() if v[0] == rid)
+        assert close([value["outputs"]["probabilities"][label] for label in model.labels], expected, rel=1e-5)
+    sampled_by_primary = {rid for rid, version in served_by.items() if version == "1" and unit_value(salt, rid.encode()) < 0.5}
+    # Exactly those: the candidate (2) is the registry's own latest version, in memory before the first
+    # batch (the primary, 1, is the one loaded on demand, and the replicas wait for it).
+    assert set(ids) == sampled_by_primary, (len(ids), len(sampled_by_primary))
+    print(f"\nshadow e2e: {len(automatic)} decisions; {len(ids)} shadow predictions of {len(sampled_by_primary)} sampled rows the primary served")
