@@ -241,3 +241,91 @@ def test_a_shadow_on_two_replicas_goes_to_the_shadow_topic_only_and_is_promoted(
     # batch (the primary, 1, is the one loaded on demand, and the replicas wait for it).
     assert set(ids) == sampled_by_primary, (len(ids), len(sampled_by_primary))
     print(f"\nshadow e2e: {len(automatic)} decisions; {len(ids)} shadow predictions of {len(sampled_by_primary)} sampled rows the primary served")
+
+
+def flip_classes(bundle) -> None:
+    """Rewrites a `fraud-mlp` bundle so that it predicts the other class: the output layer's two
+    columns swapped (and the reference outputs with them, so that its self-test still passes)."""
+    import hashlib
+
+    import numpy as np
+    manifest = json.loads((bundle / "manifest.json").read_text())
+
+    def rewrite(name, shape):
+        values = np.fromfile(bundle / name, dtype="<f4").reshape(shape)[..., ::-1].copy()
+        values.astype("<f4").tofile(bundle / name)
+        manifest["files"][name] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
+
+    rewrite("layer1_weights.f32", (32, 2))
+    rewrite("layer1_bias.f32", (2,))
+    rewrite("reference_outputs.f32", (-1, 2))
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_shadow_that_disagrees_is_rolled_back_and_the_primary_path_is_untouched(procs, broker, worker_runtime, model, tmp_path):
+    """A candidate that predicts the other class, shadowed on 50 % of the keys by two replicas: the
+    first window with enough comparisons rolls it back (label disagreement); the output topic has
+    exactly one prediction per input, all by 1 and equal to the reference model; the shadow topic's
+    predictions are the flipped ones, of sampled keys only, and stop once the replicas follow the
+    roll-back."""
+    root = model_root_with_two_versions(worker_runtime.model_root, tmp_path / "models")
+    flip_classes(root / "fraud-mlp" / "2")
+    runtime = WorkerRuntime(worker_runtime.binary, worker_runtime.lib_dir, root)
+    topics = make_topics(broker, 4)
+    shadow_topic = f"{topics.predictions}.shadow"
+    broker.create_topic(shadow_topic, 2)
+    started = cli(runtime, broker, "start", "--model", "fraud-mlp", "--primary", "1", "--candidate", "2",
+                  "--mode", "shadow", "--fraction", "0.5", "--promote-after", "3", "--window", "3", "--grace", "2",
+                  "--min-records", "20", "--max-latency-ratio", "off", "--create-topic")
+    assert started.returncode == 0, started.stderr[-2000:]
+    salt = status(runtime, broker)["rollout_id"]
+    group = unique("group")
+    workers = start_workers(procs, runtime, broker, topics, group, ["flip-a", "flip-b"])
+    wait_for_spread(workers, 4, timeout=60)
+
+    sent = Sent()
+    batch = 0
+    deadline = time.monotonic() + 120
+    while True:
+        chunk = make_requests(model, 200, seed=2900 + batch, malformed_share=0.0, id_prefix=f"f{batch}")
+        produce(broker, topics.requests, 4, chunk, sent, rate=200)
+        batch += 1
+        record = status(runtime, broker)
+        if record["state"] != "running" or time.monotonic() > deadline:
+            break
+    assert record["state"] == "rolled_back", json.dumps(record["decisions"], indent=1)[-3000:]
+    assert record["primary_version"] == "1"
+    last = record["decisions"][-1]
+    assert last["action"] == "roll_back" and "label disagreement" in last["reason"], last
+    assert all(d["action"] == "hold" for d in record["decisions"][:-1])
+    rolled_back = re.compile(r'inference_worker_rollout_info\{[^}]*state="rolled_back"[^}]*\} 1')
+    deadline = time.monotonic() + 30
+    while not all(rolled_back.search(metrics(w)) for w in workers):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    after = make_requests(model, 400, seed=2999, malformed_share=0.0, id_prefix="after")
+    produce(broker, topics.requests, 4, after, sent, rate=400)
+    after_ids = {rid for _, rid, _ in after}
+
+    reader = OutputReader(broker, topics, procs, group)
+    reader.read_until_covered(sent.by_position, stall=30)
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_all_again()
+    counts = reader.position_counts()
+    assert set(counts) == set(sent.by_position) and sum(counts.values()) == len(counts)
+    assert not reader.out.dead_letters
+    for value, _ in reader.out.predictions:
+        _, expected = sent.by_position[(value["source"]["partition"], value["source"]["offset"])]
+        assert value["model"]["version"] == "1"
+        assert close([value["outputs"]["probabilities"][label] for label in model.labels], expected, rel=1e-5)
+
+    shadows = read_topic(broker, shadow_topic, 2)
+    assert shadows, "the candidate was shadowed before the roll-back"
+    expected_by_id = {rid: e for rid, e in sent.by_position.values()}
+    for m in shadows:
+        value = json.loads(m.value())
+        assert value["model"]["version"] == "2" and unit_value(salt, value["id"].encode()) < 0.5
+        assert value["id"] not in after_ids, "nothing is shadowed once the replicas follow the roll-back"
+        flipped = list(expected_by_id[value["id"]])[::-1]
+        assert close([value["outputs"]["probabilities"][label] for label in model.labels], flipped, rel=1e-5)
+    print(f"\nshadow rollback e2e: {len(record['decisions'])} decisions, last: {last['reason']}; {len(shadows)} shadow predictions")
