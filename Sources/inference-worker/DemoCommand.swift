@@ -83,7 +83,7 @@ struct DemoCommand: AsyncParsableCommand {
         let coordinatorTask = demoRollout.map { demo in Task { try await demo.coordinator.run() } }
         if let demoRollout {
             try await demoRollout.start()
-            say("roll-out started: \(demoRollout.record.mode) of \(demoRollout.record.candidateVersion ?? "-") against \(demoRollout.record.primaryVersion), 3 s windows, promotion after 3 good windows (latency ratio shown, not checked)")
+            say("roll-out started: \(demoRollout.record.mode) of \(demoRollout.record.candidateVersion ?? "-") against \(demoRollout.record.primaryVersion), 3 s windows, promotion after 3 good windows")
         }
         let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger)
         let signals = ShutdownSignals()

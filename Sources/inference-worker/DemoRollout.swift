@@ -9,8 +9,8 @@ import Logging
 /// The served version is copied into a temporary model root twice, as itself (the primary) and as
 /// the next version (the candidate: the same weights, so it agrees on every row); the registry is
 /// pinned to the primary. A ``RolloutCoordinator`` runs next to the pipeline and a shadow record
-/// (20 % of the keys, 3-second windows, promotion after three good windows; latency ratio not
-/// checked) is written before
+/// (20 % of the keys, 3-second windows, promotion after three good windows, default thresholds)
+/// is written before
 /// traffic starts, so the progress line shows the holds and then the promotion, after which the
 /// candidate serves every key.
 final class DemoRollout: Sendable {
@@ -50,10 +50,7 @@ final class DemoRollout: Sendable {
         coordinator = try RolloutCoordinator(configuration: settings, logger: logger)
         record = try RolloutRecord(
             modelName: configuration.modelName, primaryVersion: primary, candidateVersion: candidate, mode: .shadow(fraction: 0.2),
-            // Latency not checked: the candidate's shadow batches (a fifth of the rows) pay the
-            // per-call overhead on few rows, which in a debug build alone made a copy of the same
-            // model measure 2.2 times the primary's per-row time (docs/rollouts.md, "Evidence").
-            thresholds: RolloutThresholds(maxLatencyRatio: nil, minRecordsPerWindow: 50),
+            thresholds: RolloutThresholds(minRecordsPerWindow: 50),
             policy: .init(promoteAfterWindows: 3, windowSeconds: 3, decisionGraceSeconds: 1), now: Date()
         )
         topic = RolloutTopic(bootstrapServers: configuration.bootstrapServers, logger: logger)

@@ -55,6 +55,16 @@ struct RolloutServing {
     /// The candidate's scorer, while the roll-out runs and the candidate is loaded.
     private var candidate: BatchScorer?
     private var recorder: RolloutEvidenceRecorder?
+    /// A second scorer of the primary version: in every ``calibrationEvery``-th batch it scores the
+    /// candidate's rows again, so that the latency ratio compares both versions on the same rows
+    /// (timing the primary's whole batch against the candidate's share of it would not be fair).
+    private var calibration: BatchScorer?
+    private var boundaries = 0
+    /// Whether the open batch is timed on both versions (its candidate rows go to `calibration` too).
+    private var calibrating = false
+    /// One batch in this many is timed on both versions: the extra cost is the candidate's share of
+    /// a batch, scored once more by the primary, in one batch of eight.
+    static let calibrationEvery = 8
     private var shadowBuffer: [UInt8] = []
     /// Since when the record's primary version has been asked for and was not loaded.
     private var primaryMissing: (version: String, since: ContinuousClock.Instant)?
@@ -141,6 +151,14 @@ struct RolloutServing {
             ], level: .info)
         }
         self.router = candidate == nil ? nil : router
+        calibrating = false
+        if candidate != nil {
+            if calibration?.version != serving.version || calibration?.name != serving.name {
+                calibration = try? BatchScorer(model: serving, maxRows: maxRows, maxPayloadBytes: maxPayloadBytes)
+            }
+            boundaries &+= 1
+            calibrating = calibration != nil && boundaries % Self.calibrationEvery == 0
+        }
         if recorder?.record.rolloutID != followed.rolloutID {
             publishClosedEvidence()
             do {
@@ -157,6 +175,8 @@ struct RolloutServing {
     private mutating func endRollout() {
         router = nil
         candidate = nil
+        calibration = nil
+        calibrating = false
         if recorder != nil {
             publishClosedEvidence()
             recorder = nil
@@ -167,7 +187,10 @@ struct RolloutServing {
 
     /// Routes `record` by its key and appends it to the scorer(s) of its route.
     mutating func append(_ record: InboundRecord, primary: inout BatchScorer) -> Appended {
-        guard let router, var candidate else { preconditionFailure("append(_:primary:) without an active roll-out") }
+        guard let router, var candidate = self.candidate else { preconditionFailure("append(_:primary:) without an active roll-out") }
+        // Moved out (not copied): the local is then the only reference to its buffers, so appending
+        // copies nothing (see ScoringLoop.takeScorer()).
+        self.candidate = nil
         let route = record.message.withKey { key in key.map { router.route(key: $0) } ?? router.routeWithoutKey() }
         defer { self.candidate = candidate }
         switch route {
@@ -185,6 +208,7 @@ struct RolloutServing {
         case .candidate:
             switch record.message.withValue({ candidate.append(request: $0) }) {
             case .success(let id):
+                if calibrating { _ = record.message.withValue { calibration!.append(request: $0) } }
                 return .accepted(requestID: id, rows: Rows(primary: -1, candidate: Int32(truncatingIfNeeded: candidate.rowCount - 1)))
             case .failure(let failure):
                 if Self.isAboutTheVersion(failure) {
@@ -201,6 +225,7 @@ struct RolloutServing {
             let primaryRow = Int32(truncatingIfNeeded: primary.rowCount - 1)
             switch record.message.withValue({ candidate.append(request: $0) }) {
             case .success:
+                if calibrating { _ = record.message.withValue { calibration!.append(request: $0) } }
                 return .accepted(requestID: id, rows: Rows(primary: primaryRow, candidate: Int32(truncatingIfNeeded: candidate.rowCount - 1)))
             case .failure:
                 // The primary took it, the candidate cannot: a failure of the candidate (nothing is
@@ -228,7 +253,8 @@ struct RolloutServing {
         _ batch: [ScoringLoop.PendingRow], primary: inout BatchScorer, drift: inout DriftMonitor?,
         publisher: OutputPublisher, encodeBuffer: inout [UInt8]
     ) -> Duration {
-        guard let router, var candidate else { preconditionFailure("scoreAndPublish without an active roll-out") }
+        guard let router, var candidate = self.candidate else { preconditionFailure("scoreAndPublish without an active roll-out") }
+        self.candidate = nil
         let isCanary = router.mode.kind == .canary
         let p = primary.rowCount
         let c = candidate.rowCount
@@ -269,29 +295,12 @@ struct RolloutServing {
             }
         }
         var shadowTime = Duration.zero
-        if isCanary {
-            // Both sides timed for the same number of rows (the candidate's): the policy's latency
-            // ratio compares per-row cost, not batches of different sizes. The primary's time is
-            // scaled linearly, so the per-call overhead weighs more on the side with fewer rows
-            // (docs/rollouts.md, "Evidence").
-            recordEvidence(now: now) { e in
-                if c > 0, p > 0 {
-                    e.recordBatch(.primary, rows: p, duration: t0.duration(to: t1) * (Double(c) / Double(p)))
-                    e.recordBatch(.candidate, rows: c, duration: t1.duration(to: t2))
-                } else if p > 0 {
-                    e.primary.records += p
-                } else if c > 0 {
-                    e.candidate.records += c
-                }
-            }
-        } else if c > 0 {
+        if !isCanary, c > 0 {
             let s0 = clock.now
             candidate.score()
             shadowTime = s0.duration(to: clock.now)
-            recordEvidence(now: now) { e in
-                e.recordBatch(.primary, rows: c, duration: t0.duration(to: t1) * (Double(c) / Double(max(p, 1))))
-                e.recordBatch(.candidate, rows: c, duration: shadowTime)
-            }
+        }
+        if !isCanary, c > 0 {
             for pending in batch where pending.rows.candidate >= 0 {
                 let primaryOutcome = primary.outcome(ofRow: Int(pending.rows.primary))
                 let candidateOutcome = candidate.outcome(ofRow: Int(pending.rows.candidate))
@@ -319,13 +328,50 @@ struct RolloutServing {
                     publisher.publishShadow(shadowBuffer, for: pending.input)
                 }
             }
-        } else if p > 0 {
-            // No sampled row in this batch: nothing to compare (shadow evidence covers sampled rows only).
+        }
+        // A timed batch, after every output of the batch was handed over: the primary's twin scores
+        // the candidate's rows, and the candidate scores them again, back to back, in alternating
+        // order (the first call after the batch's I/O runs on colder caches: measured 1.3 to 1.7
+        // times slower for the same model), so both versions are timed on the same rows alike.
+        var timed: (primary: Duration, candidate: Duration)?
+        if calibrating, var twin = calibration {
+            calibration = nil
+            if c > 0, twin.rowCount == c {
+                let twinFirst = (boundaries / Self.calibrationEvery) % 2 == 1
+                var primaryTime = Duration.zero
+                var candidateTime = Duration.zero
+                for turn in 0..<2 {
+                    let s0 = clock.now
+                    if (turn == 0) == twinFirst {
+                        twin.score()
+                        primaryTime = s0.duration(to: clock.now)
+                    } else {
+                        candidate.rescore()
+                        candidateTime = s0.duration(to: clock.now)
+                    }
+                }
+                timed = (primaryTime, candidateTime)
+            }
+            twin.reset()
+            calibration = twin
+        }
+        calibrating = false
+        recordEvidence(now: now) { e in
+            // Records: canary, the rows each served; shadow, the sampled rows for both. Batches and
+            // their time: timed batches only, both versions on the same rows.
+            let primaryRows = isCanary ? p : c
+            if let timed {
+                e.recordBatch(.primary, rows: primaryRows, duration: timed.primary)
+                e.recordBatch(.candidate, rows: c, duration: timed.candidate)
+            } else {
+                e.primary.records += primaryRows
+                e.candidate.records += c
+            }
         }
         candidate.reset()
         self.candidate = candidate
         primary.reset()
-        return t0.duration(to: t2) + shadowTime
+        return t0.duration(to: t2) + shadowTime + (timed.map { $0.primary + $0.candidate } ?? .zero)
     }
 
     static func evidence(_ output: PredictionOutput) -> RolloutOutput {

@@ -203,6 +203,9 @@ final class VersionedModelSource: ModelSource {
         let reports = run.source.reports
         #expect(reports.reduce(0) { $0 + $1.labelComparisons } == sampled.count)
         #expect(reports.reduce(0) { $0 + $1.primary.records } == sampled.count, "shadow evidence covers the sampled rows only")
+        // Latency: one batch in eight timed on both versions, on the same rows.
+        #expect(reports.reduce(0) { $0 + $1.candidate.batches } > 0)
+        #expect(reports.reduce(0) { $0 + $1.candidate.batches } == reports.reduce(0) { $0 + $1.primary.batches })
         #expect(decided.state == .rolledBack, "\(decided.decisions.map(\.reason))")
         #expect(decided.decisions.last?.reason.contains("label disagreement") == true)
 
