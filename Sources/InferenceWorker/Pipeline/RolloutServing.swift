@@ -260,7 +260,6 @@ struct RolloutServing {
         let c = candidate.rowCount
         let t0 = clock.now
         primary.score()
-        let t1 = clock.now
         if isCanary { candidate.score() }
         let t2 = clock.now
         let now = Date()
