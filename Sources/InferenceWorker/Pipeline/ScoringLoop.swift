@@ -12,8 +12,9 @@ import Logging
 /// closed batch is scored once, and each row's prediction (or output failure) is published in
 /// input order, so one input partition's outputs are sent in its order.
 ///
-/// A batch is served by one model version from its first row to its last; a new version (hot
-/// reload) takes over at the next batch. While no version is servable, records wait (in flight:
+/// A batch is served by one model version from its first row to its last (during a canary
+/// roll-out, the candidate serves its keys' rows of the batch besides: ``RolloutServing``); a new
+/// version (hot reload, a roll-out's decision) takes over at the next batch. While no version is servable, records wait (in flight:
 /// back-pressure pauses consumption) until one is, or until the pipeline stops.
 ///
 /// A value confined to its thread: ``run()`` is called once, on the thread the pipeline starts
