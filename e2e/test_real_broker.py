@@ -370,7 +370,10 @@ def test_create_topics_creates_missing_topics_and_leaves_existing_ones(procs, br
     [first] = start_workers(procs, worker_runtime, broker, topics, group, ["create-a"], extra=extra)
     wait_for_spread([first], created_partitions)  # past ensureTopics: subscribed, owns every input partition
     assert partition_counts(broker, names) == expected
-    assert sorted(topics_created_in_log(first)) == sorted([topics.requests, topics.dead_letters, topics.drift])
+    # ...and the roll-out topics (issue 17): the record topic, the evidence topic, the shadow topic.
+    rollout_topics = ["inference-rollouts", "inference-rollout-evidence", f"{topics.predictions}.shadow"]
+    assert sorted(topics_created_in_log(first)) == sorted([topics.requests, topics.dead_letters, topics.drift] + rollout_topics)
+    assert partition_counts(broker, rollout_topics) == {rollout_topics[0]: 1, rollout_topics[1]: 3, rollout_topics[2]: created_partitions}
     # The existing output topic's 3 partitions differ from the 12 asked for: said, and left alone.
     mismatch = [line for line in first.log().splitlines() if "different partition count" in line]
     assert len(mismatch) == 1 and topics.predictions in mismatch[0], first.log()[-3000:]

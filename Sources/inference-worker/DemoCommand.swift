@@ -48,6 +48,8 @@ struct DemoCommand: AsyncParsableCommand {
     var hold: Double = 0
     @Option(help: "Log level.")
     var logLevel: String = "warning"
+    @Flag(help: "Roll out a shadow candidate (a copy of the model as the next version) and let the decider promote it live.")
+    var rollout = false
 
     func validate() throws {
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
@@ -78,6 +80,8 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.quality.windowDuration = .seconds(5)
         configuration.consumerProperties["statistics.interval.ms"] = "1000"
         configuration.consumerProperties["fetch.wait.max.ms"] = "10" // the embedded broker holds empty fetches for the full wait
+        let demoRollout = rollout ? try DemoRollout(configuration: &configuration, broker: broker, logger: logger) : nil
+        defer { demoRollout?.removeModelRoot() }
         try configuration.validate()
         try broker.ensureTopics(WorkerTopics.specifications(configuration))
 
@@ -90,7 +94,13 @@ struct DemoCommand: AsyncParsableCommand {
         say("embedded broker at \(broker.bootstrapServers); serving \(model.name) version \(model.version); \(rate) requests/s for \(Int(duration)) s, \(Int(malformedShare * 100))% malformed, distribution shift half-way")
 
         let counters = PipelineCounters()
-        let pipeline = InferencePipeline(configuration: configuration, models: registry, logger: logger, counters: counters)
+        let pipeline = InferencePipeline(configuration: configuration, models: demoRollout?.models(registry) ?? registry, logger: logger, counters: counters,
+                                         rollouts: demoRollout?.coordinator)
+        let coordinatorTask = demoRollout.map { demo in Task { try await demo.coordinator.run() } }
+        if let demoRollout {
+            try await demoRollout.start()
+            say("roll-out started: \(demoRollout.record.mode) of \(demoRollout.record.candidateVersion ?? "-") against \(demoRollout.record.primaryVersion), 3 s windows, promotion after 3 good windows")
+        }
         let labels = try DelayedLabels(broker: broker, topic: "labels", classes: model.output.labels, delay: .milliseconds(Int64(labelDelay * 1000)), logger: logger)
         let reader = try OutputReader(broker: broker, configuration: configuration, logger: logger) { key, value in
             labels.observe(key: key, prediction: value, shifted: generatorBox.value?.isShifted ?? false)
@@ -135,7 +145,8 @@ struct DemoCommand: AsyncParsableCommand {
                     let snapshot = counters.snapshot
                     say(Self.progress(second: second, generator: generator, snapshot: snapshot, last: last,
                                         elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: registry.current)
-                        + "  " + Self.qualityProgress(pipeline: pipeline, labelsSent: labels.sent, model: registry.current))
+                        + "  " + Self.qualityProgress(pipeline: pipeline, labelsSent: labels.sent, model: registry.current)
+                        + (demoRollout.map { "  " + $0.status } ?? ""))
                     counters.endToEndLatency.reset()
                     last = snapshot
                     lastTime = now
@@ -155,6 +166,8 @@ struct DemoCommand: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
+        coordinatorTask?.cancel()
+        _ = await coordinatorTask?.result
         await reader.stop()
         await labels.close()
         guard let generator = generatorBox.value else {
@@ -162,7 +175,8 @@ struct DemoCommand: AsyncParsableCommand {
             return
         }
         await generator.close()
-        say(Self.summary(generator: generator, snapshot: counters.snapshot, reader: reader))
+        say(Self.summary(generator: generator, snapshot: counters.snapshot, reader: reader)
+            + (demoRollout.map { "\n" + $0.summaryLines.joined(separator: "\n") } ?? ""))
         say(Self.qualitySummary(pipeline: pipeline, labelsSent: labels.sent))
         if let dashboard {
             if hold > 0 {

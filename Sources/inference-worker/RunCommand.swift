@@ -53,7 +53,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let admin = KafkaAdmin(bootstrapServers: configuration.bootstrapServers, additionalProperties: configuration.kafkaProperties, logger: logger)
         if configuration.createTopics {
-            try admin.ensureTopics(WorkerTopics.specifications(configuration))
+            // One CreateTopics call (one `topics ensured` line) for the worker's and the roll-outs' topics.
+            try admin.ensureTopics(WorkerTopics.specifications(configuration) + WorkerRollouts.specifications(configuration, logger: logger))
         } else {
             try WorkerTopics.requireExisting(configuration, admin: admin, logger: logger)
         }
@@ -61,14 +62,17 @@ struct RunCommand: AsyncParsableCommand {
         // the pipeline first (stop consuming, drain within --drain-timeout, flush, commit, leave the
         // group), then the registry's watch, then the endpoint, which keeps answering (not ready)
         // while the pipeline drains. Any of them ending, or failing, shuts the others down gracefully.
-        let models = ModelRegistryService(registry: WorkerTopics.registry(configuration, logger: logger))
+        let models = ModelRegistryService(registry: WorkerTopics.registry(configuration, logger: logger), logger: logger)
+        let rollouts = try await WorkerRollouts.coordinator(configuration, admin: admin, metrics: metrics, logger: logger)
         let pipeline = InferencePipeline(configuration: configuration, models: models.pipelineSource, logger: logger,
-                                         counters: PipelineCounters(metrics: metrics))
+                                         counters: PipelineCounters(metrics: metrics), rollouts: rollouts)
         var services: [any Service] = []
         if operations.metricsPort > 0 {
             services.append(OperationsEndpoints.server(host: operations.metricsHost, port: operations.metricsPort,
                                                        pipeline: pipeline, metrics: metrics, dashboard: pipeline.recentReports, logger: logger))
         }
+        // The roll-out coordinator before the pipeline: it keeps following records while the pipeline drains.
+        if let rollouts { services.append(rollouts) }
         services += [models, pipeline.service]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map {

@@ -20,6 +20,9 @@ public struct WorkerConfiguration: Sendable {
     public var deadLetterTopic: String? = nil
     /// Where drift reports go; nil disables drift reports. Default `inference-drift`.
     public var driftTopic: String? = "inference-drift"
+    /// Where a shadow candidate's predictions go during a roll-out (docs/rollouts.md). Default:
+    /// the output topic plus `.shadow`.
+    public var shadowTopic: String? = nil
     /// Consumer group shared by all replicas. Default `inference-worker`.
     public var groupID: String = "inference-worker"
     /// Static membership id (e.g. the pod name of a StatefulSet); nil for dynamic membership.
@@ -129,6 +132,9 @@ public struct WorkerConfiguration: Sendable {
         self.modelName = modelName
         self.workerID = workerID
     }
+
+    /// The shadow topic in effect.
+    public var effectiveShadowTopic: String { shadowTopic ?? "\(outputTopic).shadow" }
 
     /// The dead-letter topic in effect.
     public var effectiveDeadLetterTopic: String { deadLetterTopic ?? "\(inputTopics.first ?? "requests").DLT" }

@@ -32,7 +32,7 @@ public enum WorkerHealth {
     /// Evaluates readiness from the pipeline's public state.
     public static func readiness(of pipeline: InferencePipeline) -> Report {
         Report(
-            modelLoaded: pipeline.models.current != nil,
+            modelLoaded: pipeline.servingModel != nil,
             producerUp: pipeline.isProducerUp,
             joinedGroup: pipeline.hasJoinedGroup || !pipeline.assignedPartitions.isEmpty,
             shuttingDown: pipeline.isShuttingDown,

@@ -253,7 +253,7 @@ public final class WorkerMetrics: Sendable {
         assignedPartitions.record(assigned.count)
         pausedPartitions.record(pipeline.isPaused ? assigned.count : 0)
         blockedNow.record(pipeline.blockedOutputs)
-        let model = pipeline.models.current
+        let model = pipeline.servingModel
         modelLoaded.record(model == nil ? 0 : 1)
         if let drift = pipeline.latestDriftReport { setDriftVerdicts(from: drift) }
         collectQuality(pipeline.quality?.snapshot)

@@ -34,6 +34,8 @@ import Synchronization
 public final class InferencePipeline: Sendable {
     public let configuration: WorkerConfiguration
     public let models: any ModelSource
+    /// The roll-outs the pipeline follows (docs/rollouts.md); nil: none, as before roll-outs existed.
+    public let rollouts: (any RolloutSource)?
     public let counters: PipelineCounters
     /// Live quality's counts and latest reports; nil unless a labels topic is configured.
     public let quality: LiveQuality?
@@ -68,11 +70,16 @@ public final class InferencePipeline: Sendable {
     /// scoring thread reads it on every pass.
     let commits = Atomic<Bool>(true)
 
-    /// - Parameter dashboard: where published drift and quality reports are kept for `/dashboard`.
-    public init(configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters(),
-                dashboard: RecentReports = RecentReports()) {
+    /// - Parameters:
+    ///   - rollouts: the roll-outs to follow (nil: none).
+    ///   - dashboard: where published drift and quality reports are kept for `/dashboard`.
+    public init(
+        configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters(),
+        rollouts: (any RolloutSource)? = nil, dashboard: RecentReports = RecentReports()
+    ) {
         self.configuration = configuration
         self.models = models
+        self.rollouts = rollouts
         self.logger = logger
         self.counters = counters
         recentReports = dashboard
@@ -93,7 +100,9 @@ public final class InferencePipeline: Sendable {
             configuration: .init(
                 outputTopic: configuration.outputTopic, deadLetterTopic: configuration.effectiveDeadLetterTopic,
                 driftTopic: configuration.driftTopic, qualityTopic: configuration.effectiveQualityTopic,
-                trainingExamplesTopic: configuration.labelsTopic == nil ? nil : configuration.trainingExamplesTopic, workerID: configuration.workerID,
+                trainingExamplesTopic: configuration.labelsTopic == nil ? nil : configuration.trainingExamplesTopic,
+                shadowTopic: rollouts == nil ? nil : configuration.effectiveShadowTopic,
+                workerID: configuration.workerID,
                 producer: configuration.producerConfiguration, recoveryTimeout: configuration.producerRecoveryTimeout,
                 maxMessageBytes: configuration.maxMessageBytes
             ),
@@ -217,7 +226,7 @@ public final class InferencePipeline: Sendable {
         }
         logger.info("serving model", metadata: ["model.name": "\(model.name)", "model.version": "\(model.version)"])
         let loop = try ScoringLoop(
-            configuration: configuration, models: models, queue: queue, ledger: ledger, publisher: publisher,
+            configuration: configuration, models: models, rollouts: rollouts, queue: queue, ledger: ledger, publisher: publisher,
             counters: counters, logger: logger,
             isStopping: { [self] in isShuttingDown },
             storeProgress: { [self] in storeOffsets() },

@@ -11,6 +11,18 @@ public protocol ModelSource: Sendable {
     func watch() async throws
     /// Why there is no servable model, for error messages.
     var unavailableReason: String { get }
+    /// Version `version` of the model, for a roll-out that names its primary and candidate
+    /// (docs/rollouts.md): the loaded model when it is ready; `nil` while it loads or when it
+    /// cannot. Never blocks: loading, if any, happens off the caller's thread. The default answers
+    /// with ``current`` when it is that version.
+    func model(version: String) -> LoadedModel?
+}
+
+extension ModelSource {
+    public func model(version: String) -> LoadedModel? {
+        guard let model = current, model.version == version else { return nil }
+        return model
+    }
 }
 
 extension ModelRegistry: ModelSource {

@@ -42,6 +42,8 @@ final class OutputPublisher: Sendable {
         var qualityTopic: String? = nil
         /// Where labelled examples go (nil: none are written).
         var trainingExamplesTopic: String? = nil
+        /// Where a shadow candidate's predictions go during a roll-out (``publishShadow(_:for:)``).
+        var shadowTopic: String? = nil
         var workerID: String
         var producer: KafkaProducerConfiguration
         /// The longest a producer may stay unrecovered (no successful delivery since its first
@@ -86,6 +88,9 @@ final class OutputPublisher: Sendable {
     /// Mirrors `state.failingSince != nil`: the delivery thread checks it per report, without the lock.
     private let failing = Atomic<Bool>(false)
     private let abandoned = Atomic<Bool>(false)
+    /// Shadow predictions not written (queue full, topic missing): counted, logged at most every 30 s.
+    private let shadowDropped = Atomic<Int>(0)
+    private let shadowLogged = Mutex<ContinuousClock.Instant?>(nil)
     private let retryQueue = DispatchQueue(label: "inference-worker.output-retries")
 
     /// Context of drift reports' delivery reports: they acknowledge no input.
@@ -244,6 +249,46 @@ final class OutputPublisher: Sendable {
         }
     }
 
+    /// Publishes a shadow candidate's prediction of `input` to the shadow topic, keyed and headed
+    /// like the input. A side record, like a drift report: no slot, no ticket, no retry, so it never
+    /// holds back an acknowledgement, a commit, a dead letter or the order of the primary outputs.
+    /// Never waits: a full queue drops it (counted in ``shadowPredictionsDropped``).
+    func publishShadow(_ value: [UInt8], for input: InboundRecord) {
+        guard let topic = configuration.shadowTopic else { return }
+        guard let producer = state.withLock({ $0.recovering || $0.stopping ? nil : $0.producer }) else {
+            shadowDropped.add(1, ordering: .relaxed) // a producer being recreated: not waited for
+            return
+        }
+        do {
+            try input.message.withKey { key in
+                try producer.send(
+                    topic: topic, partition: nil, key: key, value: value, headers: input.message.headers,
+                    timestampMilliseconds: input.message.timestamp?.milliseconds, context: Self.driftContext
+                )
+            }
+        } catch {
+            shadowNotWritten(topic: topic, error: error)
+        }
+    }
+
+    /// Shadow predictions that could not be written (dropped: they are evidence, not outputs).
+    var shadowPredictionsDropped: Int { shadowDropped.load(ordering: .relaxed) }
+
+    private func shadowNotWritten(topic: String, error: any Error) {
+        shadowDropped.add(1, ordering: .relaxed)
+        let now = ContinuousClock.now
+        let log = shadowLogged.withLock { last -> Bool in
+            if let last, last.duration(to: now) < .seconds(30) { return false }
+            last = now
+            return true
+        }
+        if log {
+            logger.warning("shadow predictions not written (dropped; the primary path is not affected)", metadata: [
+                "kafka.topic": "\(topic)", "error": "\(error)", "shadow.dropped": "\(shadowDropped.load(ordering: .relaxed))",
+            ])
+        }
+    }
+
     private func topic(of slot: OutputSlot) -> String {
         slot.isDeadLetter ? configuration.deadLetterTopic : configuration.outputTopic
     }
@@ -357,6 +402,10 @@ final class OutputPublisher: Sendable {
                 counters.deadLettered(reason: details.reason.code)
             }
             acknowledge(slot.input.ticket, slot.offset)
+            return
+        }
+        if report.context == Self.driftContext, report.topic == configuration.shadowTopic {
+            shadowNotWritten(topic: report.topic, error: error)
             return
         }
         if report.context == Self.driftContext {

@@ -12,8 +12,9 @@ import Logging
 /// closed batch is scored once, and each row's prediction (or output failure) is published in
 /// input order, so one input partition's outputs are sent in its order.
 ///
-/// A batch is served by one model version from its first row to its last; a new version (hot
-/// reload) takes over at the next batch. While no version is servable, records wait (in flight:
+/// A batch is served by one model version from its first row to its last (during a canary
+/// roll-out, the candidate serves its keys' rows of the batch besides: ``RolloutServing``); a new
+/// version (hot reload, a roll-out's decision) takes over at the next batch. While no version is servable, records wait (in flight:
 /// back-pressure pauses consumption) until one is, or until the pipeline stops.
 ///
 /// A value confined to its thread: ``run()`` is called once, on the thread the pipeline starts
@@ -24,6 +25,8 @@ struct ScoringLoop: @unchecked Sendable {
     struct PendingRow: Sendable {
         var input: InboundRecord
         var requestID: String?
+        /// Its rows in the primary's and the candidate's scorer (roll-outs; see ``RolloutServing``).
+        var rows: RolloutServing.Rows
     }
 
     private let configuration: WorkerConfiguration
@@ -53,9 +56,11 @@ struct ScoringLoop: @unchecked Sendable {
     var quality: QualityPath?
     /// The labels topic, whose records go to ``quality`` instead of the scorer.
     let labelsTopic: String?
+    /// The roll-out's candidate, routing and evidence (docs/rollouts.md); inert without a source.
+    private var rollout: RolloutServing
 
     init(
-        configuration: WorkerConfiguration, models: any ModelSource, queue: WorkQueue, ledger: PartitionLedger,
+        configuration: WorkerConfiguration, models: any ModelSource, rollouts: (any RolloutSource)? = nil, queue: WorkQueue, ledger: PartitionLedger,
         publisher: OutputPublisher, counters: PipelineCounters, logger: Logger,
         isStopping: @escaping @Sendable () -> Bool,
         storeProgress: @escaping @Sendable () -> Void,
@@ -74,6 +79,7 @@ struct ScoringLoop: @unchecked Sendable {
         self.driftPublished = driftPublished
         self.quality = quality
         labelsTopic = quality == nil ? nil : configuration.labelsTopic
+        rollout = RolloutServing(source: rollouts, configuration: configuration, logger: logger)
         batcher = try MicroBatcher(configuration: MicroBatcherConfiguration(
             maxBatchSize: configuration.maxBatchSize,
             maxDelay: configuration.maxBatchDelay,
@@ -115,10 +121,12 @@ struct ScoringLoop: @unchecked Sendable {
             if let report = drift?.takeReportIfDue(now: Date()) { publish(report) }
             quality?.tick(now: Date())
             storeProgress()
+            rollout.publishClosedEvidence()
         }
         if let batch = batcher.drain(now: clock.now) { score(batch) }
         if let report = drift?.flush(now: Date()) { publish(report) }
         quality?.flush(now: Date())
+        rollout.publishOpenWindowOnStop()
     }
 
     /// One record into the open batch (or to the dead letters). Returns true when it closed the
@@ -128,18 +136,31 @@ struct ScoringLoop: @unchecked Sendable {
             return false // revoked or lost meanwhile: the next owner reads it again
         }
         if takeLabel(record) { return false }
-        let result = record.message.withValue { scorer.append(request: $0) }
-        switch result {
-        case .failure(let failure):
-            publisher.deadLetter(record, reason: failure.reason, message: failure.message, model: (scorer.name, scorer.version))
-            return false
-        case .success(let requestID):
-            // The drift monitor serves the scorer's version (`serve(_:)` replaces both together).
-            drift?.observe(row: scorer.lastRow)
-            guard case .flush(let batch) = batcher.append(PendingRow(input: record, requestID: requestID), now: now) else { return false }
-            score(batch, with: &scorer)
-            return true
+        let row: PendingRow
+        if rollout.isActive {
+            switch rollout.append(record, primary: &scorer) {
+            case .refused(let failure, let model):
+                publisher.deadLetter(record, reason: failure.reason, message: failure.message, model: model)
+                return false
+            case .accepted(let requestID, let rows):
+                if rows.primary >= 0 { drift?.observe(row: scorer.lastRow) }
+                row = PendingRow(input: record, requestID: requestID, rows: rows)
+            }
+        } else {
+            let result = record.message.withValue { scorer.append(request: $0) }
+            switch result {
+            case .failure(let failure):
+                publisher.deadLetter(record, reason: failure.reason, message: failure.message, model: (scorer.name, scorer.version))
+                return false
+            case .success(let requestID):
+                // The drift monitor serves the scorer's version (`serve(_:)` replaces both together).
+                drift?.observe(row: scorer.lastRow)
+                row = PendingRow(input: record, requestID: requestID, rows: .primaryOnly(scorer.rowCount - 1))
+            }
         }
+        guard case .flush(let batch) = batcher.append(row, now: now) else { return false }
+        score(batch, with: &scorer)
+        return true
     }
 
     /// The scorer, moved out: `self.scorer` is nil until it is put back, so the local copy is the
@@ -154,9 +175,9 @@ struct ScoringLoop: @unchecked Sendable {
     /// Makes sure a scorer serves the next row: the open batch's, or at a batch boundary the
     /// current model version's. Waits while no version is servable; false if the pipeline stops.
     private mutating func prepareScorer() -> Bool {
-        if (scorer?.rowCount ?? 0) > 0 { return true }
+        if (scorer?.rowCount ?? 0) > 0 || rollout.candidateRowCount > 0 { return true }
         while true {
-            if let model = models.current {
+            if let model = rollout.primaryModel(from: models) {
                 if scorer?.version == model.version, scorer?.name == model.name { return true }
                 if serve(model) { return true }
             }
@@ -194,17 +215,15 @@ struct ScoringLoop: @unchecked Sendable {
 
     /// Scores a closed batch and publishes each row's outcome in input order.
     private mutating func score(_ batch: MicroBatcher<PendingRow, ContinuousClock.Instant>.Batch, with scorer: inout BatchScorer) {
-        precondition(scorer.rowCount == batch.elements.count, "the batcher and the scorer disagree on the batch")
+        precondition(scorer.rowCount + rollout.canaryRowCount == batch.elements.count, "the batcher and the scorer disagree on the batch")
+        if rollout.isActive {
+            let modelLatency = rollout.scoreAndPublish(batch.elements, primary: &scorer, drift: &drift, quality: &quality, publisher: publisher, encodeBuffer: &encodeBuffer)
+            return finish(batch, modelLatency: modelLatency, finished: clock.now)
+        }
         let started = clock.now
         scorer.score()
         let finished = clock.now
         let modelLatency = started.duration(to: finished)
-        let n = batch.elements.count
-        counters.update {
-            $0.batches += 1
-            $0.batchedRecords += n
-            $0.modelNanoseconds += modelLatency.nanoseconds
-        }
         let processingTime = Int64(Date().timeIntervalSince1970 * 1000)
         let model = (name: scorer.name, version: scorer.version)
         for (row, pending) in batch.elements.enumerated() {
@@ -227,6 +246,17 @@ struct ScoringLoop: @unchecked Sendable {
             }
         }
         scorer.reset()
+        finish(batch, modelLatency: modelLatency, finished: finished)
+    }
+
+    /// Counts a scored and published batch, and lets the adaptive sizer learn from it.
+    private mutating func finish(_ batch: MicroBatcher<PendingRow, ContinuousClock.Instant>.Batch, modelLatency: Duration, finished: ContinuousClock.Instant) {
+        let n = batch.elements.count
+        counters.update {
+            $0.batches += 1
+            $0.batchedRecords += n
+            $0.modelNanoseconds += modelLatency.nanoseconds
+        }
         // Processing latency: consumed -> this batch's outputs handed to the producer (one clock
         // read per batch, after the last send: an upper bound for every row of the batch).
         let handedOver = DispatchTime.now().uptimeNanoseconds

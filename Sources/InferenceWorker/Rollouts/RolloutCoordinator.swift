@@ -24,8 +24,8 @@ import Synchronization
 /// blocks a thread). A decision that cannot be written is kept and written again at the next tick,
 /// the newest record per model winning.
 ///
-/// - Note: not wired into the pipeline yet; the pipeline must route keys with ``router(for:)``,
-///   record evidence and hand closed windows to ``publish(_:)``.
+/// The pipeline asks it for the record of the model it serves (``RolloutSource``) at every batch
+/// boundary, and hands it its closed evidence windows (``publish(_:)``).
 public final class RolloutCoordinator: Service, Sendable {
     /// Where the topics are and how this replica is named.
     public struct Configuration: Sendable {
@@ -140,6 +140,15 @@ public final class RolloutCoordinator: Service, Sendable {
         } catch {
             logger.warning("roll-out evidence not sent", metadata: ["model.name": "\(evidence.modelName)", "error": "\(error)"])
         }
+    }
+
+    /// Follows `record` as if the follower had just read it: the worker reads the roll-out topic
+    /// once before serving (``RolloutTopic/read(model:)``), so that its first batches already obey
+    /// the record. The follower reads the same record again later; that changes nothing (an older
+    /// record never replaces a newer one).
+    public func follow(_ record: RolloutRecord) {
+        guard let value = try? record.jsonData() else { return }
+        recordArrived(key: Array(record.modelName.utf8), value: Array(value))
     }
 
     // MARK: Running
