@@ -71,7 +71,7 @@ public enum DashboardPage {
                 html.raw("</tbody></table>")
             }
         } else {
-            html.raw("<p class=\"empty\" data-rollout-state=\"none\">No roll-out in progress: this worker serves one model version at a time and has no roll-out controller yet.</p>")
+            html.raw("<p class=\"empty\" data-rollout-state=\"none\">No roll-out record for this model: one version serves all traffic (start one with <code>inference-worker rollout start</code>).</p>")
         }
         html.raw("</section>")
     }

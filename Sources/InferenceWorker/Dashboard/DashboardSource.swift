@@ -1,8 +1,8 @@
 public import InferenceCore
 import Synchronization
 
-/// The state of a roll-out, as the page shows it. Nothing produces one yet (the roll-out work is a
-/// separate issue); the page then shows an explicit "no roll-out" placeholder.
+/// The state of a roll-out, as the page shows it (``init(record:)`` from the record the worker
+/// follows); without one the page shows an explicit "no roll-out" placeholder.
 public struct DashboardRollout: Sendable, Hashable {
     /// A short state, e.g. `canary 10%`, `promoting`, `rolled back`.
     public var state: String
@@ -68,6 +68,7 @@ public final class RecentReports: DashboardSource {
         var drift: [String: [DriftReport]] = [:]
         var quality: [String: [QualityReport]] = [:]
         var rollout: DashboardRollout?
+        var followRollout: (@Sendable () -> DashboardRollout?)?
     }
 
     /// Windows kept per model version and kind of report.
@@ -119,6 +120,12 @@ public final class RecentReports: DashboardSource {
     /// Sets (or clears) the roll-out state shown.
     public func setRollout(_ rollout: DashboardRollout?) { state.withLock { $0.rollout = rollout } }
 
+    /// Shows, at each rendering, the roll-out `current` returns (the record the worker follows);
+    /// when it returns nil, what ``setRollout(_:)`` set.
+    public func followRollout(_ current: @escaping @Sendable () -> DashboardRollout?) {
+        state.withLock { $0.followRollout = current }
+    }
+
     private static func trim<R>(_ map: inout [String: [R]], keep: Int, latest: ([R]) -> Int64) {
         guard map.count > keep else { return }
         let byAge = map.keys.sorted { latest(map[$0]!) < latest(map[$1]!) }
@@ -126,9 +133,12 @@ public final class RecentReports: DashboardSource {
     }
 
     public func dashboardSnapshot(nowMs: Int64) -> DashboardSnapshot {
-        state.withLock { state in
+        // The follower is called outside the lock: it takes the roll-out source's own.
+        let follow = state.withLock { $0.followRollout }
+        let followed = follow?()
+        return state.withLock { state in
             DashboardSnapshot(title: title, generatedAtMs: nowMs, driftReports: state.drift.values.flatMap { $0 },
-                              qualityReports: state.quality.values.flatMap { $0 }, rollout: state.rollout)
+                              qualityReports: state.quality.values.flatMap { $0 }, rollout: followed ?? state.rollout)
         }
     }
 }

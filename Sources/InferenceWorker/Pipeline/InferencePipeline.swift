@@ -72,7 +72,8 @@ public final class InferencePipeline: Sendable {
 
     /// - Parameters:
     ///   - rollouts: the roll-outs to follow (nil: none).
-    ///   - dashboard: where published drift and quality reports are kept for `/dashboard`.
+    ///   - dashboard: where published drift and quality reports are kept for `/dashboard` (which also
+    ///     shows the roll-out record `rollouts` follows).
     public init(
         configuration: WorkerConfiguration, models: any ModelSource, logger: Logger, counters: PipelineCounters = PipelineCounters(),
         rollouts: (any RolloutSource)? = nil, dashboard: RecentReports = RecentReports()
@@ -83,6 +84,11 @@ public final class InferencePipeline: Sendable {
         self.logger = logger
         self.counters = counters
         recentReports = dashboard
+        if let rollouts {
+            // The page shows the record every replica follows, read at each rendering.
+            let model = configuration.modelName
+            dashboard.followRollout { rollouts.record(for: model).map(DashboardRollout.init(record:)) }
+        }
         // The hooks cannot capture `self` before initialisation ends: they go through a box.
         let giveUp = GiveUpHook()
         let quality = configuration.labelsTopic.map { labelsTopic in

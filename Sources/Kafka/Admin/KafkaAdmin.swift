@@ -93,19 +93,8 @@ public struct KafkaAdmin: KafkaTopicAdministrator {
     ///
     /// - Throws: ``KafkaError`` when the cluster does not answer within ``timeout``.
     public func missingTopics(_ names: [String]) throws(KafkaError) -> [String] {
-        try KafkaConfigurationCheck.bootstrapServers(bootstrapServers)
-        let properties = [("bootstrap.servers", bootstrapServers.joined(separator: ","))]
-            + additionalProperties.sorted { $0.key < $1.key }
-        let client = try RDKafkaClient(kind: .producer, properties: properties, handlers: .init(), logger: logger)
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(clamping: timeout.milliseconds))
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(rdkafka: err, context: "reading the cluster's topics from \(bootstrapServers.joined(separator: ","))")
-        }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        let listed = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
-        let existing = Set(listed.filter { $0.err == RD_KAFKA_RESP_ERR_NO_ERROR }.map { String(cString: $0.topic) })
-        return names.filter { !existing.contains($0) }
+        let existing = try partitionCounts(names)
+        return names.filter { existing[$0] == nil }
     }
 
     /// The partition count of each of `names` that the cluster has (absent names are left out;
