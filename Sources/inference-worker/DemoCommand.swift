@@ -144,8 +144,8 @@ struct DemoCommand: AsyncParsableCommand {
                     let now = ContinuousClock.now
                     let snapshot = counters.snapshot
                     say(Self.progress(second: second, generator: generator, snapshot: snapshot, last: last,
-                                        elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: registry.current)
-                        + "  " + Self.qualityProgress(pipeline: pipeline, labelsSent: labels.sent, model: registry.current)
+                                        elapsed: lastTime.duration(to: now), counters: counters, pipeline: pipeline, model: pipeline.servingModel ?? registry.current)
+                        + "  " + Self.qualityProgress(pipeline: pipeline, labelsSent: labels.sent, model: pipeline.servingModel ?? registry.current)
                         + (demoRollout.map { "  " + $0.status } ?? ""))
                     counters.endToEndLatency.reset()
                     last = snapshot

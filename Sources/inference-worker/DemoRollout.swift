@@ -50,7 +50,10 @@ final class DemoRollout: Sendable {
         coordinator = try RolloutCoordinator(configuration: settings, logger: logger)
         record = try RolloutRecord(
             modelName: configuration.modelName, primaryVersion: primary, candidateVersion: candidate, mode: .shadow(fraction: 0.2),
-            thresholds: RolloutThresholds(minRecordsPerWindow: 50),
+            // No latency bound here: on a two-core machine shared with the demo's own producer and
+            // broker, the sampled latency ratio of an identical copy was once 3.9 (docs/rollouts.md,
+            // "Evidence"), and the demo is about promotion on agreement, not about timing.
+            thresholds: RolloutThresholds(maxLatencyRatio: nil, minRecordsPerWindow: 50),
             policy: .init(promoteAfterWindows: 3, windowSeconds: 3, decisionGraceSeconds: 1), now: Date()
         )
         topic = RolloutTopic(bootstrapServers: configuration.bootstrapServers, logger: logger)
