@@ -199,6 +199,16 @@ struct RunningPipeline: Sendable {
         return nil
     }
 
+    /// Waits until the pipeline itself has acknowledged at least `count` outcomes (read from its
+    /// counters, not from the output topic, whose reader may lag behind by seconds on a busy machine).
+    func waitForOwnOutcomes(_ count: Int, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while pipeline.counters.snapshot.outcomes < count {
+            if ContinuousClock.now > deadline { throw HarnessError("fewer than \(count) outcomes within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Waits until the pipeline owns at least one partition.
     func waitUntilAssigned(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)
