@@ -58,10 +58,13 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             try WorkerTopics.requireExisting(configuration, admin: admin, logger: logger)
         }
-        // Three services in one group. On SIGTERM/SIGINT the group shuts them down in reverse order:
-        // the pipeline first (stop consuming, drain within --drain-timeout, flush, commit, leave the
-        // group), then the registry's watch, then the endpoint, which keeps answering (not ready)
-        // while the pipeline drains. Any of them ending, or failing, shuts the others down gracefully.
+        // Up to four services in one group: the endpoint (unless --metrics-port 0), the roll-out
+        // coordinator (unless roll-outs are off for the run), the registry's watch and the pipeline. On
+        // SIGTERM/SIGINT the group shuts them down in reverse order: the pipeline first (stop
+        // consuming, drain within --drain-timeout, flush, commit, leave the group), then the
+        // registry's watch, then the coordinator, then the endpoint, which keeps answering (not
+        // ready) while the pipeline drains. Any of them ending, or failing, shuts the others down
+        // gracefully.
         let models = ModelRegistryService(registry: WorkerTopics.registry(configuration, logger: logger), logger: logger)
         let rollouts = try await WorkerRollouts.coordinator(configuration, admin: admin, metrics: metrics, logger: logger)
         let pipeline = InferencePipeline(configuration: configuration, models: models.pipelineSource, logger: logger,

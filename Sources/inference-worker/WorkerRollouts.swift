@@ -4,7 +4,7 @@ import InferenceWorker
 import Kafka
 import Logging
 
-/// `run`'s part in roll-outs (docs/rollouts.md, "Wiring it in", step 1): the topics, the
+/// `run`'s part in roll-outs (docs/rollouts.md, "How `run` wires it", step 1): the topics, the
 /// ``RolloutCoordinator`` and the start-up read of the model's record.
 enum WorkerRollouts {
     /// The roll-out topic (one partition, compacted), the evidence topic and the shadow topic.

@@ -1,8 +1,9 @@
 /// Tracks, per partition, which dispatched records have their outcome acknowledged, and answers the
 /// offset that is safe to commit.
 ///
-/// At-least-once rule (section 2, "librdkafka practice", of the project's shared NOTES.md): an input's offset may be stored only after its prediction or dead
-/// letter is acknowledged by the broker. Records are dispatched in increasing offset order per
+/// At-least-once rule (the worker stores offsets itself, `enable.auto.offset.store=false`, and
+/// librdkafka commits only what was stored): an input's offset may be stored only after its
+/// prediction or dead letter is acknowledged by the broker. Records are dispatched in increasing offset order per
 /// partition and acknowledged in any order; the committable offset of a partition is the lowest
 /// offset still in flight, else the highest acknowledged offset + 1 (Kafka commits the *next* offset
 /// to read). Gaps in offsets (compaction, transaction markers) are fine: committing the next

@@ -13,13 +13,18 @@ import Synchronization
 ///   its flow decisions are applied by the ``FlowGate`` outside its lock;
 /// - the ``WorkQueue`` carries records to the ``ScoringLoop`` on the pipeline's scoring thread,
 ///   which batches and scores them with a ``BatchScorer``;
-/// - the ``OutputPublisher`` writes predictions, dead letters and drift reports and acknowledges
-///   inputs from its producer's delivery reports;
+/// - the ``OutputPublisher`` writes predictions and dead letters and acknowledges inputs from its
+///   producer's delivery reports; it also writes drift and quality reports, training examples and
+///   shadow predictions (side records, acknowledging nothing);
+/// - with a labels topic, ``QualityPath`` (on the scoring thread) joins predictions with labels and
+///   ``LiveQuality`` shares its counts and commit checkpoints; with a ``RolloutSource``,
+///   ``RolloutServing`` (on the scoring thread) routes rows to a roll-out's candidate;
 /// - the ``PipelineLifecycle`` says what a stop request means in each phase.
 ///
-/// Threads: the consumer's poll thread (records, rebalances, the revoke hook), the scoring thread,
-/// the producer's delivery thread, and a retry timer queue; a producer recovery runs on a thread
-/// of its own. Nothing blocks Swift's cooperative pool.
+/// Threads: the consumer's poll thread (records, rebalances, the revoke hook, and with a labels
+/// topic the join-store rebuild reads at assignment), the scoring thread, the producer's delivery
+/// thread (one per producer generation), and a retry timer queue; a producer recovery runs on a
+/// thread of its own. Nothing blocks Swift's cooperative pool.
 ///
 /// Guarantees:
 /// - at-least-once: an input's offset is stored only after its prediction or dead letter is
@@ -134,7 +139,9 @@ public final class InferencePipeline: Sendable {
     ///
     /// - Throws: a configuration error when no model version can serve; the model source's error
     ///   if watching for versions fails; the producer's fatal error if it could not be recovered
-    ///   within `producerRecoveryTimeout` (then nothing more was committed).
+    ///   within `producerRecoveryTimeout` (then nothing more was committed); a
+    ///   ``ConfigurationValidationError`` when an assignment finds the labels topic missing or not
+    ///   co-partitioned with the request topics (then too nothing more was committed).
     public func run() async throws {
         try start()
         var watchError: (any Error)?

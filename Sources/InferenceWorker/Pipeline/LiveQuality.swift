@@ -4,8 +4,9 @@ import Kafka
 import Synchronization
 
 /// What the live-quality path (``QualityPath``, on the scoring thread) shares with the other
-/// threads: its counts for `/metrics` and the pipeline's readers, and the partitions the consumer's
-/// rebalance events took away, which the scoring thread applies to its join store; and the
+/// threads: its counts for `/metrics` and the pipeline's readers, and the consumer's rebalance
+/// events (partitions taken away; partitions assigned, with what to rebuild the stores of those new
+/// to this replica from), which the scoring thread applies to its join store; and the
 /// labels-topic commit rule: checkpoints of committable label offsets (``LabelCommitGate``) wait
 /// here until the quality reports sent before them are delivered, then their offsets are stored
 /// for the consumer's next commit.

@@ -4,9 +4,11 @@ import Kafka
 import Logging
 import Synchronization
 
-/// Writes the pipeline's outputs (predictions, dead letters, drift reports) and turns their
-/// delivery reports into acknowledgements of the inputs: it owns the producer, the outputs in
-/// flight (``OutputSlots``), retries, dead-letter truncation and producer recovery.
+/// Writes the pipeline's outputs (predictions and dead letters) and turns their delivery reports
+/// into acknowledgements of the inputs: it owns the producer, the outputs in flight
+/// (``OutputSlots``), retries, dead-letter truncation and producer recovery. It also writes the
+/// side records, best effort and without a slot or an input to acknowledge: drift reports, quality
+/// reports, labelled training examples and a shadow candidate's predictions.
 ///
 /// Every failed write is classified (``OutputFailure``) and ``DeadLetterPolicy`` decides what
 /// follows (``OutputDisposition``):
@@ -29,9 +31,12 @@ import Synchronization
 /// producer generation it came; failure reports from a retired producer are ignored (recovery
 /// sent those outputs again).
 ///
-/// Threads: ``publishPrediction(_:for:)`` and ``deadLetter(_:failure:model:)`` run on the scoring
-/// thread; delivery reports on the producer's thread; retries on a timer queue; recovery on a
-/// thread of its own.
+/// Threads: ``publishPrediction(_:for:)``, ``deadLetter(_:reason:message:model:)`` and the side
+/// records' sends run on the scoring thread; delivery reports on the producer's thread (each
+/// producer generation has its own); retries on a serial timer queue
+/// (`inference-worker.output-retries`), which also starts a recovery when the producer reports its
+/// fatal error (a failed send or delivery starts one where it fails); the recovery itself runs on
+/// a thread of its own (`producer-recovery`).
 final class OutputPublisher: Sendable {
     /// Where outputs go and how recovery is bounded.
     struct Configuration: Sendable {

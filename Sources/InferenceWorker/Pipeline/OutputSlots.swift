@@ -60,7 +60,7 @@ struct OutputSlot: Sendable {
     }
 }
 
-/// Outputs in flight by producer context, shared by the inference thread (``insert(_:)``), the
+/// Outputs in flight by producer context, shared by the scoring thread (``insert(_:)``), the
 /// producer's delivery thread (``remove(_:)``, ``get(_:)``), retry timers and producer recovery
 /// (``get(_:)``, ``update(_:_:)``, ``live()``); every operation takes one lock.
 ///
@@ -71,8 +71,10 @@ struct OutputSlot: Sendable {
 ///
 /// An id is the position in the low 32 bits and the position's generation (bumped by every insert
 /// there) above it, so an id is never reused while its slot is live, and a stale id (already
-/// removed, position since reused) finds nothing. Ids are never 0 (generations start at 1; the
-/// pipeline's drift reports use context 0) and never set bit 63 (``KafkaProducer/reservedContextBit``).
+/// removed, position since reused) finds nothing. Ids are never below 2^32 (generations start at
+/// 1), so the publisher's side records can use contexts 0 to 2 (drift reports and shadow
+/// predictions, quality reports, training examples), and never set bit 63
+/// (``KafkaProducer/reservedContextBit``).
 ///
 /// Generic over the slot type only so that it can be tested without Kafka records; the pipeline
 /// uses `OutputSlots<OutputSlot>` (specialised in release builds, which optimise the whole module).
@@ -86,7 +88,7 @@ final class OutputSlots<Slot: Sendable>: Sendable {
         var entries: [Entry] = []
         var free: [UInt32] = []
         var count = 0
-        /// Output buffers of removed slots, for the inference thread to encode into again.
+        /// Output buffers of removed slots, for the scoring thread to encode into again.
         var spares: [[UInt8]] = []
     }
 

@@ -4,8 +4,8 @@ import Kafka
 import Synchronization
 
 /// The pipeline's shared record of what is in flight, per partition, across its threads
-/// (the consumer's poll thread dispatches, the inference thread checks, the producer's delivery
-/// thread acknowledges).
+/// (the consumer's poll thread dispatches, assigns and releases; the scoring thread checks, and
+/// acknowledges label records; the producer's delivery thread acknowledges outputs).
 ///
 /// Each assignment of a partition gets a new *epoch*; a record carries the epoch it was read in,
 /// so that work finishing after its partition was revoked or lost (and perhaps assigned back)
@@ -29,7 +29,7 @@ final class PartitionLedger: @unchecked Sendable {
         var epoch: UInt64
     }
 
-    /// What ``isCurrent(_:cache:)`` last learned, kept by its caller (the inference thread).
+    /// What ``isCurrent(_:cache:)`` last learned, kept by its caller (the scoring thread).
     struct CurrentTicketCache {
         fileprivate var version: UInt64 = .max
         fileprivate var ticket: Ticket?
@@ -214,7 +214,7 @@ final class PartitionLedger: @unchecked Sendable {
     }
 
     /// ``isCurrent(_:)`` without the lock while no assignment changed since `cache` learned the
-    /// answer for this ticket (records arrive in runs of one partition): the inference thread
+    /// answer for this ticket (records arrive in runs of one partition): the scoring thread
     /// checks every record, and took the ledger's lock for it, contending with acknowledgements.
     func isCurrent(_ ticket: Ticket, cache: inout CurrentTicketCache) -> Bool {
         let version = assignmentVersion.load(ordering: .acquiring)
@@ -277,8 +277,9 @@ final class PartitionLedger: @unchecked Sendable {
 
 /// Applies the ledger's flow decisions to the consumer, outside the ledger's lock.
 ///
-/// Decisions are made on three threads (dispatch on the poll thread, acknowledgements on the
-/// delivery thread, releases in the revoke hook) and may reach the gate out of order; each carries
+/// Decisions are made on three threads (dispatch, assignments and releases on the consumer's poll
+/// thread, the revoke hook included; acknowledgements of outputs on the producer's delivery thread;
+/// acknowledgements of label records on the scoring thread) and may reach the gate out of order; each carries
 /// the whole desired state and a sequence number, and the gate applies only one newer than the
 /// last it applied, so a stale pause can never overtake the resume that followed it (which would
 /// leave delivery suspended with nothing in flight to ever resume it).

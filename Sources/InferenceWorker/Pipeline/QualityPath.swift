@@ -20,10 +20,14 @@ import Logging
 /// ``WorkerConfiguration/consumerConfiguration``), so every rebalance revokes every partition and
 /// assigns them again, mostly to the same members. A revoked request partition's pending
 /// predictions are therefore kept until the assignment that follows, and forgotten
-/// (`revoke(partition:)`) only if that assignment does not give the partition back. (Rebuilding a
-/// newly assigned partition's store from the output topic is not implemented: a partition that
-/// moves to another replica starts with an empty store there, and its labels for predictions made
-/// before the move count as unknown ids.)
+/// (`revoke(partition:)`) only if that assignment does not give the partition back. A partition
+/// new to this replica (a move, a restart) has its store rebuilt: the consumer thread reads its
+/// predictions of the last `maxAge` back from the output topic and the ids of its labels up to the
+/// labels topic's committed offset (``InferencePipeline/rebuildInputs(for:)``, unless
+/// ``WorkerConfiguration/rebuildLabelStore`` is off) and posts them with the assignment;
+/// ``applyPartitionEvents(now:)`` restores them (`QualityTracker.rebuild`). A read that fails
+/// leaves that partition's store empty (counted in `rebuildFailures`): its labels for earlier
+/// predictions then count as unknown ids.
 struct QualityPath {
     private var tracker: QualityTracker
     private let decoder = LabelDecoder()

@@ -2,7 +2,7 @@ import Foundation
 import InferenceCore
 import Logging
 
-/// The scoring thread's part in a roll-out (docs/rollouts.md, "Wiring it in", steps 2 to 4): which
+/// The scoring thread's part in a roll-out (docs/rollouts.md, "How `run` wires it", steps 2 to 4): which
 /// versions serve, which rows the candidate sees, its outputs, and this replica's evidence.
 ///
 /// At each batch boundary ``primaryModel(from:)`` reads the model's record from the

@@ -87,8 +87,9 @@ struct ScoringLoop: @unchecked Sendable {
         ))
     }
 
-    /// Scores until the queue is closed and empty, then scores what is pending and reports the
-    /// open drift window.
+    /// Scores until the queue is closed and empty, then scores what is pending, reports the open
+    /// drift window, closes the open quality windows and hands over the roll-out's open evidence
+    /// window.
     mutating func run() {
         while true {
             let deadline: Date

@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
 
-/// A consumed record handed from the poll thread to the inference thread, with the ledger's ticket:
+/// A consumed record handed from the poll thread to the scoring thread, with the ledger's ticket:
 /// where its partition is tracked and the epoch of the partition assignment it was read in.
 struct InboundRecord: Sendable {
     var message: KafkaConsumerMessage
@@ -11,7 +11,7 @@ struct InboundRecord: Sendable {
     var consumedAtNanoseconds: UInt64
 }
 
-/// The hand-off between the consumer's poll thread and the inference thread. Unbounded by itself:
+/// The hand-off between the consumer's poll thread and the scoring thread. Unbounded by itself:
 /// the ``PartitionLedger``'s flow control bounds what is in flight (queued here included).
 ///
 /// `@unchecked Sendable`: state guarded by `condition`'s lock.

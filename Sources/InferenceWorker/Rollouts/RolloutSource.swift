@@ -1,6 +1,6 @@
 public import InferenceCore
 
-/// What the serving path needs from the roll-outs (docs/rollouts.md, "Wiring it in"): the record
+/// What the serving path needs from the roll-outs (docs/rollouts.md, "How `run` wires it"): the record
 /// of the model it serves, and somewhere to hand this replica's closed evidence windows.
 ///
 /// The ``RolloutCoordinator`` is the real one; tests inject a fake to drive the pipeline through a
