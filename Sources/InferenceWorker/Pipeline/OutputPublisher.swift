@@ -54,8 +54,8 @@ final class OutputPublisher: Sendable {
         var shadowTopic: String? = nil
         var workerID: String
         var producer: KafkaProducerConfiguration
-        /// The longest a producer may stay unrecovered (no successful delivery since its first
-        /// fatal error) before the worker gives up.
+        /// Checked when a recreation is due: past this since the first fatal error with no
+        /// successful delivery since, the worker gives up instead (see the type's documentation).
         var recoveryTimeout: Duration
         /// The first truncation budget of a refused dead letter: the producer's `message.max.bytes`.
         var maxMessageBytes: Int
