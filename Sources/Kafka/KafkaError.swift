@@ -43,6 +43,12 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let unknownPartition = librdkafka(-190)
         /// The message is larger than the broker or client allows.
         public static let messageTooLarge = librdkafka(10)
+        /// The request's record batch is larger than the broker allows.
+        public static let recordListTooLarge = librdkafka(18)
+        /// The record failed the broker's CRC check, or its size is not its length.
+        public static let corruptMessage = librdkafka(2)
+        /// The record's timestamp is outside what the topic accepts (`message.timestamp.*.max.ms`).
+        public static let invalidTimestamp = librdkafka(32)
         /// A fatal error: the client must be recreated.
         public static let fatal = librdkafka(-150)
         /// No offset was stored or committed for the partition.

@@ -89,7 +89,7 @@ struct WorkerOptions: ParsableArguments {
     var drainTimeout: String?
     @Option(help: "On partition revocation, how long their in-flight work may take. Default: 10s.")
     var revokeTimeout: String?
-    @Option(help: "After a fatal producer error, how long the worker may go on recreating its producer and resending without any output delivered before it exits non-zero without committing, e.g. 300s. Default: 300s.")
+    @Option(help: "After a fatal producer error, the worker recreates its producer and resends; if a recreated producer fails fatally again this long after the first such error with no output delivered since, it exits non-zero without committing, e.g. 300s (a producer that is usable but cannot reach the broker retries for as long as that lasts). Default: 300s.")
     var producerRecoveryTimeout: String?
 
     @Option(help: "Address the HTTP endpoint for /metrics and /health/* listens on, e.g. 127.0.0.1 for this host only. Default: 0.0.0.0 (every IPv4 interface).")

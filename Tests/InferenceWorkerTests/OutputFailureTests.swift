@@ -137,8 +137,10 @@ import Testing
         try await running.waitUntilAssigned()
         try await harness.send((0..<200).map { TestModels.request($0, id: "r\($0)").json })
         #expect(await harness.waitForOutcomes(200, timeout: .seconds(30)))
-        // PRODUCER_FENCED / INVALID_PRODUCER_EPOCH on produce requests: the idempotent producer
-        // raises a fatal error, and every later send with it fails.
+        // OUT_OF_ORDER_SEQUENCE_NUMBER / PRODUCER_FENCED on produce requests make the producer
+        // unusable (librdkafka's fatal error; the Kafka layer's isFatal): it is recreated.
+        // INVALID_PRODUCER_EPOCH is not fatal (OutputPublisher.classify: transient): the records
+        // fail, librdkafka bumps the epoch, and the worker sends them again with back-off.
         for _ in 0..<3 { try broker.injectBrokerRequestError(code, api: .produce, broker: 2) }
         try await harness.send((200..<600).map { TestModels.request($0, id: "r\($0)").json })
         #expect(await harness.outcomes.wait(timeout: .seconds(120)) { snapshot in
@@ -204,5 +206,216 @@ import Testing
         #expect(Set(harness.predictions.map(\.id)) == Set((0..<150).map { "r\($0)" }))
         await harness.close()
     }
-}
 
+    // MARK: - Dead letters refused for something about the record (issue 13)
+
+    /// Two brokers: the dead-letter topic leads on broker 2 (where produce errors are injected),
+    /// the input and output topics on broker 1.
+    private func deadLetterHarness() throws -> PipelineHarness {
+        let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
+        let harness = try PipelineHarness(partitions: 1, broker: broker)
+        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        for topic in [harness.input, harness.output] { try broker.setPartitionLeader(topic: topic, partition: 0, broker: 1) }
+        return harness
+    }
+
+    private static let originalHeaders = [KafkaHeader(key: "traceparent", string: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+
+    /// Ten good requests and one bad one (at index 4, dead-lettered) on partition 0; the dead
+    /// letter's first produce request gets `code` from the broker.
+    private func runWithRefusedDeadLetter(
+        _ harness: PipelineHarness, _ configuration: WorkerConfiguration, bad: [UInt8], refusals: [KafkaError.Code]
+    ) async throws -> (reports: [KafkaDeliveryReport], counters: PipelineCounters.Snapshot) {
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        for code in refusals { try harness.broker.injectBrokerRequestError(code, api: .produce, broker: 2) }
+        var values: [[UInt8]?] = (0..<10).map { TestModels.request($0, id: "r\($0)").json }
+        values.insert(bad, at: 4)
+        let reports = try await harness.send(values, keys: values.indices.map { Array("key-\($0)".utf8) }, headers: Self.originalHeaders, partition: 0)
+        try await running.waitForOwnOutcomes(11, timeout: .seconds(60))
+        #expect(await harness.outcomes.wait(timeout: .seconds(30)) { $0.records.filter { $0.topic == harness.output }.count >= 10 } != nil)
+        try await running.stop()
+        return (reports, running.pipeline.counters.snapshot)
+    }
+
+    @Test func aDeadLetterRefusedForItsTimestampIsWrittenWithTheCurrentTimeAndSaysSo() async throws {
+        let harness = try deadLetterHarness()
+        var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30)
+        let bad = Array("not json".utf8)
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        let (reports, counters) = try await runWithRefusedDeadLetter(harness, configuration, bad: bad, refusals: [.invalidTimestamp])
+        #expect(await harness.waitForOutcomes(11, timeout: .seconds(30)))
+
+        #expect(Set(harness.predictions.map(\.id)) == Set((0..<10).map { "r\($0)" }))
+        #expect(harness.predictions.count == 10)
+        #expect(harness.deadLetterRecords.count == 1, "exactly one dead letter")
+        let letter = try #require(harness.deadLetterRecords.first)
+        #expect(letter.headers.value("__connect.errors.offset") == reports[4].offset.map { String($0.rawValue) })
+        #expect(letter.headers.value("inference.errors.reason") == "malformed_json")
+        #expect(letter.headers.value(DeadLetterHeaders.InferenceKey.timestampReplaced) == "true")
+        #expect(letter.headers.value(DeadLetterHeaders.InferenceKey.timestampOriginal) == "1700000000004")
+        #expect((letter.timestamp?.milliseconds ?? 0) >= before, "written with the current time, not the input's")
+        // Nothing else changed: the original key, value and headers are all there.
+        #expect(letter.value == bad)
+        #expect(letter.key == Array("key-4".utf8))
+        #expect(Array(letter.headers.prefix(1)) == Self.originalHeaders)
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueTruncated) == nil)
+        #expect(counters.deadLettered == 1 && counters.predicted == 10 && counters.droppedDeadLetters == 0)
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    @Test(arguments: [KafkaError.Code.invalidRecord, .corruptMessage])
+    func aDeadLetterRefusedAsInvalidIsWrittenOnceInItsMinimalForm(_ code: KafkaError.Code) async throws {
+        let harness = try deadLetterHarness()
+        var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30)
+        let bad = Array("not json at all".utf8)
+        let (reports, counters) = try await runWithRefusedDeadLetter(harness, configuration, bad: bad, refusals: [code])
+        #expect(await harness.waitForOutcomes(11, timeout: .seconds(30)))
+
+        #expect(Set(harness.predictions.map(\.id)) == Set((0..<10).map { "r\($0)" }))
+        #expect(harness.deadLetterRecords.count == 1, "exactly one dead letter")
+        let letter = try #require(harness.deadLetterRecords.first)
+        let headers = letter.headers
+        // The context stays...
+        #expect(headers.value("__connect.errors.offset") == reports[4].offset.map { String($0.rawValue) })
+        #expect(headers.value("__connect.errors.topic") == harness.input)
+        #expect(headers.value("inference.errors.reason") == "malformed_json")
+        // ...the record's own key, value and headers go, described by size and digest.
+        #expect((letter.value ?? []).isEmpty)
+        #expect((letter.key ?? []).isEmpty)
+        #expect(headers.value("traceparent") == nil)
+        #expect(headers.value(DeadLetterTruncation.Key.valueTruncated) == "true")
+        #expect(headers.value(DeadLetterTruncation.Key.valueOriginalSize) == String(bad.count))
+        #expect(headers.value(DeadLetterTruncation.Key.valueSHA256) == SHA256.hash(data: bad).map { String(format: "%02x", $0) }.joined())
+        #expect(headers.value(DeadLetterTruncation.Key.keyTruncated) == "true")
+        #expect(headers.value(DeadLetterTruncation.Key.headersTruncated) == "true")
+        #expect(headers.value(DeadLetterTruncation.Key.headersOriginalCount) == "1")
+        #expect(counters.truncatedDeadLetters == 1)
+        #expect(counters.deadLettered == 1 && counters.droppedDeadLetters == 0)
+        #expect(counters.retried == 0, "a refusal about the record is not retried as it is")
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    @Test func aDeadLetterWhoseMinimalFormIsRefusedTooIsGivenUpCountedAndItsPartitionMovesOn() async throws {
+        let harness = try deadLetterHarness()
+        var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30)
+        // The original form and the minimal form are both refused.
+        let (_, counters) = try await runWithRefusedDeadLetter(harness, configuration, bad: Array("broken".utf8), refusals: [.invalidRecord, .invalidRecord])
+        #expect(harness.predictions.count == 10)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(harness.deadLetterRecords.isEmpty, "nothing could be written")
+        #expect(counters.droppedDeadLetters == 1)
+        #expect(counters.deadLettered == 0)
+        #expect(counters.outcomes == 11, "every record has exactly one outcome")
+        let metrics = WorkerMetrics()
+        PipelineCounters(metrics: metrics).update { $0.droppedDeadLetters += 1 }
+        #expect(metrics.render().split(separator: "\n").contains { $0.hasPrefix("inference_worker_dropped_dead_letters_total 1") })
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    @Test func aDeadLetterTheClientRefusesInEveryFormIsGivenUpWithoutRecursingOnItsStack() async throws {
+        // The client's own size check (rd_kafka_producev fails synchronously) refuses every form
+        // of the dead letter: its context headers alone (a 2,000-byte worker id) exceed
+        // message.max.bytes. Before, each refusal sent the next form on the same stack, for ever.
+        let harness = try PipelineHarness(partitions: 1)
+        var configuration = harness.configuration(worker: String(repeating: "w", count: 2000))
+        configuration.drainTimeout = .seconds(30)
+        configuration.producerProperties["message.max.bytes"] = "1000"
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        var values: [[UInt8]?] = (0..<10).map { TestModels.request($0, id: "r\($0)").json }
+        values.insert(Array("broken".utf8), at: 4)
+        try await harness.send(values, partition: 0)
+        try await running.waitForOwnOutcomes(11, timeout: .seconds(60))
+        try await running.stop()
+        let counters = running.pipeline.counters.snapshot
+        #expect(counters.predicted == 10)
+        #expect(counters.droppedDeadLetters == 1)
+        #expect(harness.deadLetterRecords.isEmpty)
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    @Test func aDeadLetterTheBrokerRefusesAsTooLargeIsWrittenTruncated() async throws {
+        // The broker (not the client's local check: the record is far below message.max.bytes)
+        // refuses the dead letter with MSG_SIZE_TOO_LARGE in its produce response.
+        let harness = try deadLetterHarness()
+        var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30)
+        configuration.maxPayloadBytes = 4096
+        let huge = [UInt8]((0..<6000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        let (reports, counters) = try await runWithRefusedDeadLetter(harness, configuration, bad: huge, refusals: [.messageTooLarge])
+        #expect(await harness.waitForOutcomes(11, timeout: .seconds(30)))
+
+        #expect(harness.predictions.count == 10)
+        #expect(harness.deadLetterRecords.count == 1)
+        let letter = try #require(harness.deadLetterRecords.first)
+        #expect(letter.headers.value("__connect.errors.offset") == reports[4].offset.map { String($0.rawValue) })
+        #expect(letter.headers.value("inference.errors.reason") == "oversized_payload")
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueTruncated) == "true")
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueOriginalSize) == "6000")
+        #expect(letter.headers.value(DeadLetterTruncation.Key.valueSHA256) == SHA256.hash(data: huge).map { String(format: "%02x", $0) }.joined())
+        let kept = try #require(letter.value)
+        #expect(kept.count < huge.count && kept.count > 0)
+        #expect(Array(huge.prefix(kept.count)) == kept, "the value is the original's prefix")
+        #expect(counters.truncatedDeadLetters == 1 && counters.deadLettered == 1)
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    // MARK: - Readiness during producer recovery (issue 19)
+
+    @Test func readinessIsNotReadyWhileTheProducerIsRecreatedAndReadyAgainAfter() async throws {
+        let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
+        let harness = try PipelineHarness(partitions: 2, broker: broker)
+        for p in 0..<harness.partitions {
+            try broker.setPartitionLeader(topic: harness.input, partition: KafkaPartition(Int32(p)), broker: 1)
+            try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
+        }
+        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        var configuration = harness.configuration()
+        configuration.drainTimeout = .seconds(30)
+        configuration.producerRecoveryTimeout = .seconds(120)
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        try await harness.send((0..<100).map { TestModels.request($0, id: "r\($0)").json })
+        try await running.waitForOwnOutcomes(100, timeout: .seconds(60))
+        let ready = ContinuousClock.now.advanced(by: .seconds(30))
+        while !WorkerHealth.readiness(of: running.pipeline).isReady, ContinuousClock.now < ready { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(WorkerHealth.readiness(of: running.pipeline).isReady, "ready before the fault")
+
+        // Sample readiness every millisecond while the producer fails fatally (OUT_OF_ORDER_SEQUENCE_NUMBER,
+        // answered after 300 ms) and is recreated: at least two recreations, the second after a back-off.
+        let sampler = Task.detached { () -> [WorkerHealth.Report] in
+            var notReady: [WorkerHealth.Report] = []
+            while !Task.isCancelled {
+                let report = WorkerHealth.readiness(of: running.pipeline)
+                if !report.isReady { notReady.append(report) }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            return notReady
+        }
+        for _ in 0..<4 { try broker.injectBrokerRequestError(.outOfOrderSequenceNumber, rtt: .milliseconds(300), api: .produce, broker: 2) }
+        try await harness.send((100..<300).map { TestModels.request($0, id: "r\($0)").json })
+        try await running.waitForOwnOutcomes(300, timeout: .seconds(120))
+        sampler.cancel()
+        let notReady = await sampler.value
+        #expect(running.pipeline.counters.snapshot.producerRecoveries >= 1, "the producer was recreated")
+        #expect(notReady.contains { !$0.producerUp }, "not ready (producer_up false) while the producer was recreated")
+        #expect(notReady.contains { $0.json.contains("\"producer_up\":false") && $0.json.contains("\"status\":\"not ready\"") })
+
+        // Recovered: ready again.
+        let recovered = ContinuousClock.now.advanced(by: .seconds(30))
+        while !WorkerHealth.readiness(of: running.pipeline).isReady, ContinuousClock.now < recovered { try await Task.sleep(for: .milliseconds(20)) }
+        let after = WorkerHealth.readiness(of: running.pipeline)
+        #expect(after.isReady && after.producerUp, "ready again after recovery: \(after.json)")
+        try await running.stop()
+        await harness.close()
+    }
+}

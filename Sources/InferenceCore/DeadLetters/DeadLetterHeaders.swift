@@ -16,7 +16,10 @@
 /// - `inference.errors.reason`: ``DeadLetterReason/code``;
 /// - `inference.model.name`, `inference.model.version`: the model that was to score it (omitted when
 ///   the record failed before a model was chosen, i.e. when `nil`);
-/// - `inference.worker.id`: the worker instance that dead-lettered it.
+/// - `inference.worker.id`: the worker instance that dead-lettered it;
+/// - only when the dead-letter topic refused the original timestamp and the dead letter was written
+///   with the current time: `inference.errors.timestamp.replaced` = `true` and
+///   `inference.errors.timestamp.original` (the worker adds them, see ``InferenceKey``).
 public struct DeadLetterHeaders: Sendable, Hashable {
     /// Kafka Connect's context header keys, in the order written.
     public enum ConnectKey {
@@ -46,6 +49,11 @@ public struct DeadLetterHeaders: Sendable, Hashable {
         public static let modelVersion = "inference.model.version"
         /// Worker instance.
         public static let workerID = "inference.worker.id"
+        /// `true` when the dead letter carries the time it was written instead of the input's
+        /// timestamp, which the dead-letter topic refused (INVALID_TIMESTAMP). Added only then.
+        public static let timestampReplaced = "inference.errors.timestamp.replaced"
+        /// The input's timestamp (milliseconds since the epoch, decimal) when it was replaced.
+        public static let timestampOriginal = "inference.errors.timestamp.original"
     }
 
     /// The worker instance written as `inference.worker.id`.

@@ -120,9 +120,12 @@ public struct WorkerConfiguration: Sendable {
     /// On revocation, in-flight work of the revoked partitions gets this long. Default 10 s.
     public var revokeTimeout: Duration = .seconds(10)
     /// After a fatal producer error (e.g. fenced after a long broker outage), the worker recreates
-    /// its producer and sends every unacknowledged output again; if no output has been delivered
-    /// this long after the first fatal error, it stops without committing and exits non-zero
-    /// (the orchestrator restarts it; the inputs are redelivered). Default 300 s.
+    /// its producer and sends every unacknowledged output again. This bounds recreation: when a
+    /// recreation is due (a recreated producer failed fatally again, or creating one failed) more
+    /// than this after the first fatal error, with no output delivered since, it stops without
+    /// committing and exits non-zero (the orchestrator restarts it; the inputs are redelivered).
+    /// A recreated producer that is usable but cannot reach the broker retries for as long as the
+    /// outage lasts, whatever this says. Default 300 s.
     public var producerRecoveryTimeout: Duration = .seconds(300)
 
     public init(bootstrapServers: [String], inputTopics: [String], modelRoot: String, modelName: String, workerID: String) {

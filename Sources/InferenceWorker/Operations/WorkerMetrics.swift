@@ -37,6 +37,8 @@ public final class WorkerMetrics: Sendable {
         /// Outputs held back now for that reason (their input partitions do not advance).
         public static let blockedNow = "inference_worker_blocked_outputs"
         public static let truncatedDeadLetters = "inference_worker_truncated_dead_letters_total"
+        /// Dead letters given up because not even their minimal form could be written.
+        public static let droppedDeadLetters = "inference_worker_dropped_dead_letters_total"
         public static let producerRecoveries = "inference_worker_producer_recoveries_total"
         public static let resent = "inference_worker_outputs_resent_total"
         public static let batchSize = "inference_worker_batch_size"
@@ -77,6 +79,7 @@ public final class WorkerMetrics: Sendable {
     private let retried: CoreMetrics.Counter
     private let blocked: CoreMetrics.Counter
     private let truncatedDeadLetters: CoreMetrics.Counter
+    private let droppedDeadLetters: CoreMetrics.Counter
     private let producerRecoveries: CoreMetrics.Counter
     private let resent: CoreMetrics.Counter
     private let blockedNow: CoreMetrics.Gauge
@@ -135,6 +138,7 @@ public final class WorkerMetrics: Sendable {
         retried = CoreMetrics.Counter(label: Name.retried, factory: factory)
         blocked = CoreMetrics.Counter(label: Name.blocked, factory: factory)
         truncatedDeadLetters = CoreMetrics.Counter(label: Name.truncatedDeadLetters, factory: factory)
+        droppedDeadLetters = CoreMetrics.Counter(label: Name.droppedDeadLetters, factory: factory)
         producerRecoveries = CoreMetrics.Counter(label: Name.producerRecoveries, factory: factory)
         resent = CoreMetrics.Counter(label: Name.resent, factory: factory)
         blockedNow = CoreMetrics.Gauge(label: Name.blockedNow, factory: factory)
@@ -168,6 +172,7 @@ public final class WorkerMetrics: Sendable {
         add(retried, after.retried - before.retried)
         add(blocked, after.blocked - before.blocked)
         add(truncatedDeadLetters, after.truncatedDeadLetters - before.truncatedDeadLetters)
+        add(droppedDeadLetters, after.droppedDeadLetters - before.droppedDeadLetters)
         add(producerRecoveries, after.producerRecoveries - before.producerRecoveries)
         add(resent, after.resent - before.resent)
         add(pauses, after.pauses - before.pauses)

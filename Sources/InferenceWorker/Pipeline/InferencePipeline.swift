@@ -33,7 +33,9 @@ import Synchronization
 /// - order: one scoring thread handles records in arrival order, so outputs for one input
 ///   partition are sent in input order (and keep the input's key);
 /// - a bad record is dead-lettered alone; a broker outage is retried, never dead-lettered; a dead
-///   letter too large to write is truncated; a topic that cannot be written holds its partitions back;
+///   letter the broker refuses is rewritten (current time, truncated, minimal form) or, if nothing
+///   can be written, given up with its input acknowledged; a topic that cannot be written holds its
+///   partitions back;
 /// - in flight is bounded by count and bytes: at the maximum the consumer stops handing over
 ///   records of every assigned partition (librdkafka's prefetch, bounded per partition, waits).
 public final class InferencePipeline: Sendable {
@@ -138,10 +140,11 @@ public final class InferencePipeline: Sendable {
     /// within `drainTimeout`, commit, leave the group, flush the producer.
     ///
     /// - Throws: a configuration error when no model version can serve; the model source's error
-    ///   if watching for versions fails; the producer's fatal error if it could not be recovered
-    ///   within `producerRecoveryTimeout` (then nothing more was committed); a
-    ///   ``ConfigurationValidationError`` when an assignment finds the labels topic missing or not
-    ///   co-partitioned with the request topics (then too nothing more was committed).
+    ///   if watching for versions fails; the producer's fatal error if a recreation was due more
+    ///   than `producerRecoveryTimeout` after the first fatal error with nothing delivered since
+    ///   (then nothing more was committed); a ``ConfigurationValidationError`` when an assignment
+    ///   finds the labels topic missing or not co-partitioned with the request topics (then too
+    ///   nothing more was committed).
     public func run() async throws {
         try start()
         var watchError: (any Error)?

@@ -19,13 +19,21 @@ import Synchronization
 ///   such output is counted once as blocked, the current number is a gauge and a readiness
 ///   check, and an error naming the topic and the fix is logged (at most every 30 s per topic);
 /// - a prediction the broker refuses as such (too large) dead-letters its input; a dead letter it
-///   refuses is truncated (``DeadLetterTruncation``) and written again, so no record can stop a
-///   partition;
+///   refuses is rewritten (``DeadLetterPolicy/disposition(for:deadLetter:refusal:attempt:using:)``):
+///   with the current time for a refused timestamp, truncated (``DeadLetterTruncation``) when too
+///   large, in its minimal form (no key, value or original headers) when invalid; if even that is
+///   refused, the dead letter is given up (counted, logged with the input's coordinates) and its
+///   input acknowledged, so no record can stop a partition. A rewrite is scheduled on the retry
+///   queue, never sent on the stack that saw the refusal (a synchronous refusal would recurse);
 /// - a fatal producer error (fenced, broken idempotence state) retires the producer: a new one is
 ///   created and every unacknowledged output is sent again in its original order (so each input
 ///   partition's outputs keep their order); meanwhile ``send`` waits (the scoring thread stops,
-///   and back-pressure then stops consumption) and ``isUp`` is false. Recovery that does not
-///   succeed within `recoveryTimeout` calls `giveUp`: the pipeline then stops without committing.
+///   and back-pressure then stops consumption) and ``isUp`` is false. `recoveryTimeout` bounds
+///   recreation, not delivery: when a recreation is due (a fatal error again, or creating the
+///   producer failed) more than `recoveryTimeout` after the first fatal error with no output
+///   delivered since, `giveUp` is called and the pipeline stops without committing. A recreated
+///   producer that is not fatal but cannot deliver (the broker unreachable) is an outage like any
+///   other: its outputs are retried for as long as it lasts, and ``isUp`` is true meanwhile.
 ///
 /// An input is acknowledged only by a successful delivery report of its output, from whichever
 /// producer generation it came; failure reports from a retired producer are ignored (recovery
@@ -51,8 +59,8 @@ final class OutputPublisher: Sendable {
         var shadowTopic: String? = nil
         var workerID: String
         var producer: KafkaProducerConfiguration
-        /// The longest a producer may stay unrecovered (no successful delivery since its first
-        /// fatal error) before the worker gives up.
+        /// Checked when a recreation is due: past this since the first fatal error with no
+        /// successful delivery since, the worker gives up instead (see the type's documentation).
         var recoveryTimeout: Duration
         /// The first truncation budget of a refused dead letter: the producer's `message.max.bytes`.
         var maxMessageBytes: Int
@@ -195,7 +203,7 @@ final class OutputPublisher: Sendable {
             modelName: model?.name, modelVersion: model?.version
         )
         let details = OutputSlot.DeadLetter(
-            reason: reason, key: message.key, truncationBudget: nil, originalHeaders: original, contextHeaders: context,
+            reason: reason, key: message.key, originalHeaders: original, contextHeaders: context,
             timestampMilliseconds: message.timestamp?.milliseconds
         )
         let slot = OutputSlot(
@@ -447,6 +455,16 @@ final class OutputPublisher: Sendable {
         }
     }
 
+    /// What about the record a refusal (an error ``classify(_:producerIsFatal:)`` calls
+    /// ``OutputFailure/recordRejected``) is about.
+    static func refusal(_ error: KafkaError) -> RecordRefusal {
+        switch error.code {
+        case .messageTooLarge, .recordListTooLarge: return .tooLarge
+        case .invalidTimestamp: return .invalidTimestamp
+        default: return .invalid // CORRUPT_MESSAGE, INVALID_RECORD, _BAD_MSG, serialization
+        }
+    }
+
     private func failed(_ id: UInt64, error: KafkaError, producer: KafkaProducer, generation: UInt64) {
         if abandoned.load(ordering: .acquiring) {
             _ = slots.remove(id)
@@ -454,8 +472,13 @@ final class OutputPublisher: Sendable {
         }
         guard let slot = slots.get(id) else { return }
         let failure = Self.classify(error, producerIsFatal: producer.isFatal)
+        var form: DeadLetterForm?
+        if case .deadLetter(let details) = slot.kind { form = details.form }
         var generator = SystemRandomNumberGenerator()
-        switch policy.disposition(for: failure, isDeadLetter: slot.isDeadLetter, attempt: Int(slot.attempt) + 1, using: &generator) {
+        let disposition = policy.disposition(
+            for: failure, deadLetter: form, refusal: Self.refusal(error), attempt: Int(slot.attempt) + 1, using: &generator
+        )
+        switch disposition {
         case .abandon:
             // Stopping: leave the input unacknowledged; it is redelivered after the restart.
             if slots.remove(id)?.isBlocked == true { state.withLock { $0.blockedNow -= 1 } }
@@ -468,8 +491,10 @@ final class OutputPublisher: Sendable {
                 "kafka.topic": "\(configuration.outputTopic)", "error": "\(error)",
             ])
             deadLetter(slot.input, reason: .outputProduceFailure, message: error.description, model: nil)
-        case .truncate:
-            truncate(id, error: error)
+        case .truncate, .replaceTimestamp, .writeMinimal:
+            rewrite(id, disposition, error: error)
+        case .dropDeadLetter:
+            drop(id, error: error)
         case .retry(let delay, let blocked):
             let newlyBlocked = blocked && !slot.isBlocked
             guard let updated = slots.update(id, { slot in
@@ -503,32 +528,95 @@ final class OutputPublisher: Sendable {
         ])
     }
 
-    /// A dead letter refused as too large: write it again with its value (key, headers) cut to a
-    /// budget, a quarter of the previous one on every further refusal.
-    private func truncate(_ id: UInt64, error: KafkaError) {
+    /// A dead letter refused for something about the record: write it again with the current time
+    /// (`.replaceTimestamp`), cut to the next budget (`.truncate`: the producer's `message.max.bytes`
+    /// first, a quarter of the previous one on every further refusal) or in its minimal form
+    /// (`.writeMinimal`: budget 0). The attempt is scheduled on the retry queue rather than made
+    /// here: a synchronous refusal (`rd_kafka_producev`) would otherwise recurse through
+    /// ``failed(_:error:producer:generation:)`` on the same stack.
+    private func rewrite(_ id: UInt64, _ step: OutputDisposition, error: KafkaError) {
         var budget = 0
-        var first = false
+        var firstCut = false
         guard let slot = slots.update(id, { slot in
             guard case .deadLetter(var details) = slot.kind else { return }
-            first = details.truncationBudget == nil
-            budget = details.truncationBudget.map { $0 / 4 } ?? configuration.maxMessageBytes
-            details.truncationBudget = budget
             let input = slot.input.message
-            let cut = DeadLetterTruncation(
-                key: input.key, value: input.value, originalHeaders: details.originalHeaders, contextHeaders: details.contextHeaders, budget: budget
-            )
-            details.key = cut.key
-            slot.value = cut.value
-            slot.headers = cut.headers
+            if step == .replaceTimestamp {
+                details.form.timestampReplaced = true
+                var added = [KafkaHeader(key: DeadLetterHeaders.InferenceKey.timestampReplaced, string: "true")]
+                if let original = input.timestamp?.milliseconds {
+                    added.append(KafkaHeader(key: DeadLetterHeaders.InferenceKey.timestampOriginal, string: String(original)))
+                }
+                // The context headers survive any later cut; the headers written get them now.
+                details.contextHeaders += added
+                slot.headers += added
+                details.timestampMilliseconds = nil // the producer's time
+            } else {
+                firstCut = details.form.truncationBudget == nil && !details.form.isMinimal
+                if step == .truncate {
+                    budget = details.form.truncationBudget.map { $0 / 4 } ?? configuration.maxMessageBytes
+                    // A budget the refused record already fits cannot help (the broker's or the
+                    // topic's limit is below the client's): halve what was refused instead.
+                    let refused = Self.size(of: slot, key: details.key)
+                    if refused <= budget { budget = refused / 2 }
+                }
+                // Nothing of the record itself would be left: that is the minimal form.
+                if step == .writeMinimal || budget <= DeadLetterTruncation.reservedBytes {
+                    budget = 0
+                    details.form.isMinimal = true
+                }
+                details.form.truncationBudget = budget
+                let cut = DeadLetterTruncation(
+                    key: input.key, value: input.value, originalHeaders: details.originalHeaders, contextHeaders: details.contextHeaders, budget: budget
+                )
+                details.key = cut.key
+                slot.value = cut.value
+                slot.headers = cut.headers
+            }
             slot.kind = .deadLetter(details)
             slot.attempt += 1
         }) else { return }
-        if first { counters.update { $0.truncatedDeadLetters += 1 } }
-        logger.warning("dead letter refused as too large; writing it truncated", metadata: [
-            "kafka.topic": "\(configuration.deadLetterTopic)", "bytes.budget": "\(budget)",
-            "bytes.value": "\(slot.input.message.valueLength)", "error": "\(error)",
+        if firstCut { counters.update { $0.truncatedDeadLetters += 1 } }
+        var metadata: Logger.Metadata = [
+            "kafka.topic": "\(configuration.deadLetterTopic)", "error": "\(error)",
+            "input": "\(slot.input.message.topicPartition)@\(slot.offset.rawValue)",
+        ]
+        switch step {
+        case .replaceTimestamp:
+            logger.warning("dead letter refused for its timestamp; writing it with the current time", metadata: metadata)
+        case .truncate where budget > 0:
+            metadata["bytes.budget"] = "\(budget)"
+            metadata["bytes.value"] = "\(slot.input.message.valueLength)"
+            logger.warning("dead letter refused as too large; writing it truncated", metadata: metadata)
+        default:
+            logger.warning("dead letter refused as it is; writing it without the input's key, value and headers", metadata: metadata)
+        }
+        let retryGeneration = slot.generation
+        retryQueue.async { [self] in transmit(id, retryOf: retryGeneration) }
+    }
+
+    /// Bytes of key, value and headers as sent (header framing counted as 8 bytes each, like
+    /// ``DeadLetterTruncation``).
+    private static func size(of slot: OutputSlot, key: [UInt8]?) -> Int {
+        (key?.count ?? 0) + (slot.value?.count ?? 0) + slot.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8 }
+    }
+
+    /// A dead letter refused even in its minimal form, for a reason about the record: nothing can be
+    /// written. Give it up and acknowledge its input, so that the partition moves on (counted in
+    /// ``PipelineCounters/Snapshot/droppedDeadLetters``; logged with the input's coordinates).
+    private func drop(_ id: UInt64, error: KafkaError) {
+        guard let slot = slots.remove(id) else { return }
+        if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+        counters.update { $0.droppedDeadLetters += 1 }
+        var reason = "unknown"
+        if case .deadLetter(let details) = slot.kind { reason = details.reason.code }
+        let input = slot.input.message
+        logger.error("dead letter cannot be written in any form; giving it up and committing past its input", metadata: [
+            "kafka.topic": "\(configuration.deadLetterTopic)", "error": "\(error)",
+            "input.topic": "\(input.topicPartition.topic)", "input.partition": "\(input.topicPartition.partition.rawValue)",
+            "input.offset": "\(input.offset.rawValue)", "dead_letter.reason": "\(reason)",
         ])
-        transmit(id, retryOf: slot.generation)
+        if abandoned.load(ordering: .acquiring) { return }
+        acknowledge(slot.input.ticket, slot.offset)
     }
 
     // MARK: - Producer recovery

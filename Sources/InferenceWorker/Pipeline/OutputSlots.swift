@@ -21,13 +21,14 @@ struct OutputSlot: Sendable {
         var reason: DeadLetterReason
         /// The key written (the input's, unless truncation cut it).
         var key: [UInt8]?
-        /// The byte budget of the next truncation (nil: not truncated yet).
-        var truncationBudget: Int?
+        /// What has been done to it after refusals (timestamp replaced, cut, minimal).
+        var form = DeadLetterForm()
         /// The original record's headers, before the context headers in ``OutputSlot/headers``
         /// (kept apart so that truncation can drop them).
         var originalHeaders: [KafkaHeader]
         var contextHeaders: [KafkaHeader]
-        /// The input's timestamp, kept by the dead letter (predictions get the producer's time).
+        /// The input's timestamp, kept by the dead letter (predictions get the producer's time);
+        /// nil once refused and replaced by the producer's time.
         var timestampMilliseconds: Int64?
     }
 

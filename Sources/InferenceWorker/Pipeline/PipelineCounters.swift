@@ -20,14 +20,18 @@ public final class PipelineCounters: Sendable {
         public var commitFailures = 0
         /// Outputs held back because their topic could not be written (each counted once).
         public var blocked = 0
-        /// Dead letters written truncated because the broker or the client refused them as too large.
+        /// Dead letters written truncated (cut to a budget, or in their minimal form) because the
+        /// broker or the client refused them as they were.
         public var truncatedDeadLetters = 0
+        /// Dead letters given up because not even their minimal form could be written (their inputs
+        /// acknowledged without an output).
+        public var droppedDeadLetters = 0
         /// Producers recreated after a fatal error.
         public var producerRecoveries = 0
         /// Outputs sent again by a recreated producer (each may duplicate one already written).
         public var resent = 0
 
-        public var outcomes: Int { predicted + deadLettered }
+        public var outcomes: Int { predicted + deadLettered + droppedDeadLetters }
         public var meanBatchSize: Double { batches == 0 ? 0 : Double(batchedRecords) / Double(batches) }
     }
 

@@ -128,4 +128,45 @@ import Testing
         #expect(policy.disposition(for: .producerFatal, isDeadLetter: false, attempt: 1, using: &random) == .recreateProducer)
         #expect(policy.disposition(for: .stopping, isDeadLetter: true, attempt: 3, using: &random) == .abandon)
     }
+
+    @Test func aRefusedDeadLetterIsRewrittenForWhatWasRefusedEachStepOnceThenGivenUp() {
+        var random = SplitMix64(seed: 3)
+        func next(_ form: DeadLetterForm?, _ refusal: RecordRefusal) -> OutputDisposition {
+            policy.disposition(for: .recordRejected, deadLetter: form, refusal: refusal, attempt: 1, using: &random)
+        }
+        let original = DeadLetterForm()
+        let minimal = DeadLetterForm(truncationBudget: 0, isMinimal: true)
+        // A prediction refused for any reason dead-letters its input.
+        for refusal in [RecordRefusal.tooLarge, .invalidTimestamp, .invalid] { #expect(next(nil, refusal) == .deadLetterInput) }
+        // Timestamp: the current time once, then the minimal form, then nothing.
+        #expect(next(original, .invalidTimestamp) == .replaceTimestamp)
+        #expect(next(DeadLetterForm(timestampReplaced: true), .invalidTimestamp) == .writeMinimal)
+        #expect(next(DeadLetterForm(timestampReplaced: true, truncationBudget: 0, isMinimal: true), .invalidTimestamp) == .dropDeadLetter)
+        #expect(next(minimal, .invalidTimestamp) == .replaceTimestamp, "a minimal form keeps the input's timestamp until that is refused")
+        // Invalid or corrupt: truncation cannot fix it, so the minimal form at once, then nothing.
+        #expect(next(original, .invalid) == .writeMinimal)
+        #expect(next(DeadLetterForm(truncationBudget: 4096), .invalid) == .writeMinimal)
+        #expect(next(minimal, .invalid) == .dropDeadLetter)
+        // Too large: cut while a cut leaves something of the record, then the minimal form, then nothing.
+        #expect(next(original, .tooLarge) == .truncate)
+        #expect(next(DeadLetterForm(truncationBudget: 1_000_000), .tooLarge) == .truncate)
+        #expect(next(DeadLetterForm(truncationBudget: 4 * DeadLetterTruncation.reservedBytes), .tooLarge) == .writeMinimal)
+        #expect(next(minimal, .tooLarge) == .dropDeadLetter)
+        // Whatever the refusals, a dead letter reaches a decision to give up within a few steps.
+        for refusal in [RecordRefusal.tooLarge, .invalidTimestamp, .invalid] {
+            var form = original
+            var steps = 0
+            while steps < 40 {
+                steps += 1
+                switch next(form, refusal) {
+                case .replaceTimestamp: form.timestampReplaced = true
+                case .truncate: form.truncationBudget = (form.truncationBudget.map { $0 / 4 } ?? 1_000_000)
+                case .writeMinimal: form.isMinimal = true; form.truncationBudget = 0
+                case .dropDeadLetter: steps += 100
+                default: Issue.record("unexpected disposition for \(refusal)")
+                }
+            }
+            #expect(steps > 100, "\(refusal): given up within 40 steps")
+        }
+    }
 }
