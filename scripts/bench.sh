@@ -40,6 +40,18 @@ fi
 # The allocation counter (LD_PRELOAD): per-thread malloc counts, optional stack samples.
 cc -O2 -shared -fPIC -o "$BENCH_DIR/malloc-count.so" scripts/bench/malloc-count.c -ldl
 
+# The ceiling: the C passthrough (librdkafka alone), built from the shared bench's source against
+# Debian's librdkafka headers and run on the same librdkafka 2.16 as the worker. `bench drain` runs it
+# first on the same pre-filled topic; BENCH_C_PASSTHROUGH=none skips it.
+C_PASSTHROUGH_SOURCE="${BENCH_C_PASSTHROUGH_SOURCE:-$REPO/../shared/bench/passthrough.c}"
+C_PASSTHROUGH=()
+if [ "${BENCH_C_PASSTHROUGH:-}" != none ] && [ -f "$C_PASSTHROUGH_SOURCE" ]; then
+  gcc -O2 "$C_PASSTHROUGH_SOURCE" -o "$BENCH_DIR/c-passthrough" -lrdkafka
+  C_PASSTHROUGH=(--c-passthrough "$BENCH_DIR/c-passthrough")
+else
+  echo "# no C passthrough ($C_PASSTHROUGH_SOURCE): rows are compared with the Swift relay" >&2
+fi
+
 TANSU_PID=""
 cleanup() {
   local status=$?
@@ -78,6 +90,7 @@ make_topics() {
   local p="$1"
   create "$p-requests" "$PARTITIONS"
   create "$p-passthrough" "$PARTITIONS"
+  create "$p-c-passthrough" "$PARTITIONS"
   # One output topic per bundle under the model root (`bench drain --models` picks among them).
   for dir in "$MODEL_ROOT"/*/; do create "$p-out-$(basename "$dir")" "$PARTITIONS"; done
   for i in 1 2 3 4 5 6; do create "$p-lat-$i" "$PARTITIONS"; create "$p-lat-pt-$i" "$PARTITIONS"; done
@@ -109,7 +122,7 @@ case "$MODE" in
     # 1. Drain with the worker's defaults (20,000 records in flight), then the latency runs:
     #    passthrough (the broker floor), pipeline with adaptive and with fixed batching.
     echo "## drain and latency, worker defaults"
-    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" "$@" \
+    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "${C_PASSTHROUGH[@]}" --records "${BENCH_RECORDS:-1000000}" "$@" \
       2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
     # 2. Memory while the input arrives far faster than it is scored: worker defaults, then
     #    librdkafka's own prefetch defaults.
@@ -118,7 +131,7 @@ case "$MODE" in
     "$BINARY" bench memory "${COMMON[@]}" --label mem-librdkafka-prefetch "${LIBRDKAFKA_PREFETCH[@]}" 2>"$BENCH_DIR/mem-librdkafka.stderr"
     ;;
   drain)
-    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "$@" 2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
+    LD_PRELOAD="$PRELOAD" "$BINARY" bench drain "${COMMON[@]}" "${C_PASSTHROUGH[@]}" "$@" 2> >(tee "$BENCH_DIR/drain.stderr" | grep '^\[malloc-count\]' >&2)
     ;;
   memory)
     "$BINARY" bench drain "${COMMON[@]}" --records "${BENCH_RECORDS:-1000000}" --models fraud-mlp --skip-latency 2>"$BENCH_DIR/drain.stderr"

@@ -55,8 +55,9 @@ public struct WorkerConfiguration: Sendable {
     /// path (or `INFERENCE_WORKER_ONNXRUNTIME_LIBRARY`), 1 intra-op and 1 inter-op thread.
     public var onnxRuntime = ONNXRuntimeConfiguration()
 
-    /// A drift window closes after this many rows (or at the time boundary, whichever first). Default 10,000.
-    public var driftWindowRecords: Int = 10_000
+    /// A drift window closes after this many rows (or at the time boundary, whichever first). Default 500,000
+    /// (see ``DriftConfiguration/windowRecordCount``).
+    public var driftWindowRecords: Int = 500_000
     /// A drift window closes at every multiple of this since the epoch (aligned across replicas). Default 60 s.
     public var driftWindow: Duration = .seconds(60)
 

@@ -74,6 +74,10 @@ extension BenchCommand {
         @Option(help: "Models to drain with (comma-separated); the first one is used for the latency runs.")
         var models: String = "fraud-mlp,fraud-trees"
 
+        @Option(help: ArgumentHelp("The C passthrough binary (../shared/bench/passthrough.c, built by scripts/bench.sh).",
+                                   discussion: "When given it drains the same topic first, into <prefix>-c-passthrough, and every row is compared with it."))
+        var cPassthrough: String?
+
         @Flag(help: "Skip the latency runs.")
         var skipLatency = false
 
@@ -108,17 +112,28 @@ extension BenchCommand {
 
             let timeout = Duration.seconds(max(120, records / 5_000))
             var results: [DrainResult] = []
+            // The ceiling: librdkafka alone in C when its binary is given, else the Swift relay.
+            var cCeiling: DrainResult?
+            if let cPassthrough {
+                let c = try await CPassthrough.drain(binary: cPassthrough, bootstrap: settings.bootstrap, input: "\(prefix)-requests",
+                                                     output: "\(prefix)-c-passthrough", group: "\(prefix)-g-c-passthrough",
+                                                     expected: records, timeout: timeout)
+                results.append(c)
+                cCeiling = c
+                say(bench: Self.row(c, ceiling: c))
+            }
             let passthrough = try await drainWithPassthrough(settings: settings, input: "\(prefix)-requests", output: "\(prefix)-passthrough",
                                                              group: "\(prefix)-g-passthrough", expected: records, timeout: timeout)
             results.append(passthrough)
-            say(bench: Self.row(passthrough, ceiling: passthrough))
+            let ceiling = cCeiling ?? passthrough
+            say(bench: Self.row(passthrough, ceiling: ceiling))
             for model in loaded {
                 let configuration = try settings.configuration(model: model.name, input: "\(prefix)-requests", output: "\(prefix)-out-\(model.name)",
                                                                group: "\(prefix)-g-\(model.name)", adaptive: true)
                 let (result, _) = try await drainWithPipeline(label: "pipeline \(model.name)", settings: settings, configuration: configuration,
                                                              models: FixedModelSource(model), expected: records, timeout: timeout)
                 results.append(result)
-                say(bench: Self.row(result, ceiling: passthrough))
+                say(bench: Self.row(result, ceiling: ceiling))
             }
             // The first model again with drift statistics on (the worker's default): their cost.
             let driftConfiguration = try settings.configuration(
@@ -129,15 +144,20 @@ extension BenchCommand {
                                                             configuration: driftConfiguration, models: FixedModelSource(loaded[0]),
                                                             expected: records, timeout: timeout)
             results.append(withDrift)
-            say(bench: Self.row(withDrift, ceiling: passthrough))
+            say(bench: Self.row(withDrift, ceiling: ceiling))
 
             say(bench: "")
-            say(bench: "| run | events | seconds | events/s | % of passthrough | CPU s per 1M events | broker CPU s per 1M | machine busy / stolen % | mean batch | peak RSS so far (MiB) | load (1/5/15 min) |")
+            let ceilingName = cCeiling == nil ? "passthrough" : "C passthrough"
+            say(bench: "| run | events | seconds | events/s | % of \(ceilingName) | CPU s per 1M events | broker CPU s per 1M | machine busy / stolen % | mean batch | peak RSS so far (MiB) | load (1/5/15 min) |")
             say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-            for r in results { say(bench: Self.tableRow(r, ceiling: passthrough)) }
+            for r in results { say(bench: Self.tableRow(r, ceiling: ceiling)) }
+            // Drift's own cost: CPU per event with it minus without, on the same model.
+            if let without = results.first(where: { $0.label == "pipeline \(loaded[0].name)" }) {
+                say(bench: "drift statistics cost \(fixed(withDrift.cpuSecondsPerMillion - without.cpuSecondsPerMillion, 2)) µs of CPU per event (\(fixed(withDrift.cpuSecondsPerMillion, 2)) with, \(fixed(without.cpuSecondsPerMillion, 2)) without)")
+            }
 
             guard !skipLatency else { return }
-            let maximum = maxRate ?? results[1].eventsPerSecond
+            let maximum = maxRate ?? results[cCeiling == nil ? 1 : 2].eventsPerSecond  // the first model's drain
             let fractionValues = fractions.split(separator: ",").compactMap { Double($0) }
             var latencies: [LatencyResult] = []
             var runIndex = 0
@@ -185,11 +205,11 @@ extension BenchCommand {
         }
 
         static func row(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "\(r.label): \(r.records) events in \(fixed(r.elapsed.doubleSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of passthrough), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
+            "\(r.label): \(r.records) events in \(fixed(r.elapsed.doubleSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of \(ceiling.label.hasPrefix("C ") ? "C passthrough" : "passthrough")), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
         }
 
         static func tableRow(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "| \(r.label) | \(r.records) | \(fixed(r.elapsed.doubleSeconds, 2)) | \(fixed(r.eventsPerSecond, 0)) | \(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1)) | \(fixed(r.cpuSecondsPerMillion, 2)) | \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "-") | \(fixed(r.machineBusyPercent, 0)) / \(fixed(r.stealPercent, 0)) | \(r.meanBatchSize.map { fixed($0, 1) } ?? "-") | \(fixed(r.peakResidentMiB, 0)) | \(r.load) |"
+            "| \(r.label) | \(r.records) | \(fixed(r.elapsed.doubleSeconds, 2)) | \(fixed(r.eventsPerSecond, 0)) | \(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1)) | \(fixed(r.cpuSecondsPerMillion, 2)) | \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "-") | \(fixed(r.machineBusyPercent, 0)) / \(fixed(r.stealPercent, 0)) | \(r.meanBatchSize.map { fixed($0, 1) } ?? "-") | \(r.peakResidentMiB.isNaN ? "-" : fixed(r.peakResidentMiB, 0)) | \(r.load) |"
         }
     }
 
