@@ -19,12 +19,14 @@ enum DriftBenchmark {
         var nanosecondsPerRow: Double
         /// The same in CPU time of the measuring thread (steadier on a shared machine).
         var cpuNanosecondsPerRow: Double
-        /// Windows closed (reports built) during the timed part.
+        /// Windows closed (reports built and encoded as JSON) during the timed part.
         var windowsClosed: Int
+        /// Bytes of JSON those reports took.
+        var reportBytes = 0
 
         var description: String {
-            String(format: "drift monitor: %.1f ns/row wall, %.1f ns/row thread CPU, over %d rows, %d windows closed",
-                   nanosecondsPerRow, cpuNanosecondsPerRow, rows, windowsClosed)
+            String(format: "drift monitor: %.1f ns/row wall, %.1f ns/row thread CPU, over %d rows, %d windows closed (%d bytes of reports)",
+                   nanosecondsPerRow, cpuNanosecondsPerRow, rows, windowsClosed, reportBytes)
         }
     }
 
@@ -78,6 +80,7 @@ enum DriftBenchmark {
         _ = monitor.flush(now: start)
 
         var closed = 0
+        var bytes = 0
         let clock = ContinuousClock()
         let began = clock.now
         let cpuBegan = threadCPUSeconds()
@@ -89,13 +92,17 @@ enum DriftBenchmark {
                 monitor.observe(output: predictions[i & 4095])
                 i += 1
             }
-            if monitor.takeReportIfDue(now: start) != nil { closed += 1 }
+            // A closed window's report is encoded as the pipeline publishes it.
+            if let report = monitor.takeReportIfDue(now: start) {
+                bytes &+= (try? report.jsonData().count) ?? 0
+                closed += 1
+            }
         }
         let elapsed = began.duration(to: clock.now)
         let cpu = threadCPUSeconds() - cpuBegan
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return Result(rows: rows, nanosecondsPerRow: seconds * 1e9 / Double(rows),
-                      cpuNanosecondsPerRow: cpu * 1e9 / Double(rows), windowsClosed: closed)
+                      cpuNanosecondsPerRow: cpu * 1e9 / Double(rows), windowsClosed: closed, reportBytes: bytes)
     }
 
     /// CPU time of the calling thread: unlike wall time, not inflated when other processes share the cores.

@@ -101,6 +101,41 @@ import Testing
         #expect(value == Double(text)!)
     }
 
+    /// The scanner reads eight digits at a time where eight bytes remain: numbers of every digit
+    /// count, with and without fraction and exponent, and at every distance from the end of the
+    /// payload (so that both the eight-byte and the byte-by-byte paths and their hand-over run)
+    /// decode exactly as Swift's correctly rounded parser reads them.
+    @Test func randomNumbersOfEveryLengthMatchSwiftsParserAtEveryDistanceFromTheEnd() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        func digits(_ n: Int) -> String { String((0..<n).map { _ in Character(String(next() % 10)) }) }
+        let single = try RequestDecoder(featureNames: ["x"])
+        let four = try RequestDecoder(featureNames: ["x", "a", "b", "c"])
+        var checked = 0
+        for _ in 0..<4000 {
+            let intDigits = Int(next() % 22) + 1
+            var text = (next() % 4 == 0 ? "-" : "") + (intDigits == 1 ? digits(1) : String(next() % 9 + 1) + digits(intDigits - 1))
+            if next() % 3 != 0 { text += "." + (next() % 5 == 0 ? String(repeating: "0", count: Int(next() % 9)) : "") + digits(Int(next() % 22) + 1) }
+            if next() % 5 == 0 { text += (next() % 2 == 0 ? "e" : "E-") + String(next() % 40) }
+            let expected = try #require(Double(text))
+            // Closed right after the number (fewer than eight bytes left) and with a long tail.
+            for (json, decoder) in [(#"{"features":[\#(text)]}"#, single), (#"{"features":[\#(text), 0, "", null]}"#, four)] {
+                var values: [RawFeatureValue] = []
+                _ = try decoder.decode(Array(json.utf8), into: &values)
+                guard case .number(let value) = values[0] else { Issue.record("\(text): \(values[0])"); continue }
+                #expect(value == expected && value.sign == expected.sign, "\(text) -> \(value), expected \(expected)")
+                checked += 1
+            }
+        }
+        #expect(checked == 8000)
+    }
+
     @Test func hugeNumbersDecodeAsInfinity() throws {
         let (_, values) = try decode(#"{"features": [1e400, -1e400, 0, 0]}"#)
         #expect(values[0] == .number(.infinity))
