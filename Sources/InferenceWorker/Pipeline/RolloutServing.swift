@@ -265,36 +265,21 @@ struct RolloutServing {
         let now = Date()
         let processingTime = Int64(now.timeIntervalSince1970 * 1000)
         for pending in batch {
-            let message = pending.input.message
-            let context = PredictionContext(
-                requestID: pending.requestID, source: message.topicPartition, offset: message.offset,
-                eventTimeMilliseconds: message.timestamp?.milliseconds, processingTimeMilliseconds: processingTime
-            )
+            // Each row is published by the version that scored it, exactly as a plain batch's rows
+            // (`ScoringLoop.publishOutcome`); the canary's evidence is recorded next to it. The
+            // candidate's predictions are joined with labels like any other, but it has no quality
+            // monitor of its own yet (its labels count as unmonitored examples), nor a drift monitor.
+            let outcome: Result<PredictionOutput, ScoringFailure>
             if pending.rows.primary >= 0 {
-                switch primary.outcome(ofRow: Int(pending.rows.primary)) {
-                case .success(let output):
-                    drift?.observe(output: output)
-                    quality?.recordPrediction(output, requestID: pending.requestID, message: message, version: primary.version, processingTimeMs: processingTime)
-                    if isCanary { recordEvidence(now: now) { $0.recordOutput(.primary, Self.evidence(output)) } }
-                    primary.encodePrediction(output, context: context, into: &encodeBuffer)
-                    publisher.publishPrediction(&encodeBuffer, for: pending.input)
-                case .failure(let failure):
-                    if isCanary { recordEvidence(now: now) { $0.recordError(.primary) } }
-                    publisher.deadLetter(pending.input, reason: failure.reason, message: failure.message, model: (primary.name, primary.version))
-                }
+                outcome = primary.outcome(ofRow: Int(pending.rows.primary))
+                if isCanary { recordEvidence(now: now) { Self.record(outcome, of: .primary, in: &$0) } }
+                ScoringLoop.publishOutcome(outcome, of: pending, scoredBy: &primary, processingTime: processingTime, drift: &drift,
+                                           observesDrift: true, quality: &quality, publisher: publisher, encodeBuffer: &encodeBuffer)
             } else {
-                switch candidate.outcome(ofRow: Int(pending.rows.candidate)) {
-                case .success(let output):
-                    recordEvidence(now: now) { $0.recordOutput(.candidate, Self.evidence(output)) }
-                    // Joined like any prediction; the candidate has no quality monitor of its own yet
-                    // (its labels count as unmonitored examples).
-                    quality?.recordPrediction(output, requestID: pending.requestID, message: message, version: candidate.version, processingTimeMs: processingTime)
-                    candidate.encodePrediction(output, context: context, into: &encodeBuffer)
-                    publisher.publishPrediction(&encodeBuffer, for: pending.input)
-                case .failure(let failure):
-                    recordEvidence(now: now) { $0.recordError(.candidate) }
-                    publisher.deadLetter(pending.input, reason: failure.reason, message: failure.message, model: (candidate.name, candidate.version))
-                }
+                outcome = candidate.outcome(ofRow: Int(pending.rows.candidate))
+                recordEvidence(now: now) { Self.record(outcome, of: .candidate, in: &$0) }
+                ScoringLoop.publishOutcome(outcome, of: pending, scoredBy: &candidate, processingTime: processingTime, drift: &drift,
+                                           observesDrift: false, quality: &quality, publisher: publisher, encodeBuffer: &encodeBuffer)
             }
         }
         var shadowTime = Duration.zero
@@ -308,14 +293,8 @@ struct RolloutServing {
                 let primaryOutcome = primary.outcome(ofRow: Int(pending.rows.primary))
                 let candidateOutcome = candidate.outcome(ofRow: Int(pending.rows.candidate))
                 recordEvidence(now: now) { e in
-                    switch primaryOutcome {
-                    case .success(let output): e.recordOutput(.primary, Self.evidence(output))
-                    case .failure: e.recordError(.primary)
-                    }
-                    switch candidateOutcome {
-                    case .success(let output): e.recordOutput(.candidate, Self.evidence(output))
-                    case .failure: e.recordError(.candidate)
-                    }
+                    Self.record(primaryOutcome, of: .primary, in: &e)
+                    Self.record(candidateOutcome, of: .candidate, in: &e)
                     if case .success(let a) = primaryOutcome, case .success(let b) = candidateOutcome {
                         e.recordComparison(primary: Self.evidence(a), candidate: Self.evidence(b))
                     }
@@ -379,6 +358,14 @@ struct RolloutServing {
 
     static func evidence(_ output: PredictionOutput) -> RolloutOutput {
         RolloutOutput(label: output.label, score: Double(output.score))
+    }
+
+    /// One version's outcome for a row, as roll-out evidence: its output, or an error.
+    static func record(_ outcome: Result<PredictionOutput, ScoringFailure>, of role: RolloutEvidence.Role, in evidence: inout RolloutEvidence) {
+        switch outcome {
+        case .success(let output): evidence.recordOutput(role, Self.evidence(output))
+        case .failure: evidence.recordError(role)
+        }
     }
 
     // MARK: Evidence

@@ -226,25 +226,9 @@ struct ScoringLoop: @unchecked Sendable {
         let finished = clock.now
         let modelLatency = started.duration(to: finished)
         let processingTime = Int64(Date().timeIntervalSince1970 * 1000)
-        let model = (name: scorer.name, version: scorer.version)
         for (row, pending) in batch.elements.enumerated() {
-            let message = pending.input.message
-            switch scorer.outcome(ofRow: row) {
-            case .success(let output):
-                drift?.observe(output: output)
-                quality?.recordPrediction(output, requestID: pending.requestID, message: message, version: model.version, processingTimeMs: processingTime)
-                let context = PredictionContext(
-                    requestID: pending.requestID,
-                    source: message.topicPartition,
-                    offset: message.offset,
-                    eventTimeMilliseconds: message.timestamp?.milliseconds,
-                    processingTimeMilliseconds: processingTime
-                )
-                scorer.encodePrediction(output, context: context, into: &encodeBuffer)
-                publisher.publishPrediction(&encodeBuffer, for: pending.input)
-            case .failure(let failure):
-                publisher.deadLetter(pending.input, reason: failure.reason, message: failure.message, model: model)
-            }
+            Self.publishOutcome(scorer.outcome(ofRow: row), of: pending, scoredBy: &scorer, processingTime: processingTime,
+                                drift: &drift, observesDrift: true, quality: &quality, publisher: publisher, encodeBuffer: &encodeBuffer)
         }
         scorer.reset()
         finish(batch, modelLatency: modelLatency, finished: finished)
