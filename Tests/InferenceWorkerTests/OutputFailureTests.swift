@@ -117,12 +117,9 @@ import Testing
     /// PRODUCER_FENCED makes the Kafka layer report it unusable (librdkafka would bump the epoch for
     /// ever: the real-broker suite's outage test); INVALID_PRODUCER_EPOCH is retried by librdkafka
     /// with a bumped epoch. Either way, nothing is lost and nothing is dead-lettered.
-    @Test(arguments: [
-        (KafkaError.Code.librdkafka(45), true), (.librdkafka(90), true), (.librdkafka(47), false),
-    ])
-    func aFatalProducerErrorIsSurvivedByANewProducerWithoutLossOrManualRestart(_ code: KafkaError.Code, fatalHere: Bool) async throws {
-        // Two brokers: the input's partitions lead on broker 1, the outputs' on broker 2, whose
-        // produce requests get the injected errors (the test's own producer writes to broker 1).
+    /// Two brokers: the requests on broker 1, the predictions and dead letters on broker 2, so that
+    /// produce errors injected on broker 2 hit only the outputs.
+    static func outputsOnTheSecondBroker() throws -> (EmbeddedKafkaBroker, PipelineHarness) {
         let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
         let harness = try PipelineHarness(partitions: 2, broker: broker)
         for p in 0..<harness.partitions {
@@ -130,6 +127,16 @@ import Testing
             try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
         }
         try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        return (broker, harness)
+    }
+
+    @Test(arguments: [
+        (KafkaError.Code.librdkafka(45), true), (.librdkafka(90), true), (.librdkafka(47), false),
+    ])
+    func aFatalProducerErrorIsSurvivedByANewProducerWithoutLossOrManualRestart(_ code: KafkaError.Code, fatalHere: Bool) async throws {
+        // Two brokers: the input's partitions lead on broker 1, the outputs' on broker 2, whose
+        // produce requests get the injected errors (the test's own producer writes to broker 1).
+        let (broker, harness) = try Self.outputsOnTheSecondBroker()
         var configuration = harness.configuration()
         configuration.drainTimeout = .seconds(30) // a loaded machine: the graceful stop must not abandon
         configuration.producerRecoveryTimeout = .seconds(60)
@@ -164,13 +171,7 @@ import Testing
     }
 
     @Test func aProducerThatCannotBeRecoveredInTimeStopsTheWorkerWithoutCommittingAndNothingIsLost() async throws {
-        let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
-        let harness = try PipelineHarness(partitions: 2, broker: broker)
-        for p in 0..<harness.partitions {
-            try broker.setPartitionLeader(topic: harness.input, partition: KafkaPartition(Int32(p)), broker: 1)
-            try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
-        }
-        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        let (broker, harness) = try Self.outputsOnTheSecondBroker()
         var configuration = harness.configuration()
         configuration.producerRecoveryTimeout = .seconds(2)
         let running = harness.start(configuration)
@@ -372,13 +373,7 @@ import Testing
     // MARK: - Readiness during producer recovery (issue 19)
 
     @Test func readinessIsNotReadyWhileTheProducerIsRecreatedAndReadyAgainAfter() async throws {
-        let broker = try EmbeddedKafkaBroker(brokerCount: 2, logger: .quiet)
-        let harness = try PipelineHarness(partitions: 2, broker: broker)
-        for p in 0..<harness.partitions {
-            try broker.setPartitionLeader(topic: harness.input, partition: KafkaPartition(Int32(p)), broker: 1)
-            try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
-        }
-        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        let (broker, harness) = try Self.outputsOnTheSecondBroker()
         var configuration = harness.configuration()
         configuration.drainTimeout = .seconds(30)
         configuration.producerRecoveryTimeout = .seconds(120)
