@@ -25,6 +25,7 @@ enum ConfigReport {
             ("labels-topic", c.labelsTopic ?? "none (live quality off)"),
             ("quality-topic", c.effectiveQualityTopic ?? "none"),
             ("training-examples-topic", c.trainingExamplesTopic ?? "none"),
+            ("shadow-topic", c.effectiveShadowTopic),
             ("quality-window-records", "\(c.quality.windowRecordCount)"),
             ("quality-window", ms(c.quality.windowDuration)),
             ("group-id", c.groupID),

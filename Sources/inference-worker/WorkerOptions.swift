@@ -31,6 +31,8 @@ struct WorkerOptions: ParsableArguments {
     var driftWindow: String?
     @Option(help: "Ground-truth topic of {\"id\", \"label\"} events keyed like the requests: turns live quality on (docs/quality.md). It must have as many partitions as each request topic (the worker refuses to run otherwise) and makes the group use the range assignor. Default: none (quality off).")
     var labelsTopic: String?
+    @Option(help: "Where a shadow candidate's predictions go during a roll-out (docs/rollouts.md). Default: <output-topic>.shadow.")
+    var shadowTopic: String?
     @Option(help: "Quality report topic (used with --labels-topic). Default: inference-quality.")
     var qualityTopic: String?
     @Option(help: "Topic for labelled examples to retrain on (request as received, prediction, version, label, times), with --labels-topic. Default: none.")
@@ -115,7 +117,7 @@ struct WorkerOptions: ParsableArguments {
             ("bootstrap-servers", bootstrapServers), ("input-topics", inputTopics), ("output-topic", outputTopic),
             ("dead-letter-topic", deadLetterTopic), ("drift-topic", driftTopic), ("drift-window-records", driftWindowRecords),
             ("drift-window", driftWindow), ("labels-topic", labelsTopic), ("quality-topic", qualityTopic),
-            ("training-examples-topic", trainingExamplesTopic),
+            ("training-examples-topic", trainingExamplesTopic), ("shadow-topic", shadowTopic),
             ("quality-window-records", qualityWindowRecords), ("quality-window", qualityWindow), ("group-id", groupId),
             ("group-instance-id", groupInstanceId), ("worker-id", workerId), ("create-topics", createTopics),
             ("create-topic-partitions", createTopicPartitions), ("model-root", modelRoot), ("model-name", modelName),
@@ -142,7 +144,7 @@ enum SettingSource: String {
 struct WorkerSettingsResolver {
     static let settingNames = [
         "bootstrap-servers", "input-topics", "output-topic", "dead-letter-topic", "drift-topic", "drift-window-records",
-        "drift-window", "labels-topic", "quality-topic", "training-examples-topic", "quality-window-records", "quality-window", "group-id",
+        "drift-window", "labels-topic", "quality-topic", "training-examples-topic", "shadow-topic", "quality-window-records", "quality-window", "group-id",
         "group-instance-id", "worker-id", "create-topics", "create-topic-partitions", "model-root", "model-name",
         "model-version", "model-poll-interval", "onnxruntime-library", "onnxruntime-intra-op-threads", "onnxruntime-inter-op-threads",
         "max-batch-size", "max-batch-delay", "adaptive-batching",
@@ -241,6 +243,7 @@ struct WorkerSettingsResolver {
         if let v = value("labels-topic") { c.labelsTopic = v }
         if let v = value("quality-topic") { c.qualityTopic = v }
         if let v = value("training-examples-topic") { c.trainingExamplesTopic = v }
+        if let v = value("shadow-topic") { c.shadowTopic = v }
         if let v = value("quality-window-records") { c.quality.windowRecordCount = try Parse.int(v, "quality-window-records") }
         if let v = value("quality-window") { c.quality.windowDuration = try Parse.duration(v, "quality-window") }
         if let v = value("group-id") { c.groupID = v }

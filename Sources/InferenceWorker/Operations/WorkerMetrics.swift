@@ -39,6 +39,8 @@ public final class WorkerMetrics: Sendable {
         public static let truncatedDeadLetters = "inference_worker_truncated_dead_letters_total"
         /// Dead letters given up because not even their minimal form could be written.
         public static let droppedDeadLetters = "inference_worker_dropped_dead_letters_total"
+        /// Shadow predictions that could not be written (dropped; the primary path is not affected).
+        public static let shadowDropped = "inference_worker_shadow_predictions_dropped_total"
         public static let producerRecoveries = "inference_worker_producer_recoveries_total"
         public static let resent = "inference_worker_outputs_resent_total"
         public static let batchSize = "inference_worker_batch_size"
@@ -80,6 +82,7 @@ public final class WorkerMetrics: Sendable {
     private let blocked: CoreMetrics.Counter
     private let truncatedDeadLetters: CoreMetrics.Counter
     private let droppedDeadLetters: CoreMetrics.Counter
+    private let shadowDropped: CoreMetrics.Counter
     private let producerRecoveries: CoreMetrics.Counter
     private let resent: CoreMetrics.Counter
     private let blockedNow: CoreMetrics.Gauge
@@ -139,6 +142,7 @@ public final class WorkerMetrics: Sendable {
         blocked = CoreMetrics.Counter(label: Name.blocked, factory: factory)
         truncatedDeadLetters = CoreMetrics.Counter(label: Name.truncatedDeadLetters, factory: factory)
         droppedDeadLetters = CoreMetrics.Counter(label: Name.droppedDeadLetters, factory: factory)
+        shadowDropped = CoreMetrics.Counter(label: Name.shadowDropped, factory: factory)
         producerRecoveries = CoreMetrics.Counter(label: Name.producerRecoveries, factory: factory)
         resent = CoreMetrics.Counter(label: Name.resent, factory: factory)
         blockedNow = CoreMetrics.Gauge(label: Name.blockedNow, factory: factory)
@@ -173,6 +177,7 @@ public final class WorkerMetrics: Sendable {
         add(blocked, after.blocked - before.blocked)
         add(truncatedDeadLetters, after.truncatedDeadLetters - before.truncatedDeadLetters)
         add(droppedDeadLetters, after.droppedDeadLetters - before.droppedDeadLetters)
+        add(shadowDropped, after.shadowPredictionsDropped - before.shadowPredictionsDropped)
         add(producerRecoveries, after.producerRecoveries - before.producerRecoveries)
         add(resent, after.resent - before.resent)
         add(pauses, after.pauses - before.pauses)

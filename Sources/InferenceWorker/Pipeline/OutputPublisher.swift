@@ -289,6 +289,7 @@ final class OutputPublisher: Sendable {
 
     private func shadowNotWritten(topic: String, error: any Error) {
         shadowDropped.add(1, ordering: .relaxed)
+        counters.update { $0.shadowPredictionsDropped += 1 }
         let now = ContinuousClock.now
         let log = shadowLogged.withLock { last -> Bool in
             if let last, last.duration(to: now) < .seconds(30) { return false }

@@ -26,6 +26,9 @@ public final class PipelineCounters: Sendable {
         /// Dead letters given up because not even their minimal form could be written (their inputs
         /// acknowledged without an output).
         public var droppedDeadLetters = 0
+        /// A shadow candidate's predictions that could not be written (dropped: they are roll-out
+        /// evidence, never outputs, and never hold the primary path back).
+        public var shadowPredictionsDropped = 0
         /// Producers recreated after a fatal error.
         public var producerRecoveries = 0
         /// Outputs sent again by a recreated producer (each may duplicate one already written).
