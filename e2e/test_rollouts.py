@@ -59,6 +59,61 @@ def status(runtime, broker) -> dict:
     return json.loads(done.stdout)
 
 
+def produce_until_decided(runtime, broker, topics, partitions: int, model, seed: int, prefix: str, limit: float = 120.0):
+    """Requests at 200/s, 200 at a time, until the roll-out is no longer running (or `limit` seconds
+    passed): the last record read and what was sent."""
+    sent = Sent()
+    batch = 0
+    deadline = time.monotonic() + limit
+    while True:
+        chunk = make_requests(model, 200, seed=seed + batch, malformed_share=0.0, id_prefix=f"{prefix}{batch}")
+        produce(broker, topics.requests, partitions, chunk, sent, rate=200)
+        batch += 1
+        record = status(runtime, broker)
+        if record["state"] != "running" or time.monotonic() > deadline:
+            return record, sent
+
+
+def start_shadow(procs, runtime, broker, names):
+    """A 50 % shadow of version 2 (3-second windows, promotion after three good ones) served by two
+    replicas spread over 4 partitions: the topics, the shadow topic, the roll-out's salt, the group and
+    the workers."""
+    topics = make_topics(broker, 4)
+    shadow_topic = f"{topics.predictions}.shadow"
+    broker.create_topic(shadow_topic, 2)
+    started = cli(runtime, broker, "start", "--model", "fraud-mlp", "--primary", "1", "--candidate", "2",
+                  "--mode", "shadow", "--fraction", "0.5", "--promote-after", "3", "--window", "3", "--grace", "2",
+                  "--min-records", "20", "--max-latency-ratio", "off", "--create-topic")
+    assert started.returncode == 0, started.stderr[-2000:]
+    salt = status(runtime, broker)["rollout_id"]
+    group = unique("group")
+    workers = start_workers(procs, runtime, broker, topics, group, names)
+    wait_for_spread(workers, 4, timeout=60)
+    return topics, shadow_topic, salt, group, workers
+
+
+def wait_until_every_worker_follows(workers, state: str, limit: float = 30.0) -> None:
+    """Waits until every replica's /metrics shows the roll-out in `state`."""
+    pattern = re.compile(r'inference_worker_rollout_info\{[^}]*state="' + state + r'"[^}]*\} 1')
+    deadline = time.monotonic() + limit
+    while not all(pattern.search(metrics(w)) for w in workers):
+        assert time.monotonic() < deadline, [metrics(w)[-1500:] for w in workers]
+        time.sleep(0.5)
+
+
+def send_more_and_read_everything(procs, broker, topics, partitions: int, group, model, sent, count: int, seed: int):
+    """`count` more requests (ids `after...`) once the replicas follow the decision, then every output
+    read back after the group committed everything: the reader, the outcomes per input position and
+    the new requests' ids."""
+    after = make_requests(model, count, seed=seed, malformed_share=0.0, id_prefix="after")
+    produce(broker, topics.requests, partitions, after, sent, rate=count)
+    reader = OutputReader(broker, topics, procs, group)
+    reader.read_until_covered(sent.by_position, stall=30)
+    wait_until_committed(broker, group, topics.requests, sent)
+    reader.read_all_again()
+    return reader, reader.position_counts(), {rid for _, rid, _ in after}
+
+
 def metrics(worker) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics", timeout=5) as response:
         return response.read().decode()
@@ -87,18 +142,7 @@ def test_three_replicas_agree_on_every_rollout_decision(procs, broker, worker_ru
     wait_for_spread(workers, PARTITIONS, timeout=60)
 
     # Traffic (200 requests/s) until the decider promotes.
-    sent = Sent()
-    requests_by_id = {}
-    batch = 0
-    deadline = time.monotonic() + 120
-    while True:
-        chunk = make_requests(model, 200, seed=900 + batch, malformed_share=0.0, id_prefix=f"a{batch}")
-        requests_by_id.update({rid: payload for payload, rid, _ in chunk})
-        produce(broker, topics.requests, PARTITIONS, chunk, sent, rate=200)
-        batch += 1
-        record = status(runtime, broker)
-        if record["state"] != "running" or time.monotonic() > deadline:
-            break
+    record, sent = produce_until_decided(runtime, broker, topics, PARTITIONS, model, seed=900, prefix="a")
     assert record["state"] == "promoted", json.dumps(record["decisions"], indent=1)[-3000:]
     assert record["primary_version"] == "2" and record["previous_primary_version"] == "1"
 
@@ -113,11 +157,7 @@ def test_three_replicas_agree_on_every_rollout_decision(procs, broker, worker_ru
     assert len(good) >= 3 and all(d["evidence"]["candidate_failure_rate"] == 0 for d in good)
 
     # Every replica follows the promotion, and together they wrote each decision once.
-    promoted = re.compile(r'inference_worker_rollout_info\{[^}]*state="promoted"[^}]*\} 1')
-    deadline = time.monotonic() + 30
-    while not all(promoted.search(metrics(w)) for w in workers):
-        assert time.monotonic() < deadline, [metrics(w)[-1500:] for w in workers]
-        time.sleep(0.5)
+    wait_until_every_worker_follows(workers, "promoted")
     written = 0
     for worker in workers:
         for line in metrics(worker).splitlines():
@@ -126,15 +166,7 @@ def test_three_replicas_agree_on_every_rollout_decision(procs, broker, worker_ru
     assert written == len(automatic), f"decisions written {written}, in the record {len(automatic)}"
 
     # After the promotion, version 2 serves every key.
-    after = make_requests(model, 600, seed=999, malformed_share=0.0, id_prefix="after")
-    produce(broker, topics.requests, PARTITIONS, after, sent, rate=600)
-    after_ids = {rid for _, rid, _ in after}
-
-    reader = OutputReader(broker, topics, procs, group)
-    reader.read_until_covered(sent.by_position, stall=30)
-    wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_all_again()
-    counts = reader.position_counts()
+    reader, counts, after_ids = send_more_and_read_everything(procs, broker, topics, PARTITIONS, group, model, sent, 600, seed=999)
     assert set(counts) == set(sent.by_position)
     assert sum(counts.values()) == len(counts), "no fault: no duplicates"
     assert not reader.out.dead_letters
@@ -180,46 +212,14 @@ def test_a_shadow_on_two_replicas_goes_to_the_shadow_topic_only_and_is_promoted(
     promotes on full agreement; afterwards version 2 serves every key and nothing more is shadowed."""
     runtime = WorkerRuntime(worker_runtime.binary, worker_runtime.lib_dir,
                             model_root_with_two_versions(worker_runtime.model_root, tmp_path / "models"))
-    topics = make_topics(broker, 4)
-    shadow_topic = f"{topics.predictions}.shadow"
-    broker.create_topic(shadow_topic, 2)
-    started = cli(runtime, broker, "start", "--model", "fraud-mlp", "--primary", "1", "--candidate", "2",
-                  "--mode", "shadow", "--fraction", "0.5", "--promote-after", "3", "--window", "3", "--grace", "2",
-                  "--min-records", "20", "--max-latency-ratio", "off", "--create-topic")
-    assert started.returncode == 0, started.stderr[-2000:]
-    salt = status(runtime, broker)["rollout_id"]
-    group = unique("group")
-    workers = start_workers(procs, runtime, broker, topics, group, ["shadow-a", "shadow-b"])
-    wait_for_spread(workers, 4, timeout=60)
-
-    sent = Sent()
-    batch = 0
-    deadline = time.monotonic() + 120
-    while True:
-        chunk = make_requests(model, 200, seed=1900 + batch, malformed_share=0.0, id_prefix=f"s{batch}")
-        produce(broker, topics.requests, 4, chunk, sent, rate=200)
-        batch += 1
-        record = status(runtime, broker)
-        if record["state"] != "running" or time.monotonic() > deadline:
-            break
+    topics, shadow_topic, salt, group, workers = start_shadow(procs, runtime, broker, ["shadow-a", "shadow-b"])
+    record, sent = produce_until_decided(runtime, broker, topics, 4, model, seed=1900, prefix="s")
     assert record["state"] == "promoted", json.dumps(record["decisions"], indent=1)[-3000:]
     automatic = [d for d in record["decisions"] if not d["manual"]]
     assert all(d["evidence"]["label_disagreement_rate"] == 0 for d in automatic if d["evidence"]["label_comparisons"] > 0)
     assert automatic[-1]["evidence"]["label_comparisons"] >= 20
-    promoted = re.compile(r'inference_worker_rollout_info\{[^}]*state="promoted"[^}]*\} 1')
-    deadline = time.monotonic() + 30
-    while not all(promoted.search(metrics(w)) for w in workers):
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    after = make_requests(model, 400, seed=1999, malformed_share=0.0, id_prefix="after")
-    produce(broker, topics.requests, 4, after, sent, rate=400)
-    after_ids = {rid for _, rid, _ in after}
-
-    reader = OutputReader(broker, topics, procs, group)
-    reader.read_until_covered(sent.by_position, stall=30)
-    wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_all_again()
-    counts = reader.position_counts()
+    wait_until_every_worker_follows(workers, "promoted")
+    reader, counts, after_ids = send_more_and_read_everything(procs, broker, topics, 4, group, model, sent, 400, seed=1999)
     assert set(counts) == set(sent.by_position) and sum(counts.values()) == len(counts)
     served_by = {value["id"]: value["model"]["version"] for value, _ in reader.out.predictions}
     assert all(served_by[rid] == "2" for rid in after_ids)
@@ -271,47 +271,15 @@ def test_a_shadow_that_disagrees_is_rolled_back_and_the_primary_path_is_untouche
     root = model_root_with_two_versions(worker_runtime.model_root, tmp_path / "models")
     flip_classes(root / "fraud-mlp" / "2")
     runtime = WorkerRuntime(worker_runtime.binary, worker_runtime.lib_dir, root)
-    topics = make_topics(broker, 4)
-    shadow_topic = f"{topics.predictions}.shadow"
-    broker.create_topic(shadow_topic, 2)
-    started = cli(runtime, broker, "start", "--model", "fraud-mlp", "--primary", "1", "--candidate", "2",
-                  "--mode", "shadow", "--fraction", "0.5", "--promote-after", "3", "--window", "3", "--grace", "2",
-                  "--min-records", "20", "--max-latency-ratio", "off", "--create-topic")
-    assert started.returncode == 0, started.stderr[-2000:]
-    salt = status(runtime, broker)["rollout_id"]
-    group = unique("group")
-    workers = start_workers(procs, runtime, broker, topics, group, ["flip-a", "flip-b"])
-    wait_for_spread(workers, 4, timeout=60)
-
-    sent = Sent()
-    batch = 0
-    deadline = time.monotonic() + 120
-    while True:
-        chunk = make_requests(model, 200, seed=2900 + batch, malformed_share=0.0, id_prefix=f"f{batch}")
-        produce(broker, topics.requests, 4, chunk, sent, rate=200)
-        batch += 1
-        record = status(runtime, broker)
-        if record["state"] != "running" or time.monotonic() > deadline:
-            break
+    topics, shadow_topic, salt, group, workers = start_shadow(procs, runtime, broker, ["flip-a", "flip-b"])
+    record, sent = produce_until_decided(runtime, broker, topics, 4, model, seed=2900, prefix="f")
     assert record["state"] == "rolled_back", json.dumps(record["decisions"], indent=1)[-3000:]
     assert record["primary_version"] == "1"
     last = record["decisions"][-1]
     assert last["action"] == "roll_back" and "label disagreement" in last["reason"], last
     assert all(d["action"] == "hold" for d in record["decisions"][:-1])
-    rolled_back = re.compile(r'inference_worker_rollout_info\{[^}]*state="rolled_back"[^}]*\} 1')
-    deadline = time.monotonic() + 30
-    while not all(rolled_back.search(metrics(w)) for w in workers):
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    after = make_requests(model, 400, seed=2999, malformed_share=0.0, id_prefix="after")
-    produce(broker, topics.requests, 4, after, sent, rate=400)
-    after_ids = {rid for _, rid, _ in after}
-
-    reader = OutputReader(broker, topics, procs, group)
-    reader.read_until_covered(sent.by_position, stall=30)
-    wait_until_committed(broker, group, topics.requests, sent)
-    reader.read_all_again()
-    counts = reader.position_counts()
+    wait_until_every_worker_follows(workers, "rolled_back")
+    reader, counts, after_ids = send_more_and_read_everything(procs, broker, topics, 4, group, model, sent, 400, seed=2999)
     assert set(counts) == set(sent.by_position) and sum(counts.values()) == len(counts)
     assert not reader.out.dead_letters
     for value, _ in reader.out.predictions:
