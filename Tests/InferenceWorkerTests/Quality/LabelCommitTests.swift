@@ -18,6 +18,18 @@ import Testing
         return true
     }
 
+    /// Starts a worker, sends it `n` requests and a label for each, and waits until every label is
+    /// joined (the window stays open unless the configuration closes it).
+    static func startWithJoinedLabels(_ harness: PipelineHarness, _ configuration: WorkerConfiguration, n: Int) async throws -> RunningPipeline {
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r-\($0)").json })
+        #expect(await harness.waitForOutcomes(n))
+        try await harness.sendLabels(labelEvents(0..<n))
+        #expect(await eventually { running.pipeline.quality?.snapshot.store.joined == n }, "every label joined")
+        return running
+    }
+
     static func labelEvents(_ range: Range<Int>) -> [(key: String, value: String)] {
         range.map { (key: "key-\($0 % 13)", value: #"{"id": "r-\#($0)", "label": "\#(QualityWiringTests.truth($0))"}"#) }
     }
@@ -35,12 +47,7 @@ import Testing
         var configuration = QualityWiringTests.configuration(harness, windowRecords: 1000)
         configuration.groupID = group
         let n = 20
-        let first = harness.start(configuration)
-        try await first.waitUntilAssigned()
-        try await harness.send((0..<n).map { TestModels.request($0, id: "r-\($0)").json })
-        #expect(await harness.waitForOutcomes(n))
-        try await harness.sendLabels(Self.labelEvents(0..<n))
-        #expect(await Self.eventually { first.pipeline.quality?.snapshot.store.joined == n }, "every label joined")
+        let first = try await Self.startWithJoinedLabels(harness, configuration, n: n)
 
         // One more request, sent after every label was handled: once its offset is committed, a
         // rule that committed labels like requests would have committed the labels too.
@@ -69,12 +76,7 @@ import Testing
         var configuration = QualityWiringTests.configuration(harness, windowRecords: 1000)
         configuration.groupID = group
         let n = 20
-        let first = harness.start(configuration)
-        try await first.waitUntilAssigned()
-        try await harness.send((0..<n).map { TestModels.request($0, id: "r-\($0)").json })
-        #expect(await harness.waitForOutcomes(n))
-        try await harness.sendLabels(Self.labelEvents(0..<n))
-        #expect(await Self.eventually { first.pipeline.quality?.snapshot.store.joined == n }, "every label joined")
+        let first = try await Self.startWithJoinedLabels(harness, configuration, n: n)
         try await first.stop()
 
         // The flush on the way out published the open window, with every label.
