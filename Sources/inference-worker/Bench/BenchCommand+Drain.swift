@@ -114,26 +114,29 @@ extension BenchCommand {
             var results: [DrainResult] = []
             // The ceiling: librdkafka alone in C when its binary is given, else the Swift relay.
             var cCeiling: DrainResult?
+            var ceilingName = "passthrough"
             if let cPassthrough {
                 let c = try await CPassthrough.drain(binary: cPassthrough, bootstrap: settings.bootstrap, input: "\(prefix)-requests",
                                                      output: "\(prefix)-c-passthrough", group: "\(prefix)-g-c-passthrough",
                                                      expected: records, timeout: timeout)
                 results.append(c)
                 cCeiling = c
-                say(bench: Self.row(c, ceiling: c))
+                ceilingName = "C passthrough"
+                say(bench: Self.row(c, ceiling: c, ceilingName: ceilingName))
             }
             let passthrough = try await drainWithPassthrough(settings: settings, input: "\(prefix)-requests", output: "\(prefix)-passthrough",
                                                              group: "\(prefix)-g-passthrough", expected: records, timeout: timeout)
             results.append(passthrough)
             let ceiling = cCeiling ?? passthrough
-            say(bench: Self.row(passthrough, ceiling: ceiling))
+            say(bench: Self.row(passthrough, ceiling: ceiling, ceilingName: ceilingName))
+            var pipelines: [DrainResult] = []  // one per model, in --models order
             for model in loaded {
                 let configuration = try settings.configuration(model: model.name, input: "\(prefix)-requests", output: "\(prefix)-out-\(model.name)",
                                                                group: "\(prefix)-g-\(model.name)", adaptive: true)
                 let (result, _) = try await drainWithPipeline(label: "pipeline \(model.name)", settings: settings, configuration: configuration,
                                                              models: FixedModelSource(model), expected: records, timeout: timeout)
-                results.append(result)
-                say(bench: Self.row(result, ceiling: ceiling))
+                pipelines.append(result)
+                say(bench: Self.row(result, ceiling: ceiling, ceilingName: ceilingName))
             }
             // The first model again with drift statistics on (the worker's default): their cost.
             let driftConfiguration = try settings.configuration(
@@ -143,21 +146,19 @@ extension BenchCommand {
             let (withDrift, _) = try await drainWithPipeline(label: "pipeline \(loaded[0].name), drift statistics on", settings: settings,
                                                             configuration: driftConfiguration, models: FixedModelSource(loaded[0]),
                                                             expected: records, timeout: timeout)
-            results.append(withDrift)
-            say(bench: Self.row(withDrift, ceiling: ceiling))
+            say(bench: Self.row(withDrift, ceiling: ceiling, ceilingName: ceilingName))
+            results += pipelines + [withDrift]
 
             say(bench: "")
-            let ceilingName = cCeiling == nil ? "passthrough" : "C passthrough"
             say(bench: "| run | events | seconds | events/s | % of \(ceilingName) | CPU s per 1M events | broker CPU s per 1M | machine busy / stolen % | mean batch | peak RSS so far (MiB) | load (1/5/15 min) |")
             say(bench: "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for r in results { say(bench: Self.tableRow(r, ceiling: ceiling)) }
             // Drift's own cost: CPU per event with it minus without, on the same model.
-            if let without = results.first(where: { $0.label == "pipeline \(loaded[0].name)" }) {
-                say(bench: "drift statistics cost \(fixed(withDrift.cpuSecondsPerMillion - without.cpuSecondsPerMillion, 2)) µs of CPU per event (\(fixed(withDrift.cpuSecondsPerMillion, 2)) with, \(fixed(without.cpuSecondsPerMillion, 2)) without)")
-            }
+            let without = pipelines[0]
+            say(bench: "drift statistics cost \(fixed(withDrift.cpuSecondsPerMillion - without.cpuSecondsPerMillion, 2)) µs of CPU per event (\(fixed(withDrift.cpuSecondsPerMillion, 2)) with, \(fixed(without.cpuSecondsPerMillion, 2)) without)")
 
             guard !skipLatency else { return }
-            let maximum = maxRate ?? results[cCeiling == nil ? 1 : 2].eventsPerSecond  // the first model's drain
+            let maximum = maxRate ?? pipelines[0].eventsPerSecond
             let fractionValues = fractions.split(separator: ",").compactMap { Double($0) }
             var latencies: [LatencyResult] = []
             var runIndex = 0
@@ -204,8 +205,8 @@ extension BenchCommand {
             return "\(fixed(p50, 2)) / \(fixed(p99, 2))"
         }
 
-        static func row(_ r: DrainResult, ceiling: DrainResult) -> String {
-            "\(r.label): \(r.records) events in \(fixed(r.elapsed.doubleSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of \(ceiling.label.hasPrefix("C ") ? "C passthrough" : "passthrough")), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
+        static func row(_ r: DrainResult, ceiling: DrainResult, ceilingName: String) -> String {
+            "\(r.label): \(r.records) events in \(fixed(r.elapsed.doubleSeconds, 2)) s = \(fixed(r.eventsPerSecond, 0)) events/s (\(fixed(100 * r.eventsPerSecond / ceiling.eventsPerSecond, 1))% of \(ceilingName)), \(fixed(r.cpuSecondsPerMillion, 2)) CPU s per 1M events (broker \(r.brokerCPUSecondsPerMillion.map { fixed($0, 2) } ?? "?")), machine \(fixed(r.machineBusyPercent, 0))% busy \(fixed(r.stealPercent, 0))% stolen, load \(r.load)"
         }
 
         static func tableRow(_ r: DrainResult, ceiling: DrainResult) -> String {
