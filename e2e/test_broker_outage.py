@@ -37,7 +37,11 @@ def _duplicate_bound(replicas: int) -> int:
     its output's produce timed out (librdkafka's `_MSG_TIMED_OUT`: possibly persisted) and was resent,
     or its partition was lost (the consumers' sessions expire during the freeze) and it is redelivered
     from the last committed offset. Either way it was consumed and not yet committed when the broker
-    froze, and nothing new can be consumed during the freeze. Per replica that is at most what is in
+    froze, and nothing new can be consumed during the freeze. Not both: a replica whose partitions
+    are lost (the freeze outlasts the 6 s session timeout) discards their failed outputs instead of
+    sending them again (`inference_worker_outputs_discarded_total`), since their next owner reads
+    them again; before it did, each such input could be written twice more, and a CI run counted
+    6,123 duplicates against this bound of 5,313. Per replica that is at most what is in
     flight (--max-in-flight-records, plus one poll that can land before the pause takes effect) plus
     what was acknowledged but not yet committed (one commit interval at the offered rate, and one
     more interval for the commit that the freeze cut off)."""

@@ -170,6 +170,98 @@ import Testing
         await harness.close()
     }
 
+    /// How the outputs failing when their partitions are lost would be sent again.
+    enum SentAgainBy: String, CaseIterable, CustomTestStringConvertible {
+        /// Their deliveries time out (`message.timeout.ms`) and the worker retries them.
+        case retry
+        /// The producer is fenced when the broker returns and the worker recreates it.
+        case recovery
+        var testDescription: String { rawValue }
+    }
+
+    /// The CI failure of the real-broker outage test, in the embedded broker: the outputs' broker
+    /// is down, so the worker's outputs fail; the group's coordinator goes down too, so the worker's
+    /// session times out and it loses its partitions. The outputs of those partitions must not be
+    /// sent again (retried, or resent by a recreated producer): the worker reads the inputs again
+    /// from the committed offsets when it rejoins, and each would get two predictions. Three
+    /// brokers: the requests on 1, the outputs on 2, the workers' group coordinated by 3.
+    @Test(arguments: SentAgainBy.allCases)
+    func outputsOfLostPartitionsAreNotSentAgainSoEachInputGetsOnePrediction(_ path: SentAgainBy) async throws {
+        let broker = try EmbeddedKafkaBroker(brokerCount: 3, logger: .quiet)
+        let harness = try PipelineHarness(partitions: 2, broker: broker, readerCoordinator: 1)
+        for p in 0..<harness.partitions {
+            try broker.setPartitionLeader(topic: harness.input, partition: KafkaPartition(Int32(p)), broker: 1)
+            try broker.setPartitionLeader(topic: harness.output, partition: KafkaPartition(Int32(p)), broker: 2)
+        }
+        try broker.setPartitionLeader(topic: harness.deadLetters, partition: 0, broker: 2)
+        var configuration = harness.configuration()
+        try broker.setGroupCoordinator(configuration.groupID, broker: 3)
+        configuration.drainTimeout = .seconds(30) // a loaded machine: the graceful stop must not abandon
+        configuration.producerRecoveryTimeout = .seconds(120)
+        configuration.consumerProperties["session.timeout.ms"] = "3000"
+        if path == .retry { configuration.producerProperties["message.timeout.ms"] = "1500" }
+        let running = harness.start(configuration)
+        try await running.waitUntilAssigned()
+        try await harness.send((0..<100).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await harness.waitForOutcomes(100, timeout: .seconds(30)))
+        try await Task.sleep(for: .seconds(1)) // committed (every 200 ms)
+
+        // The outputs' broker goes down: 200 more requests are scored, their outputs cannot be written.
+        try broker.setBrokerDown(2)
+        try await harness.send((100..<300).map { TestModels.request($0, id: "r\($0)").json })
+        #expect(await poll(running, timeout: .seconds(30)) { $0.batchedRecords >= 300 }, "all 300 scored")
+        // The coordinator goes down: the worker's session times out and its partitions are lost.
+        let rebalances = running.pipeline.counters.snapshot.rebalances
+        try broker.setBrokerDown(3)
+        #expect(await poll(running, timeout: .seconds(30)) { $0.rebalances > rebalances }, "the partitions were lost")
+        if path == .recovery {
+            // The queued outputs go out when broker 2 is back, and are refused as fenced: the
+            // producer is recreated, and has every unacknowledged output to send again.
+            for _ in 0..<2 { try broker.injectBrokerRequestError(.librdkafka(90), api: .produce, broker: 2) }
+            try broker.setBrokerUp(2)
+        }
+        // Timed out and retried, or found by the recovery: all 200 are of lost partitions.
+        #expect(await poll(running, timeout: .seconds(60)) { $0.discardedOutputs >= 200 }, "the lost partitions' outputs discarded")
+        if path == .retry { try broker.setBrokerUp(2) }
+        try broker.setBrokerUp(3)
+
+        // The worker rejoins, reads the 200 again from the committed offsets and predicts them once.
+        let all = Set((0..<300).map { "r\($0)" })
+        #expect(await harness.outcomes.wait(timeout: .seconds(90)) { snapshot in
+            all.isSubset(of: Set(snapshot.records.filter { $0.topic == harness.output }.compactMap { ReadPrediction($0)?.id }))
+        } != nil, "every request predicted")
+        // Settled: the 200 read again (500 consumed), nothing in flight, no output unacknowledged
+        // (an output of a lost partition sent again would be delivered before this holds).
+        #expect(await poll(running, timeout: .seconds(60)) { counters in
+            counters.consumed >= 500 && running.pipeline.inFlight.records == 0 && running.pipeline.publisher.unacknowledged == 0
+        }, "settled")
+        try await running.stop()
+        try await Task.sleep(for: .seconds(2)) // anything still written after the stop is read too
+        let counters = running.pipeline.counters.snapshot
+        print("lost partitions (\(path)): \(counters.discardedOutputs) outputs discarded, \(counters.resent) resent, \(counters.retried) retried, \(counters.producerRecoveries) recoveries")
+        switch path {
+        case .retry: #expect(counters.retried >= 200, "the outputs timed out and were retried")
+        case .recovery: #expect(counters.producerRecoveries >= 1, "the producer was recreated")
+        }
+        #expect(counters.discardedOutputs == 200)
+        let ids = harness.predictions.map(\.id)
+        #expect(Set(ids) == all)
+        #expect(ids.count == 300, "one prediction per request: \(ids.count - 300) duplicates")
+        #expect(harness.deadLetterRecords.isEmpty)
+        #expect(try await recordsLeftUncommitted(harness, configuration) == 0)
+        await harness.close()
+    }
+
+    /// Polls the pipeline's counters until `condition` holds or `timeout` passes; returns whether it held.
+    private func poll(_ running: RunningPipeline, timeout: Duration, until condition: (PipelineCounters.Snapshot) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if condition(running.pipeline.counters.snapshot) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition(running.pipeline.counters.snapshot)
+    }
+
     @Test func aProducerThatCannotBeRecoveredInTimeStopsTheWorkerWithoutCommittingAndNothingIsLost() async throws {
         let (broker, harness) = try Self.outputsOnTheSecondBroker()
         var configuration = harness.configuration()

@@ -43,6 +43,8 @@ public final class WorkerMetrics: Sendable {
         public static let shadowDropped = "inference_worker_shadow_predictions_dropped_total"
         public static let producerRecoveries = "inference_worker_producer_recoveries_total"
         public static let resent = "inference_worker_outputs_resent_total"
+        /// Outputs of revoked or lost partitions not sent again (their inputs are redelivered to the next owner).
+        public static let discardedOutputs = "inference_worker_outputs_discarded_total"
         public static let batchSize = "inference_worker_batch_size"
         public static let modelLatency = "inference_worker_model_latency_seconds"
         public static let endToEndLatency = "inference_worker_end_to_end_latency_seconds"
@@ -85,6 +87,7 @@ public final class WorkerMetrics: Sendable {
     private let shadowDropped: CoreMetrics.Counter
     private let producerRecoveries: CoreMetrics.Counter
     private let resent: CoreMetrics.Counter
+    private let discardedOutputs: CoreMetrics.Counter
     private let blockedNow: CoreMetrics.Gauge
     private let pauses: CoreMetrics.Counter
     private let rebalances: CoreMetrics.Counter
@@ -145,6 +148,7 @@ public final class WorkerMetrics: Sendable {
         shadowDropped = CoreMetrics.Counter(label: Name.shadowDropped, factory: factory)
         producerRecoveries = CoreMetrics.Counter(label: Name.producerRecoveries, factory: factory)
         resent = CoreMetrics.Counter(label: Name.resent, factory: factory)
+        discardedOutputs = CoreMetrics.Counter(label: Name.discardedOutputs, factory: factory)
         blockedNow = CoreMetrics.Gauge(label: Name.blockedNow, factory: factory)
         pauses = CoreMetrics.Counter(label: Name.pauses, factory: factory)
         rebalances = CoreMetrics.Counter(label: Name.rebalances, factory: factory)
@@ -180,6 +184,7 @@ public final class WorkerMetrics: Sendable {
         add(shadowDropped, after.shadowPredictionsDropped - before.shadowPredictionsDropped)
         add(producerRecoveries, after.producerRecoveries - before.producerRecoveries)
         add(resent, after.resent - before.resent)
+        add(discardedOutputs, after.discardedOutputs - before.discardedOutputs)
         add(pauses, after.pauses - before.pauses)
         add(rebalances, after.rebalances - before.rebalances)
         add(commitFailures, after.commitFailures - before.commitFailures)

@@ -125,6 +125,7 @@ public final class InferencePipeline: Sendable {
                     flowGate.apply(decision, to: consumer.current)
                 }
             },
+            isCurrent: { ticket in ledger.isCurrent(ticket) },
             giveUp: { error in giveUp.pipeline?.fail(error) },
             qualityDelivered: { delivered in quality?.reportSettled(delivered: delivered) },
             trainingDelivered: { delivered in

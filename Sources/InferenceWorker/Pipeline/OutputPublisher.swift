@@ -39,6 +39,15 @@ import Synchronization
 /// producer generation it came; failure reports from a retired producer are ignored (recovery
 /// sent those outputs again).
 ///
+/// An output whose input's partition was revoked or lost since the input was read (`isCurrent`
+/// says no) is never sent again: not retried, not rewritten, not dead-lettered, not resent by a
+/// recovery. It is discarded (counted in ``PipelineCounters/Snapshot/discardedOutputs``): its
+/// input was not acknowledged, so it is not committed, and the partition's next owner (perhaps
+/// this worker again) reads it again from the committed offset. Sending it too would write a
+/// second outcome for every such input: a broker outage longer than the group's session timeout
+/// loses every partition and fails every output in flight, and before this rule each of them was
+/// written twice (by the recovery and by the next owner).
+///
 /// Threads: ``publishPrediction(_:for:)``, ``deadLetter(_:reason:message:model:)`` and the side
 /// records' sends run on the scoring thread; delivery reports on the producer's thread (each
 /// producer generation has its own); retries on a serial timer queue
@@ -89,6 +98,7 @@ final class OutputPublisher: Sendable {
     private let logger: Logger
     private let counters: PipelineCounters
     private let acknowledge: @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void
+    private let isCurrent: @Sendable (PartitionLedger.Ticket) -> Bool
     private let giveUp: @Sendable (KafkaError) -> Void
     private let slots = OutputSlots<OutputSlot>()
     private let policy = DeadLetterPolicy()
@@ -120,10 +130,13 @@ final class OutputPublisher: Sendable {
 
     /// - Parameters:
     ///   - acknowledge: called once per input whose output was delivered (on the delivery thread).
+    ///   - isCurrent: whether an input's partition is still assigned as it was when the input was
+    ///     read (any thread); an output whose input is not is discarded rather than sent again.
     ///   - giveUp: called once when the producer cannot be recovered within the bound.
     init(
         configuration: Configuration, logger: Logger, counters: PipelineCounters,
         acknowledge: @escaping @Sendable (PartitionLedger.Ticket, KafkaOffset) -> Void,
+        isCurrent: @escaping @Sendable (PartitionLedger.Ticket) -> Bool,
         giveUp: @escaping @Sendable (KafkaError) -> Void,
         qualityDelivered: @escaping @Sendable (Bool) -> Void = { _ in },
         trainingDelivered: @escaping @Sendable (Bool) -> Void = { _ in }
@@ -134,6 +147,7 @@ final class OutputPublisher: Sendable {
         self.logger = logger
         self.counters = counters
         self.acknowledge = acknowledge
+        self.isCurrent = isCurrent
         self.giveUp = giveUp
         deadLetterHeaders = DeadLetterHeaders(workerID: configuration.workerID)
     }
@@ -342,6 +356,7 @@ final class OutputPublisher: Sendable {
             }
             if claimed { slot.generation = generation }
         }), claimed else { return }
+        guard isCurrent(slot.input.ticket) else { return discard(id) }
         send(id, slot, with: producer, generation: generation)
     }
 
@@ -479,6 +494,12 @@ final class OutputPublisher: Sendable {
         let disposition = policy.disposition(
             for: failure, deadLetter: form, refusal: Self.refusal(error), attempt: Int(slot.attempt) + 1, using: &generator
         )
+        // Whatever would follow for this output (a retry, a rewrite, a dead letter of its input),
+        // its partition's next owner does it instead. A fatal producer is still recreated (for the
+        // other outputs), and a stop still abandons.
+        if disposition != .recreateProducer, disposition != .abandon, !isCurrent(slot.input.ticket) {
+            return discard(id)
+        }
         switch disposition {
         case .abandon:
             // Stopping: leave the input unacknowledged; it is redelivered after the restart.
@@ -620,6 +641,14 @@ final class OutputPublisher: Sendable {
         acknowledge(slot.input.ticket, slot.offset)
     }
 
+    /// Forgets output `id` without acknowledging its input: its partition was revoked or lost
+    /// since the input was read, and the next owner reads the input again (see the type's documentation).
+    private func discard(_ id: UInt64) {
+        guard let slot = slots.remove(id) else { return }
+        if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+        counters.update { $0.discardedOutputs += 1 }
+    }
+
     // MARK: - Producer recovery
 
     /// Retires the producer of `generation`, which failed fatally, and starts recovery (once per
@@ -681,9 +710,15 @@ final class OutputPublisher: Sendable {
                 return slots.live().sorted { $0.slot.sequence < $1.slot.sequence }
             }
             var resent = 0
+            var discarded = 0
             var failures: [(UInt64, KafkaError)] = []
             for (id, _) in pending {
                 guard let slot = slots.update(id, { $0.generation = generation }) else { continue }
+                guard isCurrent(slot.input.ticket) else {
+                    discard(id)
+                    discarded += 1
+                    continue
+                }
                 while true {
                     do {
                         try withKey(of: slot) { key in
@@ -707,6 +742,7 @@ final class OutputPublisher: Sendable {
             counters.update { $0.resent += resent }
             logger.warning("producer recreated; unacknowledged outputs sent again (duplicates possible)", metadata: [
                 "producer.generation": "\(generation)", "outputs.resent": "\(resent)",
+                "outputs.discarded": "\(discarded)", // of revoked or lost partitions: their next owner reads them again
             ])
             for (id, error) in failures { failed(id, error: error, producer: producer, generation: generation) }
             return

@@ -33,6 +33,10 @@ public final class PipelineCounters: Sendable {
         public var producerRecoveries = 0
         /// Outputs sent again by a recreated producer (each may duplicate one already written).
         public var resent = 0
+        /// Outputs not sent again (after a failed write or a producer's recreation) because their
+        /// input's partition was revoked or lost since: its next owner reads the input again from
+        /// the committed offset, so sending them would only duplicate.
+        public var discardedOutputs = 0
 
         public var outcomes: Int { predicted + deadLettered + droppedDeadLetters }
         public var meanBatchSize: Double { batches == 0 ? 0 : Double(batchedRecords) / Double(batches) }

@@ -86,6 +86,12 @@ public final class EmbeddedKafkaBroker: KafkaTopicAdministrator {
         try check(rd_kafka_mock_partition_set_leader(cluster, topic, partition.rawValue, id), "moving \(topic)[\(partition)] to broker \(id)")
     }
 
+    /// Makes broker `id` the coordinator of consumer group `group` (so that taking that broker down
+    /// cuts the group's members off from their coordinator, and nothing else).
+    public func setGroupCoordinator(_ group: String, broker id: Int32) throws(KafkaError) {
+        try check(rd_kafka_mock_coordinator_set(cluster, "group", group, id), "making broker \(id) the coordinator of group \(group)")
+    }
+
     /// Delays every response of broker `id` by `rtt`.
     public func setRoundTripTime(_ rtt: Duration, broker id: Int32) throws(KafkaError) {
         try check(rd_kafka_mock_broker_set_rtt(cluster, id, Int32(clamping: rtt.milliseconds)), "setting rtt of broker \(id)")

@@ -99,7 +99,9 @@ final class PipelineHarness: Sendable {
     let outcomes = ConsumerProbe()
     private let outcomeConsumer: KafkaConsumer
 
-    init(partitions: Int = 4, broker: EmbeddedKafkaBroker? = nil) throws {
+    /// - Parameter readerCoordinator: the broker to coordinate the outcome reader's group (a test
+    ///   that takes brokers down keeps the reader's on one it does not touch).
+    init(partitions: Int = 4, broker: EmbeddedKafkaBroker? = nil, readerCoordinator: Int32? = nil) throws {
         self.partitions = partitions
         let broker = try broker ?? EmbeddedKafkaBroker(logger: .quiet)
         self.broker = broker
@@ -107,7 +109,9 @@ final class PipelineHarness: Sendable {
         try broker.createTopic(output, partitions: partitions)
         try broker.createTopic(deadLetters, partitions: 1)
         producer = try KafkaProducer.test(broker)
-        var readerConfiguration = KafkaConsumerConfiguration.test(broker, group: uniqueName("reader"), topics: [output, deadLetters])
+        let readerGroup = uniqueName("reader")
+        if let readerCoordinator { try broker.setGroupCoordinator(readerGroup, broker: readerCoordinator) }
+        var readerConfiguration = KafkaConsumerConfiguration.test(broker, group: readerGroup, topics: [output, deadLetters])
         readerConfiguration.autoCommitInterval = .seconds(1)
         outcomeConsumer = try outcomes.makeConsumer(readerConfiguration)
     }
