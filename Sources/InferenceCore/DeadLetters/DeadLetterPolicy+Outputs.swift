@@ -45,15 +45,6 @@ extension DeadLetterPolicy {
         }
     }
 
-    /// ``disposition(for:deadLetter:refusal:attempt:using:)`` for a caller that knows neither the
-    /// dead letter's form nor the refusal: a refused dead letter is taken to be in its original
-    /// form and refused as too large.
-    public func disposition(
-        for failure: OutputFailure, isDeadLetter: Bool, attempt: Int, using random: inout some RandomNumberGenerator
-    ) -> OutputDisposition {
-        disposition(for: failure, deadLetter: isDeadLetter ? DeadLetterForm() : nil, refusal: .tooLarge, attempt: attempt, using: &random)
-    }
-
     private static func rewrite(_ form: DeadLetterForm, refused refusal: RecordRefusal) -> OutputDisposition {
         switch refusal {
         case .invalidTimestamp:

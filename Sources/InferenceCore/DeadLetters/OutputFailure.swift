@@ -17,7 +17,7 @@ public enum OutputFailure: Sendable, Hashable {
     case stopping
 }
 
-/// What to do about a failed output, decided by ``DeadLetterPolicy/disposition(for:isDeadLetter:attempt:using:)``.
+/// What to do about a failed output, decided by ``DeadLetterPolicy/disposition(for:deadLetter:refusal:attempt:using:)``.
 public enum OutputDisposition: Sendable, Hashable {
     /// Send the same output again after the delay. `blocked`: its topic is unavailable, so its
     /// partition is held back until an operator acts (report it).

@@ -102,11 +102,17 @@ import Testing
 @Suite struct DeadLetterPolicyOutputTests {
     let policy = DeadLetterPolicy(configuration: .init(maxAttempts: 2, initialDelay: .milliseconds(100), multiplier: 2, maxDelay: .seconds(1), jitter: 0))
 
+    /// The disposition of an output as first sent (a prediction, or a dead letter in its original
+    /// form); a refusal is taken to be for size.
+    func disposition(_ failure: OutputFailure, isDeadLetter: Bool, attempt: Int, using random: inout SplitMix64) -> OutputDisposition {
+        policy.disposition(for: failure, deadLetter: isDeadLetter ? DeadLetterForm() : nil, refusal: .tooLarge, attempt: attempt, using: &random)
+    }
+
     @Test func anOutageIsRetriedForAsLongAsItLastsAndNeverDeadLettered() {
         var random = SplitMix64(seed: 3)
         for attempt in [1, 2, 10, 1000] {
             for isDeadLetter in [false, true] {
-                guard case .retry(let delay, let blocked) = policy.disposition(for: .transient, isDeadLetter: isDeadLetter, attempt: attempt, using: &random) else {
+                guard case .retry(let delay, let blocked) = disposition(.transient, isDeadLetter: isDeadLetter, attempt: attempt, using: &random) else {
                     Issue.record("attempt \(attempt) of a transient failure must retry"); continue
                 }
                 #expect(!blocked)
@@ -117,16 +123,16 @@ import Testing
 
     @Test func anUnwritableTopicHoldsBackAndIsReportedBlocked() {
         var random = SplitMix64(seed: 3)
-        #expect(policy.disposition(for: .topicUnavailable, isDeadLetter: true, attempt: 7, using: &random) == .retry(after: .seconds(1), blocked: true))
-        #expect(policy.disposition(for: .topicUnavailable, isDeadLetter: false, attempt: 1, using: &random) == .retry(after: .milliseconds(100), blocked: true))
+        #expect(disposition(.topicUnavailable, isDeadLetter: true, attempt: 7, using: &random) == .retry(after: .seconds(1), blocked: true))
+        #expect(disposition(.topicUnavailable, isDeadLetter: false, attempt: 1, using: &random) == .retry(after: .milliseconds(100), blocked: true))
     }
 
     @Test func aRefusedRecordIsDeadLetteredOrTruncatedAndAFatalProducerRecreated() {
         var random = SplitMix64(seed: 3)
-        #expect(policy.disposition(for: .recordRejected, isDeadLetter: false, attempt: 1, using: &random) == .deadLetterInput)
-        #expect(policy.disposition(for: .recordRejected, isDeadLetter: true, attempt: 1, using: &random) == .truncate)
-        #expect(policy.disposition(for: .producerFatal, isDeadLetter: false, attempt: 1, using: &random) == .recreateProducer)
-        #expect(policy.disposition(for: .stopping, isDeadLetter: true, attempt: 3, using: &random) == .abandon)
+        #expect(disposition(.recordRejected, isDeadLetter: false, attempt: 1, using: &random) == .deadLetterInput)
+        #expect(disposition(.recordRejected, isDeadLetter: true, attempt: 1, using: &random) == .truncate)
+        #expect(disposition(.producerFatal, isDeadLetter: false, attempt: 1, using: &random) == .recreateProducer)
+        #expect(disposition(.stopping, isDeadLetter: true, attempt: 3, using: &random) == .abandon)
     }
 
     @Test func aRefusedDeadLetterIsRewrittenForWhatWasRefusedEachStepOnceThenGivenUp() {
