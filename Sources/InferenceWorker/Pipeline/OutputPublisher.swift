@@ -111,8 +111,7 @@ final class OutputPublisher: Sendable {
     /// Mirrors `state.failingSince != nil`: the delivery thread checks it per report, without the lock.
     private let failing = Atomic<Bool>(false)
     private let abandoned = Atomic<Bool>(false)
-    /// Shadow predictions not written (queue full, topic missing): counted, logged at most every 30 s.
-    private let shadowDropped = Atomic<Int>(0)
+    /// When a shadow prediction not written was last logged (at most every 30 s).
     private let shadowLogged = Mutex<ContinuousClock.Instant?>(nil)
     private let retryQueue = DispatchQueue(label: "inference-worker.output-retries")
 
@@ -231,15 +230,7 @@ final class OutputPublisher: Sendable {
     /// Publishes a drift report to the drift topic, keyed by model name (best effort: a report that
     /// cannot be written is logged, and the next window's report follows).
     func publishDrift(_ report: DriftReport) {
-        guard let topic = configuration.driftTopic, let producer = state.withLock({ $0.recovering ? nil : $0.producer }) else { return }
-        do {
-            let json = try report.jsonData()
-            try Array(report.modelName.utf8).withUnsafeBytes { key in
-                try producer.send(topic: topic, partition: nil, key: key, value: Array(json), context: Self.driftContext)
-            }
-        } catch {
-            logger.warning("drift report not sent", metadata: ["error": "\(error)"])
-        }
+        publishReport({ try report.jsonData() }, modelName: report.modelName, topic: configuration.driftTopic, context: Self.driftContext, kind: "drift")
     }
 
     /// Publishes a quality report to the quality topic, keyed by model name, like drift reports
@@ -248,15 +239,24 @@ final class OutputPublisher: Sendable {
     /// - Returns: whether it was handed to the producer.
     @discardableResult
     func publishQuality(_ report: QualityReport) -> Bool {
-        guard let topic = configuration.qualityTopic, let producer = state.withLock({ $0.recovering ? nil : $0.producer }) else { return false }
+        publishReport({ try report.jsonData() }, modelName: report.modelName, topic: configuration.qualityTopic, context: Self.qualityContext, kind: "quality")
+    }
+
+    /// Hands a report (drift, quality) keyed by its model's name to the current producer, none while
+    /// one is being recreated: a side record, no slot, no retry; a failure is logged.
+    ///
+    /// - Returns: whether it was handed over (false also when `topic` is nil: the kind is off).
+    @discardableResult
+    private func publishReport(_ json: () throws -> Data, modelName: String, topic: String?, context: UInt64, kind: String) -> Bool {
+        guard let topic, let producer = state.withLock({ $0.recovering ? nil : $0.producer }) else { return false }
         do {
-            let json = try report.jsonData()
-            try Array(report.modelName.utf8).withUnsafeBytes { key in
-                try producer.send(topic: topic, partition: nil, key: key, value: Array(json), context: Self.qualityContext)
+            let value = Array(try json())
+            try Array(modelName.utf8).withUnsafeBytes { key in
+                try producer.send(topic: topic, partition: nil, key: key, value: value, context: context)
             }
             return true
         } catch {
-            logger.warning("quality report not sent", metadata: ["kafka.topic": "\(topic)", "error": "\(error)"])
+            logger.warning("\(kind) report not sent", metadata: ["kafka.topic": "\(topic)", "error": "\(error)"])
             return false
         }
     }
@@ -279,11 +279,12 @@ final class OutputPublisher: Sendable {
     /// Publishes a shadow candidate's prediction of `input` to the shadow topic, keyed and headed
     /// like the input. A side record, like a drift report: no slot, no ticket, no retry, so it never
     /// holds back an acknowledgement, a commit, a dead letter or the order of the primary outputs.
-    /// Never waits: a full queue drops it (counted in ``shadowPredictionsDropped``).
+    /// Never waits: a full queue drops it (counted in ``PipelineCounters/Snapshot/shadowPredictionsDropped``).
     func publishShadow(_ value: [UInt8], for input: InboundRecord) {
         guard let topic = configuration.shadowTopic else { return }
         guard let producer = state.withLock({ $0.recovering || $0.stopping ? nil : $0.producer }) else {
-            shadowDropped.add(1, ordering: .relaxed) // a producer being recreated: not waited for
+            // A producer being recreated (or closing): not waited for.
+            shadowNotWritten(topic: topic, reason: "the producer is being recreated or closed")
             return
         }
         do {
@@ -294,15 +295,13 @@ final class OutputPublisher: Sendable {
                 )
             }
         } catch {
-            shadowNotWritten(topic: topic, error: error)
+            shadowNotWritten(topic: topic, reason: "\(error)")
         }
     }
 
-    /// Shadow predictions that could not be written (dropped: they are evidence, not outputs).
-    var shadowPredictionsDropped: Int { shadowDropped.load(ordering: .relaxed) }
-
-    private func shadowNotWritten(topic: String, error: any Error) {
-        shadowDropped.add(1, ordering: .relaxed)
+    /// Counts a shadow prediction that could not be written (dropped: it is evidence, not an
+    /// output), and logs it at most every 30 s.
+    private func shadowNotWritten(topic: String, reason: String) {
         counters.update { $0.shadowPredictionsDropped += 1 }
         let now = ContinuousClock.now
         let log = shadowLogged.withLock { last -> Bool in
@@ -312,7 +311,7 @@ final class OutputPublisher: Sendable {
         }
         if log {
             logger.warning("shadow predictions not written (dropped; the primary path is not affected)", metadata: [
-                "kafka.topic": "\(topic)", "error": "\(error)", "shadow.dropped": "\(shadowDropped.load(ordering: .relaxed))",
+                "kafka.topic": "\(topic)", "error": "\(reason)", "shadow.dropped": "\(counters.snapshot.shadowPredictionsDropped)",
             ])
         }
     }
@@ -434,7 +433,7 @@ final class OutputPublisher: Sendable {
             return
         }
         if report.context == Self.driftContext, report.topic == configuration.shadowTopic {
-            shadowNotWritten(topic: report.topic, error: error)
+            shadowNotWritten(topic: report.topic, reason: "\(error)")
             return
         }
         if report.context == Self.driftContext {
@@ -503,12 +502,11 @@ final class OutputPublisher: Sendable {
         switch disposition {
         case .abandon:
             // Stopping: leave the input unacknowledged; it is redelivered after the restart.
-            if slots.remove(id)?.isBlocked == true { state.withLock { $0.blockedNow -= 1 } }
+            _ = removeSlot(id)
         case .recreateProducer:
             recover(generation: generation, cause: error)
         case .deadLetterInput:
-            guard let slot = slots.remove(id) else { return }
-            if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+            guard let slot = removeSlot(id) else { return }
             logger.warning("prediction cannot be written; dead-lettering its input", metadata: [
                 "kafka.topic": "\(configuration.outputTopic)", "error": "\(error)",
             ])
@@ -626,8 +624,7 @@ final class OutputPublisher: Sendable {
     /// written. Give it up and acknowledge its input, so that the partition moves on (counted in
     /// ``PipelineCounters/Snapshot/droppedDeadLetters``; logged with the input's coordinates).
     private func drop(_ id: UInt64, error: KafkaError) {
-        guard let slot = slots.remove(id) else { return }
-        if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+        guard let slot = removeSlot(id) else { return }
         counters.update { $0.droppedDeadLetters += 1 }
         var reason = "unknown"
         if case .deadLetter(let details) = slot.kind { reason = details.reason.code }
@@ -644,9 +641,16 @@ final class OutputPublisher: Sendable {
     /// Forgets output `id` without acknowledging its input: its partition was revoked or lost
     /// since the input was read, and the next owner reads the input again (see the type's documentation).
     private func discard(_ id: UInt64) {
-        guard let slot = slots.remove(id) else { return }
-        if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+        guard removeSlot(id) != nil else { return }
         counters.update { $0.discardedOutputs += 1 }
+    }
+
+    /// Removes output `id` without a delivery (abandoned, dead-lettered instead, given up,
+    /// discarded), keeping the count of blocked outputs right.
+    private func removeSlot(_ id: UInt64) -> OutputSlot? {
+        guard let slot = slots.remove(id) else { return nil }
+        if slot.isBlocked { state.withLock { $0.blockedNow -= 1 } }
+        return slot
     }
 
     // MARK: - Producer recovery
