@@ -34,10 +34,11 @@ struct LabelCommitGate {
         held[partition]?.removeValue(forKey: id)
     }
 
-    /// Forgets held labels older than the hold (they expired in the store as unknown ids).
+    /// Forgets held labels older than the hold (they expired in the store as unknown ids). Called
+    /// once per scoring-loop pass: a partition's held labels are copied only when one expired.
     mutating func expire(nowMs: Int64) {
-        for partition in held.keys {
-            held[partition] = held[partition]!.filter { nowMs - $0.value.handledMs <= holdMs }
+        for (partition, labels) in held where labels.values.contains(where: { nowMs - $0.handledMs > holdMs }) {
+            held[partition] = labels.filter { nowMs - $0.value.handledMs <= holdMs }
         }
     }
 

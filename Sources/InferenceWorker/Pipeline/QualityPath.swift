@@ -11,9 +11,10 @@ import Logging
 ///   (where drift observes the output);
 /// - ``recordLabel(_:)`` for each record of the labels topic: decoded with ``LabelDecoder``; a bad
 ///   one is counted by its code and skipped (never scored, never dead-lettered);
-/// - ``tick(now:)`` once per loop iteration: applies the rebalances the consumer posted, then
-///   publishes the reports of windows that closed (every open window when the revoke hook asks for
-///   a flush before its commit), and takes a labels-topic commit checkpoint (``LabelCommitGate``);
+/// - ``applyPartitionEvents(now:)`` when the loop takes records: the rebalances the consumer posted;
+/// - ``tick(now:)`` once per loop iteration: publishes the reports of windows that closed (every
+///   open window when the revoke hook asks for a flush before its commit), and takes a
+///   labels-topic commit checkpoint (``LabelCommitGate``);
 /// - ``flush(now:)`` when the loop ends.
 ///
 /// Rebalances: the group uses the eager `range` assignor when labels are on (see
@@ -124,11 +125,11 @@ struct QualityPath {
         }
     }
 
-    /// Applies posted rebalances, closes due windows (all of them when the revoke hook asks) and
-    /// publishes their reports, then takes a commit checkpoint if no open window holds a label.
-    /// Once per loop iteration.
+    /// Closes due windows (all of them when the revoke hook asks) and publishes their reports, then
+    /// takes a commit checkpoint if no open window holds a label. Once per loop iteration, after
+    /// its records (the iteration applied the posted rebalances before them, with
+    /// ``applyPartitionEvents(now:)``; one posted since is applied before the next records).
     mutating func tick(now: Date) {
-        applyPartitionEvents(now: now)
         let flush = shared.takeFlushRequest()
         emit(flush == nil ? tracker.tick(now: now) : tracker.flush(now: now))
         commitGate.expire(nowMs: Int64(now.timeIntervalSince1970 * 1000))
