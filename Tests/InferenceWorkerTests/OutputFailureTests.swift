@@ -202,9 +202,19 @@ import Testing
         if path == .retry { configuration.producerProperties["message.timeout.ms"] = "1500" }
         let running = harness.start(configuration)
         try await running.waitUntilAssigned()
-        try await harness.send((0..<100).map { TestModels.request($0, id: "r\($0)").json })
+        let first = try await harness.send((0..<100).map { TestModels.request($0, id: "r\($0)").json })
         #expect(await harness.waitForOutcomes(100, timeout: .seconds(30)))
-        try await Task.sleep(for: .seconds(1)) // committed (every 200 ms)
+        // Committed (on the 200 ms timer) before the loss: else they would be read again too.
+        var ends: [KafkaTopicPartition: KafkaOffset] = [:]
+        for report in first {
+            guard let offset = report.offset else { continue }
+            let partition = KafkaTopicPartition(topic: harness.input, partition: report.partition)
+            ends[partition] = KafkaOffset(max(ends[partition]?.rawValue ?? 0, offset.rawValue + 1))
+        }
+        let partitions = Array(ends.keys)
+        #expect(await poll(running, timeout: .seconds(30)) { _ in
+            (try? running.pipeline.consumer.current?.committedOffsets(for: partitions)) == ends
+        }, "the first 100 committed")
 
         // The outputs' broker goes down: 200 more requests are scored, their outputs cannot be written.
         try broker.setBrokerDown(2)
@@ -236,8 +246,12 @@ import Testing
             counters.consumed >= 500 && running.pipeline.inFlight.records == 0 && running.pipeline.publisher.unacknowledged == 0
         }, "settled")
         try await running.stop()
-        try await Task.sleep(for: .seconds(2)) // anything still written after the stop is read too
         let counters = running.pipeline.counters.snapshot
+        // Everything the worker wrote is read back before the count (delivered predictions are
+        // counted, whether their partition was still this worker's or not).
+        #expect(await harness.outcomes.wait(timeout: .seconds(30)) { snapshot in
+            snapshot.records.filter { $0.topic == harness.output }.count >= counters.predicted
+        } != nil, "every prediction written was read back")
         print("lost partitions (\(path)): \(counters.discardedOutputs) outputs discarded, \(counters.resent) resent, \(counters.retried) retried, \(counters.producerRecoveries) recoveries")
         switch path {
         case .retry: #expect(counters.retried >= 200, "the outputs timed out and were retried")
