@@ -79,10 +79,12 @@ import Testing
         var configuration = harness.configuration()
         configuration.maxInFlightRecords = 200
         configuration.adaptiveBatching = false
-        // A slow model (2000 records in batches of 16 take at least 2.5 s), so that the crash finds
-        // records in flight. The crash follows the pipeline's own count, not the output topic's
-        // reader, which on a loaded CI machine once lagged until every record was done.
-        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.02))
+        // A slow model, so that the crash finds records in flight: 20 ms a batch of 16, and from the
+        // 480th row on 500 ms a batch (the other 1,520 rows would take 47 s). The crash follows the
+        // pipeline's own count, not the output topic's reader, which on a loaded CI machine once
+        // lagged until every record was done; and a test task starved for 2.5 s on a loaded CI
+        // machine once let the 20 ms model finish all 2,000 before the crash.
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.02, stallAfterRows: 480, stalledDelay: 0.5))
         let first = harness.start(configuration, model: slow)
         try await first.waitUntilAssigned()
         let n = 2000

@@ -125,7 +125,9 @@ extension OperationsEndpointTests {
         configuration.adaptiveBatching = false
         let n = 600
         try await harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json })
-        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.02))
+        // 20 ms a batch of 8, then 200 ms from the 120th row on: the scrape below has 12 s to see the
+        // pause however late a busy machine schedules it (at 20 ms throughout, 1.5 s).
+        let slow = TestModels.scorer(kernel: SlowKernel(inner: TestModels.scorer().kernel!, delayPerBatch: 0.02, stallAfterRows: 120, stalledDelay: 0.2))
         let metrics = WorkerMetrics()
         let pipeline = InferencePipeline(configuration: configuration, models: FixedModelSource(slow), logger: .quiet, counters: PipelineCounters(metrics: metrics))
         let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics, logger: .quiet)

@@ -39,11 +39,32 @@ enum TestModels {
 struct SlowKernel: ModelKernel {
     let inner: any ModelKernel
     let delayPerBatch: Double
+    /// Once this many rows are scored, each batch takes `stalledDelay` instead: a test that must
+    /// act while records are still in flight gets seconds of margin from then on, however late
+    /// a busy machine schedules it.
+    let stallAfterRows: Int
+    let stalledDelay: Double
+    private let scored = ScoredRows()
+
+    init(inner: any ModelKernel, delayPerBatch: Double, stallAfterRows: Int = .max, stalledDelay: Double = 0) {
+        self.inner = inner
+        self.delayPerBatch = delayPerBatch
+        self.stallAfterRows = stallAfterRows
+        self.stalledDelay = stalledDelay
+    }
+
     var inputWidth: Int { inner.inputWidth }
     var outputWidth: Int { inner.outputWidth }
     func predict(input: UnsafeBufferPointer<Float>, rowCount: Int, output: UnsafeMutableBufferPointer<Float>) {
-        Thread.sleep(forTimeInterval: delayPerBatch)
+        let before = scored.add(rowCount)
+        Thread.sleep(forTimeInterval: before >= stallAfterRows ? stalledDelay : delayPerBatch)
         inner.predict(input: input, rowCount: rowCount, output: output)
+    }
+
+    private final class ScoredRows: Sendable {
+        private let count = Mutex(0)
+        /// Adds `rows` and returns the count before.
+        func add(_ rows: Int) -> Int { count.withLock { total in defer { total += rows }; return total } }
     }
 }
 
