@@ -45,6 +45,9 @@ public struct OffsetTracker: Sendable {
     public private(set) var totalInFlight = 0
     /// Payload bytes of those records.
     public private(set) var totalInFlightBytes = 0
+    /// The highest ``totalInFlight`` since the tracker was created: what back-pressure actually
+    /// allowed, however briefly (a gauge sampled now and then can miss it).
+    public private(set) var peakInFlight = 0
 
     /// Creates an empty tracker.
     public init() {}
@@ -115,6 +118,7 @@ public struct OffsetTracker: Sendable {
         }
         totalInFlight += 1
         totalInFlightBytes += size
+        peakInFlight = max(peakInFlight, totalInFlight)
     }
 
     /// Marks a dispatched record's outcome (prediction or dead letter) as acknowledged by the broker.

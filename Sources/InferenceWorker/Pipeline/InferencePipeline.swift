@@ -210,6 +210,8 @@ public final class InferencePipeline: Sendable {
     public var assignedPartitions: [KafkaTopicPartition] { ledger.assigned }
     /// Records consumed and not yet acknowledged.
     public var inFlight: (records: Int, bytes: Int) { ledger.inFlight }
+    /// The most records that were ever in flight at once since the pipeline started.
+    public var peakInFlightRecords: Int { ledger.peakInFlightRecords }
     /// Whether back-pressure has paused the assigned partitions.
     public var isPaused: Bool { ledger.isPaused }
     /// Whether a shutdown was requested or is under way (readiness turns false at once).

@@ -271,6 +271,7 @@ final class PartitionLedger: @unchecked Sendable {
     }
 
     var inFlight: (records: Int, bytes: Int) { locked { ($0.tracker.totalInFlight, $0.tracker.totalInFlightBytes) } }
+    var peakInFlightRecords: Int { locked { $0.tracker.peakInFlight } }
     var isPaused: Bool { locked { $0.flow.isPaused } }
     var assigned: [KafkaTopicPartition] { locked { $0.assignedSlots.keys.sorted() } }
 }

@@ -53,6 +53,14 @@ import Testing
         #expect(tracker.inFlightBytes(for: p0) == 10)
         #expect(tracker.totalInFlight == 2)
         #expect(tracker.totalInFlightBytes == 50)
+        #expect(tracker.peakInFlight == 3, "the peak stays after an acknowledgement")
+        try tracker.dispatch(o(6), in: p1, bytes: 1)
+        #expect(tracker.peakInFlight == 3)
+        try tracker.dispatch(o(7), in: p1, bytes: 1)
+        #expect(tracker.peakInFlight == 4)
+        _ = tracker.revoke(p1)
+        #expect(tracker.totalInFlight == 1)
+        #expect(tracker.peakInFlight == 4, "and after a revocation")
     }
 
     @Test func aRecordNeverAcknowledgedHoldsItsPartitionBack() throws {
