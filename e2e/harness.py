@@ -6,6 +6,7 @@ set stops it (SIGTERM, then SIGKILL) whatever the test's outcome.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -383,6 +384,7 @@ def committed(broker: Broker, group: str, topic: str, partitions: int) -> dict[i
 class Outcomes:
     predictions: list = field(default_factory=list)    # (value dict, headers)
     dead_letters: list = field(default_factory=list)   # (raw value bytes, headers dict, key)
+    prediction_times_ms: list = field(default_factory=list)  # (Kafka timestamp: the worker's produce time, source partition)
 
 
 class OutputReader:
@@ -425,7 +427,9 @@ class OutputReader:
                 for k, v in (m.headers() or []):
                     headers[k] = v.decode("utf-8", "replace") if v is not None else None
                 if m.topic() == self.topics.predictions:
-                    self.out.predictions.append((json.loads(m.value()), headers))
+                    value = json.loads(m.value())
+                    self.out.predictions.append((value, headers))
+                    self.out.prediction_times_ms.append((m.timestamp()[1], value["source"]["partition"]))
                 else:
                     self.out.dead_letters.append((m.value(), headers, m.key()))
             if not msgs and got:
@@ -496,6 +500,19 @@ class OutputReader:
 
     def total(self) -> int:
         return len(self.out.predictions) + len(self.out.dead_letters)
+
+    def outcomes_written(self, start: float, end: float, partitions=None) -> int:
+        """Outcomes of the input `partitions` (default all) written between the wall-clock times `start`
+        and `end`, from the predictions' Kafka timestamps (the worker's produce time; a dead letter
+        keeps its request's timestamp, so dead letters are counted in proportion). Unlike a count
+        taken by polling this reader, it does not depend on how the reader's fetches fell: one fetch
+        can bring thousands of outcomes at once."""
+        if not self.out.predictions:
+            return 0
+        lo, hi = start * 1000, end * 1000
+        written = sum(1 for t, p in self.out.prediction_times_ms
+                      if lo < t <= hi and (partitions is None or p in partitions))
+        return math.ceil(written * self.total() / len(self.out.predictions))
 
     def read_until(self, count: int, stall: float = 30.0, limit: float = 240.0) -> None:
         """Reads until `count` outputs are seen; fails after `stall` seconds without progress."""
