@@ -79,17 +79,25 @@ struct RolloutCommand: AsyncParsableCommand {
         var maxLatencyRatio: String = "2"
         @Option(help: "Fewest candidate records for a window to be judged.")
         var minRecords: Int = 100
+        @Option(help: "Lowest accuracy of the candidate against the labels topic, 0...1 (canary, classification); 'off' to skip.")
+        var minAccuracy: String = "off"
+        @Option(help: "Largest drop of the candidate's accuracy below the primary's, 0...1 (canary, classification); 'off' to skip.")
+        var maxAccuracyDrop: String = "off"
+        @Option(help: "Fewest labelled predictions of each version for a window's accuracy to be judged (with an accuracy limit).")
+        var minLabelled: Int = 100
         @Flag(help: "Create the roll-out topic (1 partition, compacted) and the evidence topic if they do not exist.")
         var createTopic = false
         @Option(help: "The evidence topic created with --create-topic.")
         var evidenceTopic: String = RolloutTopic.defaultEvidenceName
 
+        /// A limit given as a number or 'off' (nil).
+        func limit(_ text: String, _ name: String) throws -> Double? {
+            if text == "off" { return nil }
+            guard let value = Double(text) else { throw ValidationError("--\(name) takes a number or 'off', got '\(text)'") }
+            return value
+        }
+
         func thresholds() throws -> RolloutThresholds {
-            func limit(_ text: String, _ name: String) throws -> Double? {
-                if text == "off" { return nil }
-                guard let value = Double(text) else { throw ValidationError("--\(name) takes a number or 'off', got '\(text)'") }
-                return value
-            }
             return RolloutThresholds(
                 maxLabelDisagreementRate: try limit(maxLabelDisagreement, "max-label-disagreement"),
                 scoreDifferenceQuantile: scoreDifferenceQuantile,
@@ -97,8 +105,18 @@ struct RolloutCommand: AsyncParsableCommand {
                 maxFailureRate: try limit(maxFailureRate, "max-failure-rate"),
                 maxOutputPSI: try limit(maxOutputPsi, "max-output-psi"),
                 maxLatencyRatio: try limit(maxLatencyRatio, "max-latency-ratio"),
-                minRecordsPerWindow: minRecords
+                minRecordsPerWindow: minRecords,
+                quality: try quality()
             )
+        }
+
+        /// The accuracy limits, or nil when both are off.
+        func quality() throws -> RolloutThresholds.Quality? {
+            let quality = RolloutThresholds.Quality(
+                minAccuracy: try limit(minAccuracy, "min-accuracy"), maxAccuracyDrop: try limit(maxAccuracyDrop, "max-accuracy-drop"),
+                minLabelledPerWindow: minLabelled
+            )
+            return quality.isSet ? quality : nil
         }
 
         /// `--mode` as a kind.
@@ -113,6 +131,9 @@ struct RolloutCommand: AsyncParsableCommand {
             do {
                 try RolloutMode(kind: try modeKind(), fraction: fraction).validate()
                 try thresholds().validate()
+                if try modeKind() == .shadow, try quality() != nil {
+                    throw ValidationError("--min-accuracy and --max-accuracy-drop are judged in canary mode only: a shadow's predictions are never joined with labels; use --mode canary")
+                }
                 try RolloutRecord.Policy(promoteAfterWindows: promoteAfter, windowSeconds: window, decisionGraceSeconds: grace).validate()
             } catch let error as RolloutError {
                 throw ValidationError(error.description)

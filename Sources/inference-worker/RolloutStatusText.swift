@@ -17,7 +17,11 @@ enum RolloutStatusText {
         let p = record.policy
         lines.append("  policy: promote after \(p.promoteAfterWindows) good windows of \(p.windowSeconds) s in a row (\(record.consecutiveGoodWindows) so far); decision grace \(p.decisionGraceSeconds) s")
         let t = record.thresholds
-        lines.append("  quality thresholds: \(t.quality == nil ? "none" : "set, not evaluated yet (needs ground truth)")")
+        if let q = t.quality, q.isSet {
+            lines.append("  quality thresholds: accuracy against labels, at least \(q.minLabelledPerWindow) labelled predictions per version and window (canary mode, classification models)")
+        } else {
+            lines.append("  quality thresholds: none")
+        }
         if let decision = record.latestEvidenceDecision, let e = decision.evidence, let window = decision.window {
             lines.append("latest evidence: \(window) from \(time(window.startMs)) to \(time(window.endMs)), \(e.workers) replica(s)")
             var rows: [[String]] = [["measure", "value", "limit", "verdict"]]
@@ -29,6 +33,19 @@ enum RolloutStatusText {
             rows.append(["primary failure rate", e.primaryFailureRate.map(number) ?? "n/a", "-", "-"])
             rows.append(measure("output PSI", e.outputPSI, t.maxOutputPSI))
             rows.append(measure("batch latency ratio", e.latencyRatio, t.maxLatencyRatio))
+            if let candidateLabelled = e.candidateLabelled {
+                let q = t.quality
+                rows.append(["labelled (candidate / primary)", "\(candidateLabelled) / \(e.primaryLabelled ?? 0)",
+                             q?.isSet == true ? ">= \(q!.minLabelledPerWindow)" : "-", q?.isSet == true ? (candidateLabelled >= q!.minLabelledPerWindow ? "ok" : "too few") : "-"])
+                var accuracy = measure("candidate accuracy", e.candidateAccuracy, q?.minAccuracy)
+                if let limit = q?.minAccuracy {
+                    accuracy[2] = ">= \(number(limit))"
+                    if let value = e.candidateAccuracy { accuracy[3] = value >= limit ? "ok" : "OUTSIDE" }
+                }
+                rows.append(accuracy)
+                rows.append(["primary accuracy", e.primaryAccuracy.map(number) ?? "n/a", "-", "-"])
+                rows.append(measure("accuracy drop", e.accuracyDrop, q?.maxAccuracyDrop))
+            }
             lines.append(contentsOf: table(rows).map { "  " + $0 })
         } else {
             lines.append("latest evidence: none yet")

@@ -70,3 +70,23 @@ public struct LabelDecodingError: Error, Sendable, Hashable, CustomStringConvert
 
     public var description: String { "\(code) at byte \(byteOffset): \(message)" }
 }
+
+extension LabelEvent.Value {
+    /// The class this label names among `classCount` classes: by name (text, looked up with
+    /// `named`), by index (an integral number), or 1 / 0 (booleans, binary models only).
+    func classIndex(classCount: Int, named: (String) -> Int?) -> Result<Int, QualityMonitor.Rejection> {
+        switch self {
+        case .text(let name):
+            guard let k = named(name) else { return .failure(.unknownClass) }
+            return .success(k)
+        case .number(let x):
+            guard x.rounded() == x, x.magnitude < 1e15 else { return .failure(.notAClassIndex) }
+            let k = Int(x)
+            guard k >= 0, k < classCount else { return .failure(.classIndexOutOfRange) }
+            return .success(k)
+        case .bool(let flag):
+            guard classCount == 2 else { return .failure(.notAClassIndex) }
+            return .success(flag ? 1 : 0)
+        }
+    }
+}

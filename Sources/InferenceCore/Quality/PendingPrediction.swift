@@ -90,4 +90,20 @@ public struct LabelledExample: Sendable, Hashable {
     public var id: String { prediction.id }
     /// The prediction time, ms since the epoch.
     public var predictionTimeMs: Int64 { prediction.predictionTimeMs }
+
+    /// Whether the served class is the label's, for a classifier whose output is `output`; `nil`
+    /// for a regression, or a label that names no class of `output` (what ``QualityMonitor``
+    /// counts as a rejected label).
+    public func isCorrect(for output: OutputSchema) -> Bool? {
+        let truth: Int
+        switch label.classIndex(classCount: output.labels.count, named: { output.labels.firstIndex(of: $0) }) {
+        case .success(let k): truth = k
+        case .failure: return nil
+        }
+        switch prediction.output {
+        case .regression: return nil
+        case .binary(_, let predictedPositive): return (truth == 1) == predictedPositive
+        case .multiclass(_, let predictedIndex): return truth == predictedIndex
+        }
+    }
 }

@@ -173,21 +173,9 @@ public struct QualityMonitor: Sendable {
         case classIndexOutOfRange = "class_index_out_of_range"
     }
 
-    /// The class a label names: by name (text), by index (integral number), or 1 / 0 (booleans, binary).
+    /// The class a label names (``LabelEvent/Value/classIndex(classCount:named:)``).
     func classIndex(of label: LabelEvent.Value) -> Result<Int, Rejection> {
-        switch label {
-        case .text(let name):
-            guard let k = labelIndex[name] else { return .failure(.unknownClass) }
-            return .success(k)
-        case .number(let x):
-            guard x.rounded() == x, x.magnitude < 1e15 else { return .failure(.notAClassIndex) }
-            let k = Int(x)
-            guard k >= 0, k < output.labels.count else { return .failure(.classIndexOutOfRange) }
-            return .success(k)
-        case .bool(let flag):
-            guard output.labels.count == 2 else { return .failure(.notAClassIndex) }
-            return .success(flag ? 1 : 0)
-        }
+        label.classIndex(classCount: output.labels.count) { labelIndex[$0] }
     }
 
     private mutating func reject(_ reason: String) -> Observation {

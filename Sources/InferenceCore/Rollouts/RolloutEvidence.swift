@@ -59,10 +59,29 @@ public struct RolloutEvidence: Sendable, Hashable, Codable {
         public var batchMicroseconds: Int64
         /// Outputs per bucket (see ``OutputBinning``).
         public var outputs: [String: Int]
+        /// This version's predictions joined with a label in this window (canary mode, classification
+        /// models: ``RolloutEvidence/recordLabelled(_:correct:)``).
+        public var labelled: Int
+        /// Of those, predictions whose served class is the label's.
+        public var correct: Int
 
         /// An empty count.
         public init() {
-            records = 0; errors = 0; deadLetters = 0; batches = 0; batchMicroseconds = 0; outputs = [:]
+            records = 0; errors = 0; deadLetters = 0; batches = 0; batchMicroseconds = 0; outputs = [:]; labelled = 0; correct = 0
+        }
+
+        /// Decodes counts; `labelled` and `correct` are absent from reports of workers that predate
+        /// them (read as 0).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            records = try c.decode(Int.self, forKey: .records)
+            errors = try c.decode(Int.self, forKey: .errors)
+            deadLetters = try c.decode(Int.self, forKey: .deadLetters)
+            batches = try c.decode(Int.self, forKey: .batches)
+            batchMicroseconds = try c.decode(Int64.self, forKey: .batchMicroseconds)
+            outputs = try c.decode([String: Int].self, forKey: .outputs)
+            labelled = try c.decodeIfPresent(Int.self, forKey: .labelled) ?? 0
+            correct = try c.decodeIfPresent(Int.self, forKey: .correct) ?? 0
         }
 
         mutating func merge(_ other: VersionEvidence) {
@@ -72,13 +91,18 @@ public struct RolloutEvidence: Sendable, Hashable, Codable {
             batches += other.batches
             batchMicroseconds += other.batchMicroseconds
             outputs.merge(other.outputs, uniquingKeysWith: +)
+            labelled += other.labelled
+            correct += other.correct
         }
+
+        /// `correct / labelled`; `nil` without labelled predictions.
+        public var accuracy: Double? { labelled > 0 ? Double(correct) / Double(labelled) : nil }
 
         /// Mean batch time in microseconds; `nil` without batches.
         public var meanBatchMicroseconds: Double? { batches > 0 ? Double(batchMicroseconds) / Double(batches) : nil }
 
         enum CodingKeys: String, CodingKey {
-            case records, errors, deadLetters = "dead_letters", batches, batchMicroseconds = "batch_microseconds", outputs
+            case records, errors, deadLetters = "dead_letters", batches, batchMicroseconds = "batch_microseconds", outputs, labelled, correct
         }
     }
 
@@ -178,6 +202,15 @@ public struct RolloutEvidence: Sendable, Hashable, Codable {
     /// Counts a row that became a dead letter because of `role`.
     public mutating func recordDeadLetter(_ role: Role) { update(role) { $0.deadLetters += 1 } }
 
+    /// Counts one prediction of `role` joined with its label (canary mode): whether its served class
+    /// was the label's.
+    public mutating func recordLabelled(_ role: Role, correct: Bool) {
+        update(role) {
+            $0.labelled += 1
+            if correct { $0.correct += 1 }
+        }
+    }
+
     /// Compares the two versions' outputs of one row both scored (shadow mode). Non-finite scores
     /// are not compared (an output validation error counts them already).
     public mutating func recordComparison(primary p: RolloutOutput, candidate c: RolloutOutput) {
@@ -254,8 +287,9 @@ public struct RolloutEvidence: Sendable, Hashable, Codable {
         guard evidence.format == currentFormat else {
             throw RolloutError(.malformed, field: "format", "is \(evidence.format); this worker reads \(currentFormat)")
         }
-        let counts = [evidence.primary, evidence.candidate].flatMap { [$0.records, $0.errors, $0.deadLetters, $0.batches] }
+        let counts = [evidence.primary, evidence.candidate].flatMap { [$0.records, $0.errors, $0.deadLetters, $0.batches, $0.labelled, $0.correct] }
         guard counts.allSatisfy({ $0 >= 0 }), evidence.labelAgreements >= 0, evidence.labelAgreements <= evidence.labelComparisons,
+              evidence.primary.correct <= evidence.primary.labelled, evidence.candidate.correct <= evidence.candidate.labelled,
               evidence.window.durationMs > 0
         else {
             throw RolloutError(.malformed, "evidence report with negative or inconsistent counts")

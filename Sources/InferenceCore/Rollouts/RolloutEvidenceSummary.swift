@@ -26,6 +26,15 @@ public struct RolloutEvidenceSummary: Sendable, Hashable, Codable {
     public var outputPSI: Double?
     /// Candidate mean batch time / primary mean batch time.
     public var latencyRatio: Double?
+    /// Predictions of each version joined with a label in the window; `nil` where accuracy does not
+    /// apply (a regression model, or a summary written before it was measured).
+    public var primaryLabelled: Int?
+    public var candidateLabelled: Int?
+    /// Share of those whose served class is the label's; `nil` without labelled predictions.
+    public var primaryAccuracy: Double?
+    public var candidateAccuracy: Double?
+    /// Primary accuracy minus candidate accuracy (positive: the candidate is worse).
+    public var accuracyDrop: Double?
 
     /// Derives the numbers of `evidence`, the score-difference quantile at `quantile`.
     public init(evidence e: RolloutEvidence, scoreDifferenceQuantile quantile: Double) {
@@ -47,6 +56,14 @@ public struct RolloutEvidenceSummary: Sendable, Hashable, Codable {
         } else {
             latencyRatio = nil
         }
+        // Accuracy is a classification measure: the served class against the label's.
+        if e.outputBinning != .signedLog2 {
+            primaryLabelled = e.primary.labelled
+            candidateLabelled = e.candidate.labelled
+            primaryAccuracy = e.primary.accuracy
+            candidateAccuracy = e.candidate.accuracy
+            if let p = primaryAccuracy, let c = candidateAccuracy { accuracyDrop = p - c }
+        }
     }
 
     /// PSI over the union of both histograms' buckets (``DriftStatistics/psi(expected:live:)``, so
@@ -67,5 +84,7 @@ public struct RolloutEvidenceSummary: Sendable, Hashable, Codable {
         case scoreDifferenceQuantile = "score_difference_quantile", scoreDifference = "score_difference"
         case candidateFailureRate = "candidate_failure_rate", primaryFailureRate = "primary_failure_rate"
         case outputPSI = "output_psi", latencyRatio = "latency_ratio"
+        case primaryLabelled = "primary_labelled", candidateLabelled = "candidate_labelled"
+        case primaryAccuracy = "primary_accuracy", candidateAccuracy = "candidate_accuracy", accuracyDrop = "accuracy_drop"
     }
 }

@@ -9,6 +9,8 @@ public import Foundation
 /// - fewer candidate records than ``RolloutThresholds/minRecordsPerWindow``: **hold**, the window
 ///   neither counts towards a promotion nor ends the streak;
 /// - any measured number outside its threshold: **roll back** at once, the reason lists every breach;
+/// - a quality limit is set and a version it compares has too few labelled predictions
+///   (``RolloutThresholds/Quality/minLabelledPerWindow``): **hold**, as for too few records;
 /// - otherwise the window is good: **promote** when it is the ``RolloutRecord/Policy/promoteAfterWindows``-th
 ///   good window in a row, else **hold**.
 ///
@@ -64,6 +66,9 @@ public struct RolloutPolicy: Sendable, Hashable {
         } else if !breaches.isEmpty {
             action = .rollBack
             reason = "outside thresholds: " + breaches.joined(separator: "; ")
+        } else if let missing = Self.missingLabels(in: summary, quality: thresholds.quality) {
+            action = .hold
+            reason = missing
         } else {
             let good = record.consecutiveGoodWindows + 1
             record.consecutiveGoodWindows = good
@@ -155,6 +160,25 @@ public struct RolloutPolicy: Sendable, Hashable {
         check(s.candidateFailureRate, t.maxFailureRate, "failure rate")
         check(s.outputPSI, t.maxOutputPSI, "output PSI")
         check(s.latencyRatio, t.maxLatencyRatio, "latency ratio")
+        if let q = t.quality, missingLabels(in: s, quality: q) == nil {
+            if let accuracy = s.candidateAccuracy, let limit = q.minAccuracy, !(accuracy >= limit) {
+                out.append("accuracy \(RolloutFormatting.decimal(accuracy)) < \(RolloutFormatting.decimal(limit)) (\(s.candidateLabelled ?? 0) labelled)")
+            }
+            check(q.maxAccuracyDrop == nil ? nil : s.accuracyDrop, q.maxAccuracyDrop, "accuracy drop")
+        }
         return out
+    }
+
+    /// Why accuracy cannot be judged yet although a quality limit needs it: a version it compares has
+    /// fewer labelled predictions in the window than ``RolloutThresholds/Quality/minLabelledPerWindow``.
+    /// `nil` when it can be judged, when no quality limit is set, or when accuracy does not apply
+    /// (a regression model: ``RolloutEvidenceSummary/candidateLabelled`` is nil).
+    static func missingLabels(in s: RolloutEvidenceSummary, quality q: RolloutThresholds.Quality?) -> String? {
+        guard let q, q.isSet, let candidate = s.candidateLabelled else { return nil }
+        let primary = s.primaryLabelled ?? 0
+        let needsPrimary = q.maxAccuracyDrop != nil
+        guard candidate < q.minLabelledPerWindow || (needsPrimary && primary < q.minLabelledPerWindow) else { return nil }
+        let counts = needsPrimary ? "\(candidate) candidate and \(primary) primary predictions" : "\(candidate) candidate predictions"
+        return "too few labels to judge accuracy: \(counts) labelled, at least \(q.minLabelledPerWindow)\(needsPrimary ? " each" : "") needed"
     }
 }

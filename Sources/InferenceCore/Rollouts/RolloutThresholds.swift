@@ -19,25 +19,56 @@ public struct RolloutThresholds: Sendable, Hashable, Codable {
     public var maxLatencyRatio: Double?
     /// Fewest candidate records a window needs to be judged at all; fewer means hold; default 100.
     public var minRecordsPerWindow: Int
-    /// Quality limits against ground truth. Recorded, but not evaluated yet: they need the
-    /// ground-truth issue; `status` shows them as "not evaluated".
+    /// Limits on accuracy against ground truth (the labels topic, docs/quality.md): canary mode and
+    /// classification models only. See ``Quality``.
     public var quality: Quality?
 
-    /// Quality limits (reserved: not evaluated yet).
+    /// Limits on accuracy against ground truth, judged per window on the labelled predictions of
+    /// each version: a label joined with its prediction (docs/quality.md) counts in the window in
+    /// which it arrives, for the version that made the prediction.
+    ///
+    /// Measured in canary mode, where each version serves its own keys and both versions'
+    /// predictions are joined with labels; in shadow mode the candidate's predictions go to the
+    /// shadow topic and are never joined, so a shadow record with quality limits is refused
+    /// (``RolloutRecord/validate()``). Accuracy is the share of labelled predictions whose served
+    /// class is the label's, so it applies to binary and multiclass models; a regression model's
+    /// roll-out reports it as not measured and the limits are not checked.
+    ///
+    /// While a limit is set, a window in which a version it needs has fewer than
+    /// ``minLabelledPerWindow`` labelled predictions is a **hold** (it neither counts towards a
+    /// promotion nor rolls back): a candidate is not promoted on no evidence of its accuracy.
     public struct Quality: Sendable, Hashable, Codable {
-        /// Lowest accuracy (or R² for regression) the candidate may show.
+        /// Lowest accuracy the candidate may show in a window.
         public var minAccuracy: Double?
-        /// Largest drop of accuracy against the primary.
+        /// Largest drop of the candidate's accuracy below the primary's in the same window.
         public var maxAccuracyDrop: Double?
+        /// Fewest labelled predictions of each version (the candidate's; the primary's too when
+        /// ``maxAccuracyDrop`` is set) a window needs for accuracy to be judged; default 100. The
+        /// accuracy of n labelled predictions is uncertain by about `sqrt(p(1 - p) / n)`: choose it
+        /// so that this is well below ``maxAccuracyDrop``.
+        public var minLabelledPerWindow: Int
 
         /// Creates quality limits.
-        public init(minAccuracy: Double? = nil, maxAccuracyDrop: Double? = nil) {
+        public init(minAccuracy: Double? = nil, maxAccuracyDrop: Double? = nil, minLabelledPerWindow: Int = 100) {
             self.minAccuracy = minAccuracy
             self.maxAccuracyDrop = maxAccuracyDrop
+            self.minLabelledPerWindow = minLabelledPerWindow
+        }
+
+        /// Whether any limit is set (else the quality block changes nothing).
+        public var isSet: Bool { minAccuracy != nil || maxAccuracyDrop != nil }
+
+        /// Decodes limits; an absent `min_labelled_per_window` takes its default (records written
+        /// before it existed have none).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            minAccuracy = try c.decodeIfPresent(Double.self, forKey: .minAccuracy)
+            maxAccuracyDrop = try c.decodeIfPresent(Double.self, forKey: .maxAccuracyDrop)
+            minLabelledPerWindow = try c.decodeIfPresent(Int.self, forKey: .minLabelledPerWindow) ?? 100
         }
 
         enum CodingKeys: String, CodingKey {
-            case minAccuracy = "min_accuracy", maxAccuracyDrop = "max_accuracy_drop"
+            case minAccuracy = "min_accuracy", maxAccuracyDrop = "max_accuracy_drop", minLabelledPerWindow = "min_labelled_per_window"
         }
     }
 
@@ -121,5 +152,8 @@ public struct RolloutThresholds: Sendable, Hashable, Codable {
         }
         try rate(quality?.minAccuracy, "quality.min_accuracy")
         try rate(quality?.maxAccuracyDrop, "quality.max_accuracy_drop")
+        if let quality, quality.minLabelledPerWindow < 1 {
+            throw RolloutError(.invalidField, field: "thresholds.quality.min_labelled_per_window", "must be at least 1, got \(quality.minLabelledPerWindow)")
+        }
     }
 }

@@ -45,6 +45,11 @@ struct QualityPath {
     /// Writes a labelled example (key, value) to the training-examples topic; nil when none are written.
     private let publishTrainingExample: (([UInt8]?, [UInt8]) -> Void)?
     private let modelName: String
+    /// Whether joined examples are kept for ``takeJoined()`` (while a canary runs: its evidence counts
+    /// each version's correct predictions). Set by the scoring loop at each batch boundary.
+    var keepsJoined = false
+    /// Examples joined since the last ``takeJoined()``, while ``keepsJoined``.
+    private var joined: [LabelledExample] = []
 
     /// - Parameters:
     ///   - publish: sends one report (to the quality topic and the dashboard).
@@ -79,7 +84,15 @@ struct QualityPath {
         if case .joinedEarlyLabel(let example) = outcome {
             commitGate.joinedEarly(partition: message.partition.rawValue, id: id)
             writeTrainingExample(example, key: message.key)
+            if keepsJoined { joined.append(example) }
         }
+    }
+
+    /// The examples joined since the last call (none unless ``keepsJoined``).
+    mutating func takeJoined() -> [LabelledExample] {
+        guard !joined.isEmpty else { return [] }
+        defer { joined.removeAll(keepingCapacity: true) }
+        return joined
     }
 
     /// A record of the labels topic: joined (or counted), then acknowledged in the ledger at once
@@ -120,7 +133,10 @@ struct QualityPath {
             let labelTimeMs = message.timestamp?.milliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
             let outcome = tracker.recordLabel(label, partition: message.partition.rawValue, labelTimeMs: labelTimeMs)
             shared.update { $0.labelsRead += 1 }
-            if case .joined(let example) = outcome { writeTrainingExample(example, key: message.key) }
+            if case .joined(let example) = outcome {
+                writeTrainingExample(example, key: message.key)
+                if keepsJoined { joined.append(example) }
+            }
             return (label.id, outcome == .heldEarly)
         }
     }

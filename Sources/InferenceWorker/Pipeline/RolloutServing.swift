@@ -89,6 +89,9 @@ struct RolloutServing {
     var candidateRowCount: Int { candidate?.rowCount ?? 0 }
     /// Rows of the open batch that only the candidate holds (canary).
     var canaryRowCount: Int { router?.mode.kind == .canary ? candidateRowCount : 0 }
+    /// Whether labels joined with predictions count in the evidence (a canary runs: each version's
+    /// predictions are its own, so each version's accuracy is measured; ``recordLabelled(_:primary:)``).
+    var countsLabels: Bool { isActive && router?.mode.kind == .canary }
 
     // MARK: Batch boundary
 
@@ -267,8 +270,9 @@ struct RolloutServing {
         for pending in batch {
             // Each row is published by the version that scored it, exactly as a plain batch's rows
             // (`ScoringLoop.publishOutcome`); the canary's evidence is recorded next to it. The
-            // candidate's predictions are joined with labels like any other, but it has no quality
-            // monitor of its own yet (its labels count as unmonitored examples), nor a drift monitor.
+            // candidate's predictions are joined with labels like any other: the joined examples
+            // count in the evidence (`recordLabelled`), but it has no quality monitor of its own
+            // (no quality reports: its labels count as unmonitored examples), nor a drift monitor.
             let outcome: Result<PredictionOutput, ScoringFailure>
             if pending.rows.primary >= 0 {
                 outcome = primary.outcome(ofRow: Int(pending.rows.primary))
@@ -369,6 +373,29 @@ struct RolloutServing {
     }
 
     // MARK: Evidence
+
+    /// Counts predictions joined with their labels in the open window, for the version that made
+    /// each (canary mode; accuracy: the served class against the label's, so classifiers only).
+    /// Examples of other versions (a primary replaced since, a previous candidate), of regression
+    /// models, or whose label names no class of their version are not counted.
+    mutating func recordLabelled(_ examples: [LabelledExample], primary: LoadedModel) {
+        guard countsLabels, let record, !examples.isEmpty else { return }
+        let now = Date()
+        for example in examples {
+            let version = example.prediction.modelVersion
+            let role: RolloutEvidence.Role
+            let output: OutputSchema
+            if version == record.candidateVersion, let candidate {
+                (role, output) = (.candidate, candidate.model.output)
+            } else if version == primary.version, version == record.primaryVersion {
+                (role, output) = (.primary, primary.output)
+            } else {
+                continue
+            }
+            guard let correct = example.isCorrect(for: output) else { continue }
+            recordEvidence(now: now) { $0.recordLabelled(role, correct: correct) }
+        }
+    }
 
     private mutating func recordEvidence(now: Date = Date(), _ body: (inout RolloutEvidence) -> Void) {
         recorder?.record(now: now, body)

@@ -57,7 +57,7 @@ struct ScoringLoop: @unchecked Sendable {
     /// The labels topic, whose records go to ``quality`` instead of the scorer.
     let labelsTopic: String?
     /// The roll-out's candidate, routing and evidence (docs/rollouts.md); inert without a source.
-    private var rollout: RolloutServing
+    var rollout: RolloutServing
 
     init(
         configuration: WorkerConfiguration, models: any ModelSource, rollouts: (any RolloutSource)? = nil, queue: WorkQueue, ledger: PartitionLedger,
@@ -136,7 +136,7 @@ struct ScoringLoop: @unchecked Sendable {
         guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
             return false // revoked or lost meanwhile: the next owner reads it again
         }
-        if takeLabel(record) { return false }
+        if takeLabel(record, primary: scorer.model) { return false }
         let row: PendingRow
         if rollout.isActive {
             switch rollout.append(record, primary: &scorer) {
@@ -179,6 +179,7 @@ struct ScoringLoop: @unchecked Sendable {
         if (scorer?.rowCount ?? 0) > 0 || rollout.candidateRowCount > 0 { return true }
         while true {
             if let model = rollout.primaryModel(from: models) {
+                quality?.keepsJoined = rollout.countsLabels
                 if scorer?.version == model.version, scorer?.name == model.name { return true }
                 if serve(model) { return true }
             }
@@ -219,6 +220,7 @@ struct ScoringLoop: @unchecked Sendable {
         precondition(scorer.rowCount + rollout.canaryRowCount == batch.elements.count, "the batcher and the scorer disagree on the batch")
         if rollout.isActive {
             let modelLatency = rollout.scoreAndPublish(batch.elements, primary: &scorer, drift: &drift, quality: &quality, publisher: publisher, encodeBuffer: &encodeBuffer)
+            countJoinedLabels(primary: scorer.model) // labels that arrived before their predictions
             return finish(batch, modelLatency: modelLatency, finished: clock.now)
         }
         let started = clock.now
