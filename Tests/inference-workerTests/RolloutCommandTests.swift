@@ -133,6 +133,39 @@ import Testing
         #expect(try parsed.thresholds().maxOutputPSI == nil)
     }
 
+    @Test func accuracyLimitsComeFromTheCommandLineAndTheStatusShowsTheirVerdict() throws {
+        let base = ["--model", "fraud", "--candidate", "2", "--bootstrap-servers", "x:1"]
+        let parsed = try RolloutCommand.Start.parse(base + ["--mode", "canary", "--min-accuracy", "0.9", "--max-accuracy-drop", "0.02", "--min-labelled", "500"])
+        #expect(try parsed.thresholds().quality == .init(minAccuracy: 0.9, maxAccuracyDrop: 0.02, minLabelledPerWindow: 500))
+        #expect(try RolloutCommand.Start.parse(base + ["--mode", "canary"]).thresholds().quality == nil, "off by default")
+        #expect(throws: (any Error).self, "a shadow's accuracy cannot be measured") {
+            _ = try RolloutCommand.Start.parse(base + ["--min-accuracy", "0.9"])
+        }
+        #expect(throws: (any Error).self) { _ = try RolloutCommand.Start.parse(base + ["--mode", "canary", "--min-accuracy", "high"]) }
+
+        // A window in which the candidate was right on 80 of 100 labelled predictions.
+        let record = try RolloutRecord(
+            modelName: "fraud", primaryVersion: "1", candidateVersion: "2", mode: .canary(fraction: 0.5),
+            thresholds: try parsed.thresholds(), policy: .init(promoteAfterWindows: 1, windowSeconds: 60, decisionGraceSeconds: 5), now: Self.t0)
+        var evidence = try RolloutEvidence(record: record, window: RolloutWindow(containing: Int64(Self.t0.timeIntervalSince1970 * 1000), durationMs: 60_000),
+                                           workerID: "w1", outputBinning: .unitInterval)
+        evidence.recordBatch(.primary, rows: 1000, duration: .milliseconds(10))
+        evidence.recordBatch(.candidate, rows: 1000, duration: .milliseconds(10))
+        for i in 0..<600 { evidence.recordLabelled(.candidate, correct: i < 480) }
+        for i in 0..<600 { evidence.recordLabelled(.primary, correct: i < 570) }
+        var policy = RolloutPolicy(record: record, deciderID: "w1")
+        _ = policy.windowClosed(evidence, now: Self.t0.addingTimeInterval(61))
+        let status = RolloutStatusText.render(policy.record)
+        #expect(status.contains("model fraud: rolled_back"), "\(status)")
+        #expect(status.contains("quality thresholds: accuracy against labels, at least 500 labelled predictions per version and window"), "\(status)")
+        let rows = status.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(rows.contains("labelled (candidate / primary) 600 / 600 >= 500 ok"), "\(status)")
+        #expect(rows.contains("candidate accuracy 0.8 >= 0.9 OUTSIDE"), "\(status)")
+        #expect(rows.contains("primary accuracy 0.95 - -"), "\(status)")
+        #expect(rows.contains("accuracy drop 0.15 <= 0.02 OUTSIDE"), "\(status)")
+        #expect(status.contains("accuracy 0.8 < 0.9 (600 labelled); accuracy drop 0.15 > 0.02"), "\(status)")
+    }
+
     @Test func startCreatesBothTopicsWhenAsked() async throws {
         let broker = try EmbeddedKafkaBroker(logger: .quiet)
         let suffix = UUID().uuidString.prefix(8)
