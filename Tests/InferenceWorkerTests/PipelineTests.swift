@@ -121,6 +121,61 @@ import Testing
         await harness.close()
     }
 
+    /// Issue 13 item 5 through the whole pipeline (docs/events.md, "Values"): `true`/`false` are 1/0
+    /// for numeric features; a bare `NaN` (Python's `json.dumps` of a missing float) is missing where
+    /// missing is allowed, so the declared default is used, and `non_finite` elsewhere.
+    @Test func booleansAndNaNFromPythonAreServedOrDeadLetteredAsDocumented() async throws {
+        let schema = InputSchema(features: [
+            .numeric("x0", minimum: -100, maximum: 100),
+            .numeric("x1", minimum: -100, maximum: 100, missing: .allowed, default: 5),
+            .numeric("x2", minimum: -100, maximum: 100),
+            .categorical("color", vocabulary: ["red", "green", "blue"]),
+        ])
+        let model = LoadedModel(name: "scorer", version: "1", kind: .logistic, schema: schema, kernel: TestModels.scorer().kernel!,
+                                output: OutputSchema(task: .binary, labels: ["no", "yes"]))
+        let harness = try PipelineHarness(partitions: 1)
+        let running = harness.start(harness.configuration(), model: model)
+        try await running.waitUntilAssigned()
+        let requests: [(id: String, json: String)] = [
+            ("bools", #"{"id":"bools","features":[true,false,3,"red"]}"#),
+            ("nan-missing", #"{"id":"nan-missing","features":[10,NaN,3,"green"]}"#),
+            ("nan-required", #"{"id":"nan-required","features":[NaN,1,3,"red"]}"#),
+            ("infinity", #"{"id":"infinity","features":[1,2,-Infinity,"blue"]}"#),
+            ("named", #"{"id":"named","features":{"x0":false,"x1":NaN,"x2":true,"color":"blue"}}"#),
+        ]
+        try await harness.send(requests.map { Array($0.json.utf8) })
+        #expect(await harness.waitForOutcomes(requests.count))
+        try await running.stop()
+
+        // Scored as the same rows written with plain numbers, the default in place of NaN.
+        let expected: [String: [RawFeatureValue]] = [
+            "bools": [.number(1), .number(0), .number(3), .string("red")],
+            "nan-missing": [.number(10), .number(5), .number(3), .string("green")],
+            "named": [.number(0), .number(5), .number(1), .string("blue")],
+        ]
+        let predictions = Dictionary(uniqueKeysWithValues: harness.predictions.map { ($0.id, $0) })
+        #expect(Set(predictions.keys) == Set(expected.keys))
+        for (id, row) in expected {
+            let served = try #require(predictions[id], "\(id) was predicted")
+            let engine = try #require(try model.predict([row]).first?.get())
+            #expect(Float(served.score) == engine.score, "\(id): \(served.score) against \(engine.score)")
+            #expect(served.label == engine.label, "\(id)")
+        }
+        // A different row would score differently: the check above can tell the encodings apart.
+        let zeroed = try #require(try model.predict([[.number(0), .number(0), .number(3), .string("red")]]).first?.get())
+        #expect(Float(try #require(predictions["bools"]).score) != zeroed.score)
+
+        let deadLetters = harness.deadLetterRecords
+        #expect(deadLetters.count == 2)
+        for record in deadLetters {
+            #expect(record.headers.value("inference.errors.reason") == "non_finite", "\(record.headers)")
+        }
+        let messages = deadLetters.compactMap { $0.headers.value("__connect.errors.exception.message") }
+        #expect(messages.contains { $0.contains("x0") }, "the NaN of x0, which has no missing values, is named: \(messages)")
+        #expect(messages.contains { $0.contains("x2") }, "and the -Infinity of x2: \(messages)")
+        await harness.close()
+    }
+
     @Test func retriableProduceErrorsAreRetriedAndNothingIsDeadLetteredOrLost() async throws {
         let harness = try PipelineHarness()
         let n = 300
