@@ -66,6 +66,26 @@ public struct QualityTracker: Sendable {
         }
     }
 
+    /// Starts monitoring `version` beside the current one (a canary's candidate, which serves some
+    /// keys while the current version serves the rest), without replacing the current version.
+    /// Idempotent; ``retire(version:now:)`` ends it, ``register(version:output:now:)`` makes it current.
+    public mutating func monitorAlongside(version: String, output: OutputSchema, now: Date) {
+        replacedAtMs.removeValue(forKey: version)
+        if monitors[version] == nil {
+            monitors[version] = QualityMonitor(modelName: modelName, modelVersion: version, output: output, configuration: configuration,
+                                               workerID: workerID, now: now)
+        }
+    }
+
+    /// A version monitored beside the current one stopped serving (a candidate rolled back or
+    /// aborted): like a replaced version, its monitor stays while its predictions can still be
+    /// labelled (``PendingPredictions/Configuration/maxAge``), then reports a last time and goes.
+    /// Nothing happens for the current version (a promoted candidate) or one retired already.
+    public mutating func retire(version: String, now: Date) {
+        guard version != current, monitors[version] != nil, replacedAtMs[version] == nil else { return }
+        replacedAtMs[version] = DriftMonitor.milliseconds(now)
+    }
+
     /// Puts a prediction in the join store.
     ///
     /// - Returns: what became of it (a label that came first is scored at once).

@@ -50,6 +50,8 @@ struct QualityPath {
     var keepsJoined = false
     /// Examples joined since the last ``takeJoined()``, while ``keepsJoined``.
     private var joined: [LabelledExample] = []
+    /// The canary candidate monitored beside the current version (``serveCandidate(_:)``).
+    private var candidateVersion: String?
 
     /// - Parameters:
     ///   - publish: sends one report (to the quality topic and the dashboard).
@@ -71,6 +73,16 @@ struct QualityPath {
     /// A model version starts serving.
     mutating func serve(_ model: LoadedModel) {
         tracker.register(version: model.version, output: model.output, now: Date())
+    }
+
+    /// A canary's candidate serves beside the current version (`model`), or stopped (nil): its
+    /// predictions get quality reports of their own while it serves and as long as they can be
+    /// labelled after.
+    mutating func serveCandidate(_ model: LoadedModel?) {
+        guard model?.version != candidateVersion else { return }
+        if let candidateVersion { tracker.retire(version: candidateVersion, now: Date()) }
+        if let model { tracker.monitorAlongside(version: model.version, output: model.output, now: Date()) }
+        candidateVersion = model?.version
     }
 
     /// A final prediction (validated, about to be published).

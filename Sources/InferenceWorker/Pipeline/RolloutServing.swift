@@ -92,6 +92,8 @@ struct RolloutServing {
     /// Whether labels joined with predictions count in the evidence (a canary runs: each version's
     /// predictions are its own, so each version's accuracy is measured; ``recordLabelled(_:primary:)``).
     var countsLabels: Bool { isActive && router?.mode.kind == .canary }
+    /// The candidate serving keys of its own (a running canary's, once loaded), else nil.
+    var canaryCandidate: LoadedModel? { countsLabels ? candidate?.model : nil }
 
     // MARK: Batch boundary
 
@@ -271,8 +273,8 @@ struct RolloutServing {
             // Each row is published by the version that scored it, exactly as a plain batch's rows
             // (`ScoringLoop.publishOutcome`); the canary's evidence is recorded next to it. The
             // candidate's predictions are joined with labels like any other: the joined examples
-            // count in the evidence (`recordLabelled`), but it has no quality monitor of its own
-            // (no quality reports: its labels count as unmonitored examples), nor a drift monitor.
+            // count in the evidence (`recordLabelled`) and in the candidate's own quality reports
+            // (`QualityPath.serveCandidate`); it has no drift monitor.
             let outcome: Result<PredictionOutput, ScoringFailure>
             if pending.rows.primary >= 0 {
                 outcome = primary.outcome(ofRow: Int(pending.rows.primary))

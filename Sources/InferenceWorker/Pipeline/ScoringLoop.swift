@@ -180,6 +180,7 @@ struct ScoringLoop: @unchecked Sendable {
         while true {
             if let model = rollout.primaryModel(from: models) {
                 quality?.keepsJoined = rollout.countsLabels
+                quality?.serveCandidate(rollout.canaryCandidate)
                 if scorer?.version == model.version, scorer?.name == model.name { return true }
                 if serve(model) { return true }
             }

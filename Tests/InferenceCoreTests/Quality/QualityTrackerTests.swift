@@ -59,6 +59,46 @@ import Testing
         #expect(tracker.unmonitoredExamples == 1)
     }
 
+    @Test func aCanaryCandidateIsMonitoredBesideTheCurrentVersionAndRetiredAfterItStops() throws {
+        var tracker = QualityTracker(modelName: "fraud", workerID: "w", store: .init(maxAge: .seconds(120)))
+        tracker.register(version: "1", output: Self.output, now: Self.t0)
+        tracker.monitorAlongside(version: "2", output: Self.output, now: Self.t0)
+        tracker.monitorAlongside(version: "2", output: Self.output, now: Self.t0.addingTimeInterval(1))
+        #expect(tracker.monitoredVersions == ["1", "2"])
+        tracker.recordPrediction(Self.prediction("a", version: "1", at: Self.t0Ms, score: 0.9), partition: 0)
+        tracker.recordPrediction(Self.prediction("b", version: "2", at: Self.t0Ms, score: 0.9), partition: 0)
+        tracker.recordPrediction(Self.prediction("c", version: "2", at: Self.t0Ms + 30_000, score: 0.9), partition: 0)
+        tracker.recordLabel(LabelEvent(id: "a", value: .text("fraud")), partition: 0, labelTimeMs: Self.t0Ms + 1_000)
+        tracker.recordLabel(LabelEvent(id: "b", value: .text("legit")), partition: 0, labelTimeMs: Self.t0Ms + 1_000)
+        #expect(tracker.unmonitoredExamples == 0, "the candidate's prediction and label have a monitor")
+        let first = tracker.tick(now: Self.t0.addingTimeInterval(61))
+        #expect(first.map(\.modelVersion) == ["1", "2"])
+        #expect(first.first?.metrics.accuracy == 1 && first.last?.metrics.accuracy == 0, "each version is scored on its own predictions")
+        #expect(first.last?.counts.predictions == 2)
+
+        // Retiring the current version does nothing; the candidate, rolled back at +40 s, keeps its
+        // monitor while its predictions can be labelled (120 s), and the current one never stops.
+        tracker.retire(version: "1", now: Self.t0.addingTimeInterval(40))
+        tracker.retire(version: "2", now: Self.t0.addingTimeInterval(40))
+        _ = tracker.tick(now: Self.t0.addingTimeInterval(121))
+        #expect(tracker.monitoredVersions == ["1", "2"])
+        guard case .joined = tracker.recordLabel(LabelEvent(id: "c", value: .text("fraud")), partition: 0, labelTimeMs: Self.t0Ms + 130_000) else {
+            Issue.record("c did not join"); return
+        }
+        let last = tracker.tick(now: Self.t0.addingTimeInterval(161))
+        let final = try #require(last.first { $0.modelVersion == "2" })
+        #expect(final.closedBy == .flush)
+        #expect(final.counts.labelled == 1 && final.metrics.accuracy == 1)
+        #expect(tracker.monitoredVersions == ["1"])
+
+        // A candidate that is promoted becomes the current version and is never retired by its stop.
+        tracker.monitorAlongside(version: "3", output: Self.output, now: Self.t0.addingTimeInterval(200))
+        tracker.retire(version: "3", now: Self.t0.addingTimeInterval(300))
+        tracker.register(version: "3", output: Self.output, now: Self.t0.addingTimeInterval(300))
+        _ = tracker.tick(now: Self.t0.addingTimeInterval(900))
+        #expect(tracker.monitoredVersions == ["3"], "version 1 was replaced and retired, 3 serves on")
+    }
+
     @Test func anEarlyLabelIsScoredWhenItsPredictionArrives() throws {
         var tracker = QualityTracker(modelName: "fraud", workerID: "w")
         tracker.register(version: "1", output: Self.output, now: Self.t0)

@@ -76,6 +76,18 @@ import Testing
         if !labelsFirst { try await sendLabels() }
         try await running.stop()
 
+        // Each version has quality reports of its own (the stop flushed the open windows), on its
+        // own predictions and labels.
+        let latest = try #require(pipeline.quality?.snapshot.latest)
+        #expect(Set(latest.keys) == ["1", "2"])
+        #expect(pipeline.quality?.snapshot.unmonitoredExamples == 0)
+        for version in ["1", "2"] {
+            let report = try #require(latest[version])
+            #expect(report.counts.predictions == expected[version]!.labelled, "version \(version)")
+            #expect(report.counts.labelled == expected[version]!.labelled, "version \(version)")
+            #expect(report.metrics.accuracy == Double(expected[version]!.correct) / Double(expected[version]!.labelled), "version \(version)")
+        }
+
         // The stop handed over the open window: every label counts, for the version it judges.
         let merged = try RolloutEvidence.merge(source.reports)
         #expect(merged.primary.labelled == expected["1"]!.labelled && merged.primary.correct == expected["1"]!.correct)
