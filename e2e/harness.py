@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -234,6 +235,23 @@ class Worker:
 
     def log(self) -> str:
         return self.proc.log()
+
+    def metric_total(self, *names: str) -> float:
+        """The sum of every sample (all label sets) of the named metrics on this worker's /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
+            body = response.read().decode()
+        total = 0.0
+        for line in body.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in names:
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def outcomes(self) -> int:
+        """Predictions plus dead letters this worker has written, from its own /metrics."""
+        return int(self.metric_total("inference_worker_predictions_total", "inference_worker_dead_letters_total"))
 
     def owned(self) -> set[int]:
         """The input partitions this worker owns now, replayed from its log (cooperative rebalancing

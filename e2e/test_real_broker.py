@@ -180,10 +180,23 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model, m
     thread, errors = None, []
     if load == "stream":
         thread, errors = _stream_in_background(broker, topics, requests, sent, RATE)
-    _wait_for_outcomes(reader, 2000)
-    t_start, count_start = time.monotonic(), reader.total()
-    _wait_for_outcomes(reader, n // 3)
     victim = workers[1]
+    victim_share = None
+    if load == "stream":
+        _wait_for_outcomes(reader, 2000)
+        t_start, count_start = time.monotonic(), reader.total()
+        _wait_for_outcomes(reader, n // 3)
+    else:
+        # The replicas clear the backlog at tens of thousands of events a second, and the test's
+        # reader fetches in large chunks: waiting for it to count n/3 once let every outcome be
+        # written before the kill. The victim's own /metrics, polled every few ms, times the kill.
+        t_start, count_start = time.monotonic(), reader.total()
+        victim_share = sum(1 for (p, _) in sent.by_position if p in owned[victim.worker_id])
+        deadline = time.monotonic() + 60
+        while victim.outcomes() < victim_share // 5:
+            assert time.monotonic() < deadline, f"the victim wrote only {victim.outcomes()} of {victim_share} outcomes in 60 s"
+            time.sleep(0.003)
+    victim_done = victim.outcomes()
     killed_wall = time.time()
     victim.proc.signal(signal.SIGKILL)
     victim.proc.wait(10)
@@ -220,7 +233,10 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model, m
     max_poll = 256  # the worker's poll batch: min(max(4 x max-batch-size, 256), max-in-flight)
     uncommitted = reader.outcomes_written(killed_wall - 3 * COMMIT_INTERVAL, dead_wall, partitions=owned[victim.worker_id])
     bound = MAX_IN_FLIGHT + max_poll + uncommitted
-    measured(f"{load}: SIGKILL after {killed_at} of {n} outcomes (the victim wrote {uncommitted} in its last "
+    if victim_share is not None:
+        assert victim_done < victim_share, f"the kill came after the victim had written all {victim_share} of its outcomes"
+    measured(f"{load}: SIGKILL after {killed_at} of {n} outcomes read, the victim's /metrics at {victim_done}"
+             f"{f' of its {victim_share}' if victim_share is not None else ''} (it wrote {uncommitted} in its last "
              f"{3 * COMMIT_INTERVAL:.1f}s; group {polled_rate:.0f} outcomes/s polled): "
              f"{duplicates} duplicates (bound {bound}), victim owned {sorted(owned[victim.worker_id])}; "
              f"reader re-reads {reader.rereads}")
