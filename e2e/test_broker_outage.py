@@ -65,6 +65,15 @@ def _stream(broker, topics, requests, sent, start_index):
     return thread, errors
 
 
+# The replicas' counters of what became of outputs that failed (README, "Guarantees").
+OUTPUT_PATH_METRICS = {
+    "retried": "inference_worker_send_retries_total",
+    "resent": "inference_worker_outputs_resent_total",
+    "discarded": "inference_worker_outputs_discarded_total",
+    "recoveries": "inference_worker_producer_recoveries_total",
+}
+
+
 def test_broker_outage_longer_than_message_timeout(procs, broker, worker_runtime, model, measured):
     """Two replicas under steady load; Tansu frozen (SIGSTOP) for 18 s, longer than the workers'
     `message.timeout.ms` (8 s); resumed (SIGCONT). Without any restart: every input gets exactly one
@@ -129,13 +138,17 @@ def test_broker_outage_longer_than_message_timeout(procs, broker, worker_runtime
     valid_without_prediction = len(valid - set(predicted))
     duplicates = sum(counts.values()) - len(counts)
     alive = {w.worker_id: w.proc.alive() for w in workers}
+    # What each replica's own /metrics says the freeze did to its outputs: retried after a timeout,
+    # resent by a recreated producer, or discarded because their input partition was lost.
+    output_path = {w.worker_id: {short: int(w.metric_total(name)) for short, name in OUTPUT_PATH_METRICS.items()}
+                   for w in workers if w.proc.alive()}
     bound = _duplicate_bound(len(REPLICAS))
     summary = (f"{len(wanted)} inputs ({len(valid)} valid), {before} outcomes before the {OUTAGE:.0f}s freeze; "
                f"{len(without_outcome)} without outcome {recovered_after:.0f}s after SIGCONT, of which {len(lost)} "
                f"below the committed offsets (lost; first {lost[:5]}); {valid_without_prediction} valid without a "
                f"prediction; dead letters of valid requests by reason {dict(valid_dead_letters)}; {both} with both a "
                f"prediction and a dead letter; {duplicates} duplicates (bound {bound}); replicas alive {alive}; "
-               f"committed {commits}")
+               f"committed {commits}; outputs per replica {output_path}")
     measured(summary)
     assert not lost, f"committed past inputs without an outcome: {summary}"
     assert all(alive.values()), f"a replica exited: {summary}"
@@ -143,3 +156,6 @@ def test_broker_outage_longer_than_message_timeout(procs, broker, worker_runtime
     assert not without_outcome and valid_without_prediction == 0, f"inputs without their outcome: {summary}"
     assert both == 0, f"inputs with two kinds of outcome: {summary}"
     assert duplicates <= bound, f"too many duplicates: {summary}"
+    # The freeze outlasts the message timeout with outputs in flight: their failures must have been
+    # handled (a run in which no replica retried, resent or discarded anything did not test this).
+    assert sum(sum(m.values()) for m in output_path.values()) > 0, f"the freeze never reached the output path: {summary}"
