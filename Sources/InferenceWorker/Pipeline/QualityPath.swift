@@ -45,13 +45,13 @@ struct QualityPath {
     /// Writes a labelled example (key, value) to the training-examples topic; nil when none are written.
     private let publishTrainingExample: (([UInt8]?, [UInt8]) -> Void)?
     private let modelName: String
-    /// Whether joined examples are kept for ``takeJoined()`` (while a canary runs: its evidence counts
-    /// each version's correct predictions). Set by the scoring loop at each batch boundary.
-    var keepsJoined = false
     /// Examples joined since the last ``takeJoined()``, while ``keepsJoined``.
     private var joined: [LabelledExample] = []
     /// The canary candidate monitored beside the current version (``serveCandidate(_:)``).
     private var candidateVersion: String?
+    /// Whether joined examples are kept for ``takeJoined()``: while a canary's candidate serves (the
+    /// roll-out's evidence counts each version's correct predictions).
+    private var keepsJoined: Bool { candidateVersion != nil }
 
     /// - Parameters:
     ///   - publish: sends one report (to the quality topic and the dashboard).
@@ -77,7 +77,8 @@ struct QualityPath {
 
     /// A canary's candidate serves beside the current version (`model`), or stopped (nil): its
     /// predictions get quality reports of their own while it serves and as long as they can be
-    /// labelled after.
+    /// labelled after, and joined examples are kept for the roll-out's evidence while it serves.
+    /// Called by the scoring loop at each batch boundary.
     mutating func serveCandidate(_ model: LoadedModel?) {
         guard model?.version != candidateVersion else { return }
         if let candidateVersion { tracker.retire(version: candidateVersion, now: Date()) }

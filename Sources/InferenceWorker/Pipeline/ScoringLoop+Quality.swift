@@ -4,10 +4,13 @@ extension ScoringLoop {
     /// Hands a record of the labels topic to the quality path. Returns false for any other
     /// record: label records are never scored as requests nor dead-lettered as bad requests (a bad
     /// label event is counted by its ``LabelDecodingError/Code`` and skipped).
-    mutating func takeLabel(_ record: InboundRecord, primary: LoadedModel) -> Bool {
+    ///
+    /// - Parameter scorer: the open batch's scorer (borrowed: its model is read for labels only,
+    ///   not for every record).
+    mutating func takeLabel(_ record: InboundRecord, scorer: BatchScorer) -> Bool {
         guard let labelsTopic, record.message.topic == labelsTopic else { return false }
         quality?.recordLabel(record)
-        countJoinedLabels(primary: primary)
+        countJoinedLabels(primary: scorer.model)
         return true
     }
 

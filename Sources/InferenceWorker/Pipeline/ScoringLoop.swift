@@ -136,7 +136,7 @@ struct ScoringLoop: @unchecked Sendable {
         guard ledger.isCurrent(record.ticket, cache: &currentTickets) else {
             return false // revoked or lost meanwhile: the next owner reads it again
         }
-        if takeLabel(record, primary: scorer.model) { return false }
+        if takeLabel(record, scorer: scorer) { return false }
         let row: PendingRow
         if rollout.isActive {
             switch rollout.append(record, primary: &scorer) {
@@ -179,7 +179,6 @@ struct ScoringLoop: @unchecked Sendable {
         if (scorer?.rowCount ?? 0) > 0 || rollout.candidateRowCount > 0 { return true }
         while true {
             if let model = rollout.primaryModel(from: models) {
-                quality?.keepsJoined = rollout.countsLabels
                 quality?.serveCandidate(rollout.canaryCandidate)
                 if scorer?.version == model.version, scorer?.name == model.name { return true }
                 if serve(model) { return true }
