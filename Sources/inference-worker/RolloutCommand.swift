@@ -84,7 +84,7 @@ struct RolloutCommand: AsyncParsableCommand {
         @Option(help: "Largest drop of the candidate's accuracy below the primary's, 0...1 (canary, classification); 'off' to skip.")
         var maxAccuracyDrop: String = "off"
         @Option(help: "Fewest labelled predictions of each version for a window's accuracy to be judged (with an accuracy limit).")
-        var minLabelled: Int = 100
+        var minLabelled: Int = RolloutThresholds.Quality.defaultMinLabelledPerWindow
         @Flag(help: "Create the roll-out topic (1 partition, compacted) and the evidence topic if they do not exist.")
         var createTopic = false
         @Option(help: "The evidence topic created with --create-topic.")
@@ -130,10 +130,7 @@ struct RolloutCommand: AsyncParsableCommand {
         func validate() throws {
             do {
                 try RolloutMode(kind: try modeKind(), fraction: fraction).validate()
-                try thresholds().validate()
-                if try modeKind() == .shadow, try quality() != nil {
-                    throw ValidationError("--min-accuracy and --max-accuracy-drop are judged in canary mode only: a shadow's predictions are never joined with labels; use --mode canary")
-                }
+                try thresholds().validate(for: try modeKind())
                 try RolloutRecord.Policy(promoteAfterWindows: promoteAfter, windowSeconds: window, decisionGraceSeconds: grace).validate()
             } catch let error as RolloutError {
                 throw ValidationError(error.description)

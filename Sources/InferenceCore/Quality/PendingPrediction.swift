@@ -95,10 +95,9 @@ public struct LabelledExample: Sendable, Hashable {
     /// for a regression, or a label that names no class of `output` (what ``QualityMonitor``
     /// counts as a rejected label).
     public func isCorrect(for output: OutputSchema) -> Bool? {
-        let truth: Int
-        switch label.classIndex(classCount: output.labels.count, named: { output.labels.firstIndex(of: $0) }) {
-        case .success(let k): truth = k
-        case .failure: return nil
+        if case .regression = prediction.output { return nil }
+        guard case .success(let truth) = label.classIndex(classCount: output.labels.count, named: { output.labels.firstIndex(of: $0) }) else {
+            return nil
         }
         switch prediction.output {
         case .regression: return nil

@@ -164,7 +164,7 @@ public struct RolloutPolicy: Sendable, Hashable {
             if let accuracy = s.candidateAccuracy, let limit = q.minAccuracy, !(accuracy >= limit) {
                 out.append("accuracy \(RolloutFormatting.decimal(accuracy)) < \(RolloutFormatting.decimal(limit)) (\(s.candidateLabelled ?? 0) labelled)")
             }
-            check(q.maxAccuracyDrop == nil ? nil : s.accuracyDrop, q.maxAccuracyDrop, "accuracy drop")
+            check(s.accuracyDrop, q.maxAccuracyDrop, "accuracy drop")
         }
         return out
     }

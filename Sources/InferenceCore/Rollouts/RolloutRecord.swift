@@ -166,10 +166,7 @@ public struct RolloutRecord: Sendable, Hashable, Codable {
             throw RolloutError(.invalidField, field: "candidate_version", "is required while the roll-out is running")
         }
         try mode.validate()
-        try thresholds.validate()
-        if mode.kind == .shadow, thresholds.quality?.isSet == true {
-            throw RolloutError(.invalidField, field: "thresholds.quality", "is judged in canary mode only: a shadow's predictions are never joined with labels, so its accuracy cannot be measured; roll out as a canary, or remove the quality limits")
-        }
+        try thresholds.validate(for: mode.kind)
         try policy.validate()
         guard consecutiveGoodWindows >= 0 else {
             throw RolloutError(.invalidField, field: "consecutive_good_windows", "must not be negative")

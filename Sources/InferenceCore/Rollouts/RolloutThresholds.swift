@@ -49,11 +49,14 @@ public struct RolloutThresholds: Sendable, Hashable, Codable {
         public var minLabelledPerWindow: Int
 
         /// Creates quality limits.
-        public init(minAccuracy: Double? = nil, maxAccuracyDrop: Double? = nil, minLabelledPerWindow: Int = 100) {
+        public init(minAccuracy: Double? = nil, maxAccuracyDrop: Double? = nil, minLabelledPerWindow: Int = Quality.defaultMinLabelledPerWindow) {
             self.minAccuracy = minAccuracy
             self.maxAccuracyDrop = maxAccuracyDrop
             self.minLabelledPerWindow = minLabelledPerWindow
         }
+
+        /// ``minLabelledPerWindow`` when not given.
+        public static let defaultMinLabelledPerWindow = 100
 
         /// Whether any limit is set (else the quality block changes nothing).
         public var isSet: Bool { minAccuracy != nil || maxAccuracyDrop != nil }
@@ -64,7 +67,7 @@ public struct RolloutThresholds: Sendable, Hashable, Codable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             minAccuracy = try c.decodeIfPresent(Double.self, forKey: .minAccuracy)
             maxAccuracyDrop = try c.decodeIfPresent(Double.self, forKey: .maxAccuracyDrop)
-            minLabelledPerWindow = try c.decodeIfPresent(Int.self, forKey: .minLabelledPerWindow) ?? 100
+            minLabelledPerWindow = try c.decodeIfPresent(Int.self, forKey: .minLabelledPerWindow) ?? Self.defaultMinLabelledPerWindow
         }
 
         enum CodingKeys: String, CodingKey {
@@ -154,6 +157,17 @@ public struct RolloutThresholds: Sendable, Hashable, Codable {
         try rate(quality?.maxAccuracyDrop, "quality.max_accuracy_drop")
         if let quality, quality.minLabelledPerWindow < 1 {
             throw RolloutError(.invalidField, field: "thresholds.quality.min_labelled_per_window", "must be at least 1, got \(quality.minLabelledPerWindow)")
+        }
+    }
+
+    /// ``validate()``, and that every limit set can be measured in `mode`: accuracy limits cannot
+    /// in shadow mode (a shadow's predictions are never joined with labels).
+    ///
+    /// - Throws: ``RolloutError`` naming the first limit that cannot work.
+    public func validate(for mode: RolloutMode.Kind) throws(RolloutError) {
+        try validate()
+        if mode == .shadow, quality?.isSet == true {
+            throw RolloutError(.invalidField, field: "thresholds.quality", "is judged in canary mode only: a shadow's predictions are never joined with labels, so its accuracy cannot be measured; roll out as a canary, or remove the accuracy limits")
         }
     }
 }
