@@ -34,17 +34,17 @@ enum RolloutStatusText {
             rows.append(measure("output PSI", e.outputPSI, t.maxOutputPSI))
             rows.append(measure("batch latency ratio", e.latencyRatio, t.maxLatencyRatio))
             if let candidateLabelled = e.candidateLabelled {
-                let q = t.quality
-                rows.append(["labelled (candidate / primary)", "\(candidateLabelled) / \(e.primaryLabelled ?? 0)",
-                             q?.isSet == true ? ">= \(q!.minLabelledPerWindow)" : "-", q?.isSet == true ? (candidateLabelled >= q!.minLabelledPerWindow ? "ok" : "too few") : "-"])
-                var accuracy = measure("candidate accuracy", e.candidateAccuracy, q?.minAccuracy)
-                if let limit = q?.minAccuracy {
-                    accuracy[2] = ">= \(number(limit))"
-                    if let value = e.candidateAccuracy { accuracy[3] = value >= limit ? "ok" : "OUTSIDE" }
+                let primaryLabelled = e.primaryLabelled ?? 0
+                var labelled = ["labelled (candidate / primary)", "\(candidateLabelled) / \(primaryLabelled)", "-", "-"]
+                if let q = t.quality, q.isSet {
+                    // As the policy counts: the primary's labels matter only for the drop.
+                    let enough = candidateLabelled >= q.minLabelledPerWindow && (q.maxAccuracyDrop == nil || primaryLabelled >= q.minLabelledPerWindow)
+                    labelled[2...3] = [">= \(q.minLabelledPerWindow)", enough ? "ok" : "too few"]
                 }
-                rows.append(accuracy)
+                rows.append(labelled)
+                rows.append(measure("candidate accuracy", e.candidateAccuracy, t.quality?.minAccuracy, atLeast: true))
                 rows.append(["primary accuracy", e.primaryAccuracy.map(number) ?? "n/a", "-", "-"])
-                rows.append(measure("accuracy drop", e.accuracyDrop, q?.maxAccuracyDrop))
+                rows.append(measure("accuracy drop", e.accuracyDrop, t.quality?.maxAccuracyDrop))
             }
             lines.append(contentsOf: table(rows).map { "  " + $0 })
         } else {
@@ -60,14 +60,16 @@ enum RolloutStatusText {
         return lines.joined(separator: "\n")
     }
 
-    static func measure(_ name: String, _ value: Double?, _ limit: Double?) -> [String] {
+    /// A row of the evidence table: the value, its limit (an upper one, or a lower one with
+    /// `atLeast`) and the verdict.
+    static func measure(_ name: String, _ value: Double?, _ limit: Double?, atLeast: Bool = false) -> [String] {
         let verdict: String
         switch (value, limit) {
         case (nil, _): verdict = "not measured"
         case (_, nil): verdict = "not checked"
-        case (let v?, let l?): verdict = v <= l ? "ok" : "OUTSIDE"
+        case (let v?, let l?): verdict = (atLeast ? v >= l : v <= l) ? "ok" : "OUTSIDE"
         }
-        return [name, value.map(number) ?? "n/a", limit.map { "<= \(number($0))" } ?? "none", verdict]
+        return [name, value.map(number) ?? "n/a", limit.map { "\(atLeast ? ">=" : "<=") \(number($0))" } ?? "none", verdict]
     }
 
     static func table(_ rows: [[String]]) -> [String] {

@@ -164,6 +164,19 @@ import Testing
         #expect(rows.contains("primary accuracy 0.95 - -"), "\(status)")
         #expect(rows.contains("accuracy drop 0.15 <= 0.02 OUTSIDE"), "\(status)")
         #expect(status.contains("accuracy 0.8 < 0.9 (600 labelled); accuracy drop 0.15 > 0.02"), "\(status)")
+
+        // Too few of the primary's labels for the drop: a hold, and the table says so too.
+        var thin = try RolloutEvidence(record: record, window: evidence.window, workerID: "w1", outputBinning: .unitInterval)
+        thin.recordBatch(.primary, rows: 1000, duration: .milliseconds(10))
+        thin.recordBatch(.candidate, rows: 1000, duration: .milliseconds(10))
+        for _ in 0..<600 { thin.recordLabelled(.candidate, correct: true) }
+        for _ in 0..<100 { thin.recordLabelled(.primary, correct: true) }
+        var holding = RolloutPolicy(record: record, deciderID: "w1")
+        _ = holding.windowClosed(thin, now: Self.t0.addingTimeInterval(61))
+        let held = RolloutStatusText.render(holding.record)
+        #expect(held.contains("model fraud: running"), "\(held)")
+        let heldRows = held.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(heldRows.contains("labelled (candidate / primary) 600 / 100 >= 500 too few"), "\(held)")
     }
 
     @Test func startCreatesBothTopicsWhenAsked() async throws {
