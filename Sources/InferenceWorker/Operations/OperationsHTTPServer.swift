@@ -13,8 +13,9 @@ import Synchronization
 ///
 /// Why hummingbird rather than a socket loop of our own: the next endpoints (a dashboard, rollout
 /// commands) need routing, keep-alive and a parser that has been hardened by others. What it costs:
-/// swift-nio in the build (measured in the issue 14 note). The server never runs a route on Swift's
-/// cooperative pool for long: routes only read counters and render text.
+/// swift-nio in the build (measured in the issue 14 note). Its tasks run on that event-loop thread,
+/// never on Swift's cooperative pool, so a busy pool does not delay a probe; routes only read
+/// counters and render text, so they never hold the thread for long.
 ///
 /// What a client can cost is bounded (``Limits``): a request line plus headers above 8 KiB is
 /// refused with 400, a request body above 8 KiB closes the connection, a connection idle for 2 s
@@ -95,6 +96,8 @@ public final class OperationsHTTPServer: Service, Sendable, CustomStringConverti
     /// last clean-up tasks of closed connections ("Cannot schedule tasks on an EventLoop that has
     /// already shut down").
     private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// Runs the servers' tasks on that thread (routes only read counters and render text).
+    private static let executor = EventLoopTaskExecutor(eventLoop: eventLoops.next())
 
     /// Creates a server; nothing is bound until ``run()``.
     ///
@@ -167,7 +170,10 @@ public final class OperationsHTTPServer: Service, Sendable, CustomStringConverti
         )
         var failure: (any Error)?
         do {
-            try await application.run()
+            // Every task of the server (one per connection) runs on the event-loop thread, not on
+            // Swift's cooperative pool: a pool kept busy by the rest of the process (a model loading,
+            // scoring work, a busy test run) must not keep a probe or a scrape from being answered.
+            try await withTaskExecutorPreference(Self.executor) { try await application.run() }
         } catch {
             failure = error
         }
@@ -282,6 +288,19 @@ public struct OperationsServerError: Error, Sendable, CustomStringConvertible {
     /// What went wrong and how to fix it.
     public var message: String
     public var description: String { message }
+}
+
+/// A task executor on one NIO event loop: a job enqueued runs on the loop's thread. (This swift-nio
+/// has no such conformance of its own.)
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
 }
 
 /// Closes a connection whose request body exceeds the limit: the routes read no body, so a large

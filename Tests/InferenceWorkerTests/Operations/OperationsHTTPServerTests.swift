@@ -68,6 +68,86 @@ import Testing
     }
 }
 
+extension OperationsHTTPServerTests {
+    /// Kubernetes restarts a pod whose liveness probe goes unanswered: the answer must not wait for
+    /// Swift's cooperative pool, which the rest of the process may keep busy (a model loading, a
+    /// busy test run: CI once timed a scrape out after 10 s that way).
+    @Test func aProbeIsAnsweredWhileEveryThreadOfSwiftsCooperativePoolIsBlocked() async throws {
+        let running = try await OperationsHTTPServer(host: "127.0.0.1", port: 0, logger: .quiet, handler: Self.echo).start()
+        defer { running.shutdown() }
+        let port = running.port
+        // The pool has one thread per processor: one task blocks each until the probe is answered.
+        let width = ProcessInfo.processInfo.activeProcessorCount
+        let pool = PoolBlocker(width: width)
+        for _ in 0..<width { Task.detached { pool.hold() } }
+        let (allHeld, answer) = await withCheckedContinuation { (continuation: CheckedContinuation<(Bool, String?), Never>) in
+            // The probe is sent from a thread of its own: the pool has none to spare.
+            Thread {
+                let allHeld = pool.waitUntilAllHeld(timeout: 60)
+                let answer = allHeld ? blockingGet(port: port, path: "/health/live", timeout: 5) : nil
+                pool.release()
+                continuation.resume(returning: (allHeld, answer))
+            }.start()
+        }
+        #expect(allHeld, "every thread of the pool was blocked while the probe was sent")
+        #expect(answer == "200 GET /health/live\n", "answered within 5 s although the pool was blocked")
+    }
+}
+
+/// Blocks threads of Swift's cooperative pool: ``hold()`` waits until ``release()``.
+final class PoolBlocker: Sendable {
+    private let width: Int
+    private let state = NSCondition()
+    nonisolated(unsafe) private var held = 0
+    nonisolated(unsafe) private var released = false
+
+    init(width: Int) { self.width = width }
+
+    func hold() {
+        state.lock()
+        held += 1
+        state.broadcast()
+        while !released { state.wait() }
+        state.unlock()
+    }
+
+    /// Waits until `width` callers are in ``hold()``; false after `timeout` seconds.
+    func waitUntilAllHeld(timeout: TimeInterval) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        state.lock()
+        defer { state.unlock() }
+        while held < width { if !state.wait(until: deadline) { return held >= width } }
+        return true
+    }
+
+    func release() {
+        state.lock()
+        released = true
+        state.broadcast()
+        state.unlock()
+    }
+}
+
+/// A GET that blocks the calling thread: "status body", or "failed: error".
+private func blockingGet(port: Int, path: String, timeout: TimeInterval) -> String {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.timeoutInterval = timeout
+    let session = URLSession(configuration: .ephemeral)
+    defer { session.finishTasksAndInvalidate() }
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result = "no answer"
+    session.dataTask(with: request) { data, response, error in
+        if let error {
+            result = "failed: \(error)"
+        } else {
+            result = "\((response as? HTTPURLResponse)?.statusCode ?? -1) \(String(decoding: data ?? Data(), as: UTF8.self))"
+        }
+        done.signal()
+    }.resume()
+    done.wait()
+    return result
+}
+
 /// One HTTP request over URLSession, any method and headers.
 enum Request {
     static func send(port: Int, path: String, method: String = "GET", headers: [String: String] = [:]) async throws
