@@ -1,6 +1,10 @@
 import Foundation
 
 extension ModelBundle {
+    /// What a graph whose probabilities are not a tensor is told: skl2onnx's classifiers end in a
+    /// ZipMap (a sequence of maps) unless it is turned off.
+    static let zipMapAdvice = "classifiers exported by skl2onnx return probabilities as a sequence of maps (ZipMap) unless converted with options={'zipmap': False}; re-export without ZipMap"
+
     /// Builds the ONNX Runtime kernel of an `onnx` bundle and checks the graph against the manifest:
     /// inputs (names, element types, widths, a dynamic batch dimension) and the output read (a tensor
     /// of float or double whose width matches the output schema).
@@ -113,6 +117,8 @@ extension ModelBundle {
             name = session.outputs[0].name
         } else if output.task != .regression, session.outputs.contains(where: { $0.name == "probabilities" }) {
             name = "probabilities"  // skl2onnx's classifier outputs are label and probabilities
+        } else if output.task != .regression, let zipMap = session.outputs.first(where: { !$0.isTensor }) {
+            throw mismatch("output \(zipMap): \(Self.zipMapAdvice)")
         } else {
             throw ModelBundleError(code: .manifestInvalid, message: "the graph has outputs \(session.outputs.map(\.description).joined(separator: ", ")): name the one to read in model.outputs.\(key)", path: path)
         }
@@ -123,7 +129,7 @@ extension ModelBundle {
             throw mismatch("model.outputs.\(key) '\(name)' is not a graph output (outputs: \(session.outputs.map(\.description).joined(separator: ", ")))")
         }
         guard port.isTensor else {
-            throw mismatch("output \(port): classifiers exported by skl2onnx return probabilities as a sequence of maps (ZipMap) unless converted with options={'zipmap': False}; re-export without ZipMap")
+            throw mismatch("output \(port): \(Self.zipMapAdvice)")
         }
         guard port.elementType == 1 || port.elementType == 11 else {
             throw mismatch("output \(port) must be float or double")

@@ -230,6 +230,86 @@ struct ONNXBundleTests {
         #expect(model.kernel != nil)
     }
 
+    // MARK: - Graphs as exporters write them by default (Fixtures/onnx-variants, make_onnx_variant_fixtures.py)
+
+    /// A copy of fixture bundle `name` whose model.onnx is `Fixtures/onnx-variants/<variant>.onnx`.
+    static func variant(_ variant: String, of name: String, in root: URL, version: String = "1") throws -> URL {
+        let directory = try ONNXTestSupport.copy(name, to: root, version: version)
+        let graph = try Data(contentsOf: TestSupport.fixturesDirectory.appendingPathComponent("onnx-variants/\(variant).onnx"))
+        try ONNXTestSupport.replaceFile(directory, "model.onnx", with: graph)
+        return directory
+    }
+
+    /// skl2onnx's default for a classifier ends in a ZipMap: probabilities as a sequence of maps.
+    /// Named in the manifest or not, the graph is refused with how to re-export it.
+    @Test func aZipMapClassifierIsRefusedWithHowToReExportIt() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let manifests: [(String, [String: String]?)] = [("named", ["probabilities": "output_probability"]), ("not named", nil)]
+        for (index, (what, outputs)) in manifests.enumerated() {
+            let directory = try Self.variant("rf-classifier-zipmap", of: "rf-classifier", in: root, version: "\(index + 1)")
+            try ONNXTestSupport.editManifest(directory) { m in
+                var model = m["model"] as! [String: Any]
+                model["outputs"] = outputs
+                m["model"] = model
+            }
+            let options = try ONNXTestSupport.options()
+            do {
+                _ = try ModelBundle.load(from: directory, options: options)
+                Issue.record("a ZipMap output (\(what)) must be refused")
+            } catch {
+                #expect(error.code == .graphMismatch, "\(what): \(error)")
+                #expect(error.message.contains("output_probability"), "names the output: \(error.message)")
+                #expect(error.message.contains("options={'zipmap': False}"), "says how to re-export: \(error.message)")
+            }
+        }
+    }
+
+    /// The worker scores batches: a graph exported for one row at a time is refused with the fix.
+    @Test func aFixedBatchDimensionIsRefusedWithHowToExportADynamicOne() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let directory = try Self.variant("gather-index-fixed-batch", of: "gather-index", in: root)
+        let options = try ONNXTestSupport.options()
+        do {
+            _ = try ModelBundle.load(from: directory, options: options)
+            Issue.record("a fixed batch dimension must be refused")
+        } catch {
+            #expect(error.code == .graphMismatch, "\(error)")
+            #expect(error.message.contains("fixed batch dimension"), "\(error.message)")
+            #expect(error.message.contains("dynamic_axes"), "\(error.message)")
+        }
+    }
+
+    /// An int32 graph input is fed int32: the graph accepts no other type, and its outputs reproduce
+    /// the int64 graph's reference rows.
+    @Test func anInt32InputIsFedAsInt32AndReproducesTheReferenceRows() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let directory = try Self.variant("gather-index-int32", of: "gather-index", in: root)
+        let model = try ModelBundle.load(from: directory, options: ONNXTestSupport.options())
+        #expect(model.runtime.feed == .rawFeatures)
+        let report = try #require(model.selfTest())
+        #expect(report.passed, "\(report.summary)")
+        let reference = try #require(model.reference)
+        #expect(reference.rowCount == 200)
+        let rows = (0..<4).map { reference.rawRow($0, schema: model.schema) }
+        for (row, result) in zip(rows, model.predict(rows)) {
+            guard case .regression(let score) = try result.get() else { Issue.record("a regression"); continue }
+            guard case .number(let index) = row[0], case .number(let x) = row[1] else { Issue.record("numeric rows: \(row)"); continue }
+            #expect(abs(Double(score) - (10 * (1 + index) + x)) <= 1e-5 * max(1, abs(Double(score))), "table[index] + x for \(row)")
+        }
+    }
+
+    /// A library older than the C API the worker needs is named as too old, with its version.
+    @Test func aLibraryTooOldForTheCAPIIsNamedAsTooOld() throws {
+        let path = try #require(ONNXTestSupport.libraryPath)
+        #expect { try ONNXRuntimeLibrary(path: path, apiVersion: 10_000) } throws: { error in
+            guard let error = error as? ModelRuntimeError else { return false }
+            return error.code == .libraryUnavailable && error.message.contains("does not serve C API version 10000") && error.message.hasSuffix("(too old)")
+        }
+    }
+
     // MARK: - Hot reload
 
     @Test func hotReloadKeepsTheOldVersionWhenTheNewGraphIsBroken() throws {

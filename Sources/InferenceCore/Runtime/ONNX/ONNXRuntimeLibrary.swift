@@ -56,12 +56,13 @@ final class ONNXRuntimeLibrary: @unchecked Sendable {
         return try result.get()
     }
 
-    private init(path: String) throws(ModelRuntimeError) {
+    /// Opens the library at `path` asking for C API `apiVersion` (tests ask for one no library serves).
+    init(path: String, apiVersion: UInt32 = ONNXRuntimeConfiguration.requiredAPIVersion) throws(ModelRuntimeError) {
         self.path = path
         let table = UnsafeMutablePointer<IWOrtApi>.allocate(capacity: 1)
         table.initialize(to: IWOrtApi())
         var error = [CChar](repeating: 0, count: 512)
-        let code = iw_ort_open(path, ONNXRuntimeConfiguration.requiredAPIVersion, table, &error, error.count)
+        let code = iw_ort_open(path, apiVersion, table, &error, error.count)
         guard code == 0 else {
             table.deallocate()
             let text = String(decoding: error.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
