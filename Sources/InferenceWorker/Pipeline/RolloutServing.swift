@@ -190,13 +190,15 @@ struct RolloutServing {
 
     // MARK: Rows
 
-    /// Routes `record` by its key and appends it to the scorer(s) of its route.
+    /// Routes `record` by its key (by its position when it has none) and appends it to the scorer(s) of its route.
     mutating func append(_ record: InboundRecord, primary: inout BatchScorer) -> Appended {
         guard let router, var candidate = self.candidate else { preconditionFailure("append(_:primary:) without an active roll-out") }
         // Moved out (not copied): the local is then the only reference to its buffers, so appending
         // copies nothing (see ScoringLoop.takeScorer()).
         self.candidate = nil
-        let route = record.message.withKey { key in key.map { router.route(key: $0) } ?? router.routeWithoutKey() }
+        let route = record.message.withKey { key in
+            key.map { router.route(key: $0) } ?? router.route(partition: record.message.partition.rawValue, offset: record.message.offset.rawValue)
+        }
         defer { self.candidate = candidate }
         switch route {
         case .primary:

@@ -42,7 +42,23 @@ import Testing
         let router = RolloutKeyRouter(mode: .shadow(fraction: 0.5), salt: "s")
         let routes = Set((0..<200).map { router.route(key: Array("k\($0)".utf8)) })
         #expect(routes == [.primary, .primaryWithShadow])
-        #expect(router.routeWithoutKey() == .primary)
+    }
+
+    /// Keyless records are routed by their position: the share follows the fraction, a position is
+    /// routed the same way by every router of the roll-out (a record read again keeps its version),
+    /// and the partition counts as well as the offset.
+    @Test func keylessRecordsAreRoutedByPartitionAndOffset() {
+        let router = RolloutKeyRouter(mode: .canary(fraction: 0.3), salt: "fraud@2/1")
+        let again = RolloutKeyRouter(mode: .canary(fraction: 0.3), salt: "fraud@2/1")
+        let positions = (0..<6).flatMap { partition in (0..<4000).map { (Int32(partition), Int64($0)) } }
+        let routed = positions.filter { router.route(partition: $0.0, offset: $0.1) == .candidate }
+        #expect(abs(Double(routed.count) / Double(positions.count) - 0.3) < 0.015, "\(routed.count) of \(positions.count)")
+        #expect(positions.allSatisfy { router.route(partition: $0.0, offset: $0.1) == again.route(partition: $0.0, offset: $0.1) })
+        let acrossPartitions = (0..<4000).filter { router.route(partition: 0, offset: Int64($0)) != router.route(partition: 1, offset: Int64($0)) }.count
+        #expect(acrossPartitions > 1000, "one offset in two partitions is two records: \(acrossPartitions)")
+        let shadow = RolloutKeyRouter(mode: .shadow(fraction: 0.5), salt: "s")
+        #expect(Set((0..<200).map { shadow.route(partition: 0, offset: Int64($0)) }) == [.primary, .primaryWithShadow])
+        #expect(RolloutKeyRouter.positionKey(partition: 1, offset: 2) == [0, 0x70, 0x6F, 0x73, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2])
     }
 
     @Test func anotherRolloutDrawsOtherKeys() {

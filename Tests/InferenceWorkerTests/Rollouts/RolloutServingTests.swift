@@ -136,6 +136,29 @@ final class VersionedModelSource: ModelSource {
         await run.harness.close()
     }
 
+    /// Producers that send no key still get a canary: each keyless record goes where its position
+    /// (partition, offset) routes it.
+    @Test func keylessRecordsAreServedByTheVersionTheirPositionRoutesThemTo() async throws {
+        let record = try Self.record(.canary(fraction: 0.3))
+        let run = try await Self.start(record, candidate: Self.v2Agreeing)
+        let router = try #require(RolloutKeyRouter(record: record))
+        let n = 300
+        let reports = try await run.harness.send((0..<n).map { TestModels.request($0, id: "r\($0)").json }, keyless: true)
+        #expect(Set(reports.map(\.partition)).count > 1, "keyless records spread over the partitions")
+        let canary = Set(reports.indices.filter { i in
+            router.route(partition: reports[i].partition.rawValue, offset: reports[i].offset?.rawValue ?? -1) == .candidate
+        }.map { "r\($0)" })
+        #expect(canary.count > 45 && canary.count < 135, "about 30 % of the records: \(canary.count)")
+        #expect(await run.harness.waitForOutcomes(n))
+        let predictions = run.harness.predictions
+        #expect(predictions.count == n && run.harness.deadLetterRecords.isEmpty)
+        for prediction in predictions {
+            #expect(prediction.modelVersion == (canary.contains(prediction.id) ? "2" : "1"), "\(prediction.id) served by its position's version")
+        }
+        try await run.running.stop()
+        await run.harness.close()
+    }
+
     @Test func aCanaryThatFailsIsDeadLetteredRowByRowAndRolledBack() async throws {
         let record = try Self.record(.canary(fraction: 0.3))
         let run = try await Self.start(record, candidate: Self.v2Failing)

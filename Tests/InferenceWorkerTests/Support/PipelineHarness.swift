@@ -163,11 +163,11 @@ final class PipelineHarness: Sendable {
 
     /// Sends records and waits for their acknowledgement; returns (partition, offset) of each.
     @discardableResult
-    func send(_ values: [[UInt8]?], keys: [[UInt8]?]? = nil, headers: [KafkaHeader] = [], partition: KafkaPartition? = nil) async throws -> [KafkaDeliveryReport] {
+    func send(_ values: [[UInt8]?], keys: [[UInt8]?]? = nil, keyless: Bool = false, headers: [KafkaHeader] = [], partition: KafkaPartition? = nil) async throws -> [KafkaDeliveryReport] {
         let probe = DeliveryCollector()
         let sender = try KafkaProducer.test(broker) { probe.add($0) }
         for (i, value) in values.enumerated() {
-            let key = keys?[i] ?? Array("key-\(i % 13)".utf8)
+            let key = keyless ? nil : keys?[i] ?? Array("key-\(i % 13)".utf8)
             try sender.send(KafkaProducerMessage(topic: input, partition: partition, key: key, value: value, headers: headers, timestampMilliseconds: 1_700_000_000_000 + Int64(i)), context: UInt64(i + 1), blockIfQueueFull: true)
         }
         try sender.flush(timeout: .seconds(30))
