@@ -11,7 +11,7 @@
 /// A runtime that reads raw features (``ModelFeed/rawFeatures``: an ONNX graph with its own
 /// preprocessing) also gets each accepted row's validated raw values, column by column. When an
 /// external runtime fails on a batch, the scorer reruns each half of the failing range until the
-/// failing rows stand alone: only those get a failure (`output_runtime_failure`, dead-lettered).
+/// failing rows stand alone: only those get a failure (`model_failure`, dead-lettered).
 ///
 /// A value owned by one thread; its buffers are allocated once (for `maxRows` rows) and reused, so
 /// scoring allocates nothing per row (multiclass probabilities are slices of the output buffer).
@@ -235,13 +235,14 @@ public struct BatchScorer: Sendable {
     }
 
     /// Row `row`'s validated, interpreted output; a failure when the model's output is invalid
-    /// (non-finite, out of range, probabilities that do not sum to 1).
+    /// (non-finite, out of range, probabilities that do not sum to 1: `output_validation_failure`), or
+    /// when an external runtime failed on the row even run alone (`model_failure`).
     public func outcome(ofRow row: Int) -> Result<PredictionOutput, ScoringFailure> {
         precondition(isScored && row < rowCount, "BatchScorer: outcome of a row that was not scored")
         if !runtimeFailures.isEmpty, let error = runtimeFailures[row] {
             let failure = OutputValidationError(reason: .runtimeFailure(error))
             return .failure(ScoringFailure(
-                reason: DeadLetterReason.outputValidationFailure.raised(by: "InferenceCore.ExternalModelKernel", failure), message: failure.message,
+                reason: DeadLetterReason.modelFailure.raised(by: "InferenceCore.ExternalModelKernel", error), message: failure.message,
                 cause: .output(failure)))
         }
         let width = fixed.outputWidth

@@ -126,7 +126,10 @@ struct ONNXBundleTests {
         for index in [0.0, 9, 1, 2] { #expect(scorer.append(row: [.number(index), .number(0)]) == nil) }
         scorer.score()
         guard case .failure(let failure) = scorer.outcome(ofRow: 1) else { Issue.record("row 1 must fail"); return }
-        #expect(failure.reason.code == DeadLetterReason.outputValidationFailure.code)
+        #expect(failure.reason.code == DeadLetterReason.modelFailure.code, "the model failed to run on it: model_failure, not an invalid output")
+        #expect(failure.reason.className == "InferenceCore.ExternalModelKernel")
+        #expect(failure.reason.exceptionClassName == "InferenceCore.ModelRuntimeError")
+        #expect(failure.message.hasPrefix("the model runtime failed on this row"), "\(failure.message)")
         #expect((try? scorer.outcome(ofRow: 3).get().score) == 30)
         // The next batch on the same scorer starts clean.
         scorer.reset()
