@@ -297,3 +297,61 @@ def test_a_shadow_that_disagrees_is_rolled_back_and_the_primary_path_is_untouche
         flipped = list(expected_by_id[value["id"]])[::-1]
         assert close([value["outputs"]["probabilities"][label] for label in model.labels], flipped, rel=1e-5)
     print(f"\nshadow rollback e2e: {len(record['decisions'])} decisions, last: {last['reason']}; {len(shadows)} shadow predictions")
+
+
+def test_a_canary_less_accurate_than_its_labels_is_rolled_back(procs, broker, worker_runtime, model, tmp_path):
+    """A canary of 50 % whose candidate predicts the other class, judged on accuracy against a labels
+    topic (issue 17): two replicas join each label with their own prediction, the decider rolls the
+    canary back on the candidate's accuracy (no other limit can: output PSI and latency are off, it
+    fails no row), and every replica follows. The labels are the primary's own classes, so version 1
+    is always right and the flipped version 2 always wrong."""
+    import numpy as np
+    from confluent_kafka import Producer
+
+    root = model_root_with_two_versions(worker_runtime.model_root, tmp_path / "models")
+    flip_classes(root / "fraud-mlp" / "2")
+    runtime = WorkerRuntime(worker_runtime.binary, worker_runtime.lib_dir, root)
+    topics = make_topics(broker, 4)
+    labels_topic, quality_topic = unique("labels"), unique("quality")
+    broker.create_topic(labels_topic, 4)  # co-partitioned with the requests
+    broker.create_topic(quality_topic, 1)
+    started = cli(runtime, broker, "start", "--model", "fraud-mlp", "--primary", "1", "--candidate", "2",
+                  "--mode", "canary", "--fraction", "0.5", "--promote-after", "3", "--window", "3", "--grace", "2",
+                  "--min-records", "20", "--max-output-psi", "off", "--max-latency-ratio", "off",
+                  "--min-accuracy", "0.8", "--min-labelled", "20", "--create-topic")
+    assert started.returncode == 0, started.stderr[-2000:]
+    group = unique("group")
+    workers = start_workers(procs, runtime, broker, topics, group, ["acc-a", "acc-b"],
+                            extra=["--labels-topic", labels_topic, "--quality-topic", quality_topic])
+    wait_for_spread(workers, 4, timeout=60)
+
+    labeller = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5, **broker.client_config})
+    labelled: set = set()
+    sent = Sent()
+    deadline = time.monotonic() + 120
+    batch = 0
+    while True:
+        chunk = make_requests(model, 200, seed=3300 + batch, malformed_share=0.0, id_prefix=f"acc{batch}")
+        produce(broker, topics.requests, 4, chunk, sent, rate=200)
+        batch += 1
+        # Each request's label, keyed like it and on its partition: the class version 1 predicts.
+        for (partition, _), (rid, expected) in list(sent.by_position.items()):
+            if rid in labelled:
+                continue
+            labelled.add(rid)
+            label = model.labels[int(np.argmax(expected))]
+            labeller.produce(labels_topic, key=rid.encode(), partition=partition,
+                             value=json.dumps({"id": rid, "label": label}).encode())
+        assert labeller.flush(30) == 0
+        record = status(runtime, broker)
+        if record["state"] != "running" or time.monotonic() > deadline:
+            break
+
+    assert record["state"] == "rolled_back", json.dumps(record["decisions"], indent=1)[-3000:]
+    assert record["primary_version"] == "1"
+    automatic = [d for d in record["decisions"] if not d["manual"]]
+    last = automatic[-1]
+    assert last["action"] == "roll_back" and "accuracy" in last["reason"], last
+    assert all(d["action"] == "hold" for d in automatic[:-1]), [d["reason"] for d in automatic]
+    wait_until_every_worker_follows(workers, "rolled_back")
+    print(f"\naccuracy rollback e2e: {len(automatic)} decisions, last: {last['reason']}; {len(labelled)} labels sent")
