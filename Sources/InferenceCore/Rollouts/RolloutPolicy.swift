@@ -7,7 +7,10 @@ public import Foundation
 /// - a window at or before ``RolloutRecord/lastDecidedWindow`` is ignored (decisions are keyed by
 ///   window, so a repeated window, a redelivered report or a new decider re-deciding is harmless);
 /// - fewer candidate records than ``RolloutThresholds/minRecordsPerWindow``: **hold**, the window
-///   neither counts towards a promotion nor ends the streak;
+///   neither counts towards a promotion nor ends the streak; unless its labels alone breach an
+///   accuracy limit (enough labelled predictions, see below): **roll back**. Labels arrive late, often
+///   after the traffic they judge, so a quiet window can still carry the verdict on the candidate;
+///   it can never promote it;
 /// - any measured number outside its threshold: **roll back** at once, the reason lists every breach;
 /// - a quality limit is set and a version it compares has too few labelled predictions
 ///   (``RolloutThresholds/Quality/minLabelledPerWindow``): **hold**, as for too few records;
@@ -61,8 +64,10 @@ public struct RolloutPolicy: Sendable, Hashable {
         let reason: String
         let breaches = Self.breaches(of: summary, thresholds: thresholds)
         if summary.candidateRecords < thresholds.minRecordsPerWindow {
-            action = .hold
-            reason = "too few records: \(summary.candidateRecords) candidate records, at least \(thresholds.minRecordsPerWindow) needed"
+            let tooFew = "too few records: \(summary.candidateRecords) candidate records, at least \(thresholds.minRecordsPerWindow) needed"
+            let accuracy = Self.qualityBreaches(of: summary, thresholds: thresholds)
+            action = accuracy.isEmpty ? .hold : .rollBack
+            reason = accuracy.isEmpty ? tooFew : "outside thresholds: " + accuracy.joined(separator: "; ") + " (judged on labels alone; \(tooFew))"
         } else if !breaches.isEmpty {
             action = .rollBack
             reason = "outside thresholds: " + breaches.joined(separator: "; ")
@@ -160,11 +165,18 @@ public struct RolloutPolicy: Sendable, Hashable {
         check(s.candidateFailureRate, t.maxFailureRate, "failure rate")
         check(s.outputPSI, t.maxOutputPSI, "output PSI")
         check(s.latencyRatio, t.maxLatencyRatio, "latency ratio")
-        if let q = t.quality, missingLabels(in: s, quality: q) == nil {
-            if let accuracy = s.candidateAccuracy, let limit = q.minAccuracy, !(accuracy >= limit) {
-                out.append("accuracy \(RolloutFormatting.decimal(accuracy)) < \(RolloutFormatting.decimal(limit)) (\(s.candidateLabelled ?? 0) labelled)")
-            }
-            check(s.accuracyDrop, q.maxAccuracyDrop, "accuracy drop")
+        return out + qualityBreaches(of: s, thresholds: t)
+    }
+
+    /// The accuracy limits breached, in words; none while a version they compare has too few labels.
+    static func qualityBreaches(of s: RolloutEvidenceSummary, thresholds t: RolloutThresholds) -> [String] {
+        guard let q = t.quality, missingLabels(in: s, quality: q) == nil else { return [] }
+        var out: [String] = []
+        if let accuracy = s.candidateAccuracy, let limit = q.minAccuracy, !(accuracy >= limit) {
+            out.append("accuracy \(RolloutFormatting.decimal(accuracy)) < \(RolloutFormatting.decimal(limit)) (\(s.candidateLabelled ?? 0) labelled)")
+        }
+        if let drop = s.accuracyDrop, let limit = q.maxAccuracyDrop, !(drop <= limit) {
+            out.append("accuracy drop \(RolloutFormatting.decimal(drop)) > \(RolloutFormatting.decimal(limit))")
         }
         return out
     }

@@ -71,6 +71,32 @@ import Testing
         #expect(policy.record.decisions.map(\.action) == [.hold, .hold, .promote])
     }
 
+    /// Labels arrive late, often after the traffic they judge: a window with too few records but
+    /// enough labels rolls back on an accuracy breach; it holds when accuracy is within its limits
+    /// (it cannot promote: nothing else was measured) or when the labels are too few.
+    @Test func aQuietWindowWhoseLabelsBreachAnAccuracyLimitRollsBack() throws {
+        let record = try Self.record(.init(minAccuracy: 0.9, maxAccuracyDrop: 0.05, minLabelledPerWindow: 50))
+        func quiet(candidate: (Int, Int), primary: (Int, Int)) throws -> RolloutEvidence {
+            var e = try F.evidence(record, index: 0, rows: 3)  // minRecordsPerWindow is 10
+            for i in 0..<candidate.0 { e.recordLabelled(.candidate, correct: i < candidate.1) }
+            for i in 0..<primary.0 { e.recordLabelled(.primary, correct: i < primary.1) }
+            return e
+        }
+        let bad = try #require(decide(record, try quiet(candidate: (100, 60), primary: (100, 97))))
+        #expect(bad.action == .rollBack)
+        #expect(bad.reason == "outside thresholds: accuracy 0.6 < 0.9 (100 labelled); accuracy drop 0.37 > 0.05 (judged on labels alone; too few records: 3 candidate records, at least 10 needed)")
+        let good = try #require(decide(record, try quiet(candidate: (100, 96), primary: (100, 97))))
+        #expect(good.action == .hold)
+        #expect(good.reason == "too few records: 3 candidate records, at least 10 needed")
+        let thin = try #require(decide(record, try quiet(candidate: (40, 0), primary: (100, 97))))
+        #expect(thin.action == .hold, "40 labels are too few to judge, however wrong: \(thin.reason)")
+        // Without accuracy limits, a quiet window holds whatever its labels say.
+        let unlimited = try Self.record(nil)
+        var e = try F.evidence(unlimited, index: 0, rows: 3)
+        for _ in 0..<100 { e.recordLabelled(.candidate, correct: false) }
+        #expect(decide(unlimited, e)?.action == .hold)
+    }
+
     @Test func aBreachOtherThanAccuracyRollsBackWithoutWaitingForLabels() throws {
         let record = try Self.record(.init(minAccuracy: 0.9, minLabelledPerWindow: 50))
         var evidence = try Self.evidence(record, candidate: (0, 0), primary: (0, 0))
