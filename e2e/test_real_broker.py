@@ -455,6 +455,27 @@ def test_run_refuses_to_start_when_a_topic_is_missing(procs, broker, worker_runt
     assert "partitions assigned" in worker.log(), worker.log()[-2000:]
 
 
+def test_a_fatal_error_while_running_exits_non_zero(procs, broker, worker_runtime):
+    """A service that fails after the group started (here the pipeline, at its first assignment: a
+    labels topic with fewer partitions than the requests cannot be joined) shuts the others down and
+    the process exits non-zero with the error, for the orchestrator to restart it and its operator to
+    read why. (A producer that cannot be recovered within --producer-recovery-timeout ends the same
+    way; the embedded broker's tests cover that path inside the process.)"""
+    topics = make_topics(broker, 4)
+    labels, quality = unique("labels"), unique("quality")
+    broker.create_topic(labels, 3)
+    broker.create_topic(quality, 1)
+    worker = Worker(procs, worker_runtime, broker, topics, unique("group"), "not-co-partitioned",
+                    extra=["--labels-topic", labels, "--quality-topic", quality])
+    code = worker.proc.wait(90)
+    log = worker.log()
+    assert code != 0, log[-3000:]
+    assert f"the labels topic {labels} has 3 partitions and the request topic {topics.requests} has 4" in log, log[-3000:]
+    assert f"repartition {labels} to 4 partitions" in log, log[-3000:]
+    assert "partitions assigned" in log and log.index("partitions assigned") < log.index("not co-partitioned"), \
+        "the pipeline failed while running, not at start-up: " + log[-3000:]
+
+
 def test_a_request_whose_dead_letter_is_too_large_is_truncated_and_its_partition_moves_on(procs, broker, worker_runtime, model):
     """Issue 13: a request of max-payload-bytes + 1 (1,048,577 bytes) between valid ones. Its dead
     letter (the original value) is larger than the producer's message.max.bytes: it is written
