@@ -274,8 +274,15 @@ public final class InferencePipeline: Sendable {
         let abandoned = !commits.load(ordering: .acquiring)
         logger.info("shutting down", metadata: ["worker.abandon": "\(abandoned)"])
         // Leaving the group revokes every partition through the revoke hook, which drains
-        // in-flight work (bounded by drainTimeout) and commits.
-        await consumer?.close()
+        // in-flight work (bounded by drainTimeout) and commits. librdkafka's close can then wait
+        // without end for a group coordinator that is gone (a broker outage during a roll-out of
+        // the deployment): after the drain plus `leaveGroupTimeout` the worker stops without it.
+        if let consumer, await !consumer.close(timeout: configuration.drainTimeout + Self.leaveGroupTimeout) {
+            logger.warning("the consumer did not leave the group in time (the group coordinator may be unreachable); stopping without it", metadata: [
+                "timeout": "\(configuration.drainTimeout + Self.leaveGroupTimeout)",
+                "fix": "nothing to do: the group reassigns the partitions once this member's session times out, and inputs not committed are processed again",
+            ])
+        }
         queue.close()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let finished = runtime.withLock { runtime -> Bool in
@@ -289,6 +296,9 @@ public final class InferencePipeline: Sendable {
         runtime.withLock { $0.lifecycle.stopped() }
         logger.info("stopped", metadata: ["kafka.unacknowledged": "\(unacknowledged)"])
     }
+
+    /// How long leaving the group (commit, LeaveGroup) may take after the drain at shutdown.
+    static let leaveGroupTimeout: Duration = .seconds(5)
 
     private func finishScoring() {
         let waiters = runtime.withLock { runtime -> [CheckedContinuation<Void, Never>] in

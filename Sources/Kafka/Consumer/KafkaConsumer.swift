@@ -24,7 +24,9 @@ public final class KafkaConsumer: Sendable {
     private enum Phase: Sendable { case running, closing, closed }
     private struct State: ~Copyable {
         var phase: Phase = .running
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers of ``close(timeout:)`` waiting for the close: true once closed, false at their timeout.
+        var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     private let client: RDKafkaClient
@@ -115,11 +117,11 @@ public final class KafkaConsumer: Sendable {
         rd_kafka_queue_destroy(queue)
         let waiters = state.withLock { state in
             state.phase = .closed
-            defer { state.waiters = [] }
+            defer { state.waiters = [:] }
             return state.waiters
         }
         logger.info("consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters.values { waiter.resume(returning: true) }
     }
 
     /// Splits error pseudo-messages from records and hands the records over as one batch.
@@ -281,14 +283,33 @@ public final class KafkaConsumer: Sendable {
     /// work can be finished and committed), commits stored offsets, and returns when the
     /// consumer is closed. Idempotent.
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let alreadyClosed = state.withLock { state -> Bool in
-                if state.phase == .closed { return true }
+        _ = await close(timeout: nil)
+    }
+
+    /// ``close()``, waiting at most `timeout` (nil: as long as it takes).
+    ///
+    /// librdkafka's close cannot be cut short: when the group coordinator is unreachable it can wait
+    /// for it without end (measured with librdkafka 2.0.2 and 2.16 after the broker went away in
+    /// the middle of traffic). At the timeout the close goes on in the background, on the polling
+    /// thread, and the caller may stop without it: the group then reassigns the partitions once the
+    /// member's session times out.
+    /// - Returns: true when the consumer is closed, false when `timeout` passed first.
+    public func close(timeout: Duration?) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let waiter = state.withLock { state -> UInt64? in
+                if state.phase == .closed { return nil }
                 if state.phase == .running { state.phase = .closing }
-                state.waiters.append(continuation)
-                return false
+                state.nextWaiter += 1
+                state.waiters[state.nextWaiter] = continuation
+                return state.nextWaiter
             }
-            if alreadyClosed { continuation.resume() } else { shim_waker_signal(partitionQueues.waker) }
+            guard let waiter else { return continuation.resume(returning: true) }
+            shim_waker_signal(partitionQueues.waker)
+            guard let timeout else { return }
+            Task { [self] in
+                try? await Task.sleep(for: timeout)
+                state.withLock { $0.waiters.removeValue(forKey: waiter) }?.resume(returning: false)
+            }
         }
     }
 
