@@ -47,14 +47,15 @@ PIDS+=($WORKER)
 PIDS+=($!)
 
 metric() {  # the value of one series of /metrics (a name with its labels), or nothing
-  curl -s "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk -v s="$1" 'index($0, s " ") == 1 { print $2 }'
+  { curl -s "http://127.0.0.1:$PORT/metrics" 2>/dev/null || true; } | awk -v s="$1" 'index($0, s " ") == 1 { print $2 }'
 }
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$WORKER/status"; }
 wait_served() {  # until version $1 is in service and has made 500 predictions since it was seen
   local deadline=$((SECONDS + 60)) seen=""
   while [ $SECONDS -lt $deadline ]; do
     kill -0 "$WORKER" 2>/dev/null || { echo "the worker stopped: $(tail -5 "$DIR/worker.log")" >&2; exit 1; }
-    if [ "$(metric "inference_worker_model_info{model=\"$MODEL\",version=\"$1\"}")" = "1" ]; then
+    local info; info="$(metric "inference_worker_model_info{model=\"$MODEL\",version=\"$1\"}")"
+    if [ "${info%.*}" = "1" ]; then
       local now; now="$(metric inference_worker_predictions_total)"
       [ -z "$seen" ] && seen="${now%.*}"
       [ $(( ${now%.*} - seen )) -ge 500 ] && return 0
