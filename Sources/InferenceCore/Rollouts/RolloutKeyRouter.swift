@@ -8,10 +8,10 @@
 /// A new roll-out has a new salt and so draws a different set of keys.
 ///
 /// Records without a key are routed the same way by their position instead: their partition and
-/// offset (see ``route(partition:offset:)``). A keyless record has no entity to keep with one version, but its position is stable: a record read
-/// again (after a crash or a rebalance) goes to the version that served it the first time, on any
-/// replica. Producers that send keyless events (round-robin or sticky partitioning) get a canary or
-/// shadow of the configured share too, instead of none.
+/// offset (see ``route(partition:offset:)``). A keyless record has no entity to keep with one
+/// version, but its position is stable: a record read again (after a crash or a rebalance) goes to
+/// the version that served it the first time, on any replica. Producers that send keyless events
+/// (round-robin or sticky partitioning) get a canary or shadow of the configured share too.
 public struct RolloutKeyRouter: Sendable, Hashable {
     /// Where one record goes.
     public enum Route: Sendable, Hashable {
@@ -53,20 +53,16 @@ public struct RolloutKeyRouter: Sendable, Hashable {
         return mode.kind == .canary ? .candidate : .primaryWithShadow
     }
 
-    /// The route of a record without a key, by its position: hashed like a key whose bytes are
+    /// The route of a record without a key, by its position: hashed like a key whose 16 bytes are
     /// `"\0pos" ‖ partition (4 bytes) ‖ offset (8 bytes)`, big-endian. (A real key with exactly those
-    /// 17 bytes would share the route, which is harmless: routes only need to be stable.)
+    /// bytes would share the route, which is harmless: routes only need to be stable.) Allocates nothing.
     public func route(partition: Int32, offset: Int64) -> Route {
-        route(key: Self.positionKey(partition: partition, offset: offset))
+        withUnsafeBytes(of: Self.position(partition: partition, offset: offset)) { route(key: $0) }
     }
 
-    /// The bytes ``route(partition:offset:)`` hashes.
-    static func positionKey(partition: Int32, offset: Int64) -> [UInt8] {
-        var bytes: [UInt8] = [0, 0x70, 0x6F, 0x73]  // "\0pos"
-        bytes.reserveCapacity(16)
-        withUnsafeBytes(of: UInt32(bitPattern: partition).bigEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(bitPattern: offset).bigEndian) { bytes.append(contentsOf: $0) }
-        return bytes
+    /// The bytes ``route(partition:offset:)`` hashes, laid out in a tuple (no padding: 4 + 4 + 8).
+    static func position(partition: Int32, offset: Int64) -> (UInt32, UInt32, UInt64) {
+        (UInt32(0x0070_6F73).bigEndian, UInt32(bitPattern: partition).bigEndian, UInt64(bitPattern: offset).bigEndian)
     }
 
     /// The key's position in [0, 1): keys below the fraction are in the roll-out.

@@ -306,9 +306,11 @@ public final class KafkaConsumer: Sendable {
             guard let waiter else { return continuation.resume(returning: true) }
             shim_waker_signal(partitionQueues.waker)
             guard let timeout else { return }
-            Task { [self] in
+            // Weak: a consumer closed (and released) before the timeout needs no timer; its waiter
+            // was resumed by the close.
+            Task { [weak self] in
                 try? await Task.sleep(for: timeout)
-                state.withLock { $0.waiters.removeValue(forKey: waiter) }?.resume(returning: false)
+                self?.state.withLock { $0.waiters.removeValue(forKey: waiter) }?.resume(returning: false)
             }
         }
     }

@@ -58,7 +58,9 @@ import Testing
         #expect(acrossPartitions > 1000, "one offset in two partitions is two records: \(acrossPartitions)")
         let shadow = RolloutKeyRouter(mode: .shadow(fraction: 0.5), salt: "s")
         #expect(Set((0..<200).map { shadow.route(partition: 0, offset: Int64($0)) }) == [.primary, .primaryWithShadow])
-        #expect(RolloutKeyRouter.positionKey(partition: 1, offset: 2) == [0, 0x70, 0x6F, 0x73, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2])
+        let bytes = withUnsafeBytes(of: RolloutKeyRouter.position(partition: 1, offset: 2)) { Array($0) }
+        #expect(bytes == [0, 0x70, 0x6F, 0x73, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2])
+        #expect(router.route(partition: 1, offset: 2) == router.route(key: bytes) && router.route(partition: 3, offset: 77) == router.route(key: [0, 0x70, 0x6F, 0x73, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 77]))
     }
 
     @Test func anotherRolloutDrawsOtherKeys() {
