@@ -99,6 +99,41 @@ import Testing
         #expect(png.count > 20_000, "a rendered page, \(png.count) bytes")
     }
 
+    /// The page of a pipeline that really served and joined labels (not fed reports): 60 predictions
+    /// on the embedded broker, their labels, one quality report; Chromium shows the accuracy that the
+    /// test computes from the predictions read back and its own ground truth.
+    @Test(.enabled(if: chromium != nil, "needs Debian's chromium (make test installs it)"))
+    func chromiumShowsTheAccuracyARunningPipelineMeasured() async throws {
+        let harness = try QualityWiringTests.harness()
+        let n = 60
+        let running = harness.start(QualityWiringTests.configuration(harness, windowRecords: n))
+        try await running.waitUntilAssigned()
+        let server = try await OperationsEndpoints.start(host: "127.0.0.1", port: 0, pipeline: running.pipeline, metrics: WorkerMetrics(),
+                                                         dashboard: running.pipeline.recentReports, logger: .quiet)
+        try await harness.send((0..<n).map { TestModels.request($0, id: "r-\($0)").json })
+        #expect(await harness.waitForOutcomes(n))
+        try await harness.sendLabels((0..<n).map { (key: "key-\($0 % 13)", value: #"{"id": "r-\#($0)", "label": "\#(QualityWiringTests.truth($0))"}"#) })
+        let deadline = ContinuousClock.now + .seconds(60)
+        while running.pipeline.recentReports.dashboardSnapshot(nowMs: 0).qualityReports.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var correct = 0
+        for prediction in harness.predictions {
+            let i = try #require(Int(prediction.id.dropFirst(2)))
+            if prediction.label == QualityWiringTests.truth(i) { correct += 1 }
+        }
+        let accuracy = Double(correct) / Double(n)
+
+        let dom = try await Self.runChromium(["--dump-dom"], url: "http://127.0.0.1:\(server.port)/dashboard")
+        await server.stop()
+        try await running.stop()
+        await harness.close()
+        let version = try #require(Self.element(dom, containing: "class=\"model-version\" id=\"version-1\""), "the served version's section")
+        let quality = try #require(Self.section(version, class: "quality"))
+        #expect(quality.contains("data-metric=\"accuracy\" data-value=\"\(accuracy)\""), "accuracy \(correct)/\(n) on the page: \(quality.prefix(2000))")
+        #expect(quality.contains("data-metric=\"label_coverage\" data-value=\"1.0\""), "every prediction labelled")
+    }
+
     /// The text from the element whose opening tag contains `marker` to the end of the document.
     static func element(_ dom: String, containing marker: String) -> String? {
         guard let range = dom.range(of: marker) else { return nil }
