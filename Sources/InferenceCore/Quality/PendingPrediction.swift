@@ -95,14 +95,15 @@ public struct LabelledExample: Sendable, Hashable {
     /// for a regression, or a label that names no class of `output` (what ``QualityMonitor``
     /// counts as a rejected label).
     public func isCorrect(for output: OutputSchema) -> Bool? {
-        if case .regression = prediction.output { return nil }
+        let served: Int
+        switch prediction.output {
+        case .regression: return nil
+        case .binary(_, let predictedPositive): served = predictedPositive ? 1 : 0
+        case .multiclass(_, let predictedIndex): served = predictedIndex
+        }
         guard case .success(let truth) = label.classIndex(classCount: output.labels.count, named: { output.labels.firstIndex(of: $0) }) else {
             return nil
         }
-        switch prediction.output {
-        case .regression: return nil
-        case .binary(_, let predictedPositive): return (truth == 1) == predictedPositive
-        case .multiclass(_, let predictedIndex): return truth == predictedIndex
-        }
+        return truth == served
     }
 }

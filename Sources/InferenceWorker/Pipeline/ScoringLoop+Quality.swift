@@ -10,15 +10,15 @@ extension ScoringLoop {
     mutating func takeLabel(_ record: InboundRecord, scorer: BatchScorer) -> Bool {
         guard let labelsTopic, record.message.topic == labelsTopic else { return false }
         quality?.recordLabel(record)
-        countJoinedLabels(primary: scorer.model)
+        countJoinedLabels(scorer: scorer)
         return true
     }
 
     /// Hands the examples joined since the last call to the roll-out's evidence (a canary counts
-    /// each version's correct predictions; nothing is kept otherwise).
-    mutating func countJoinedLabels(primary: LoadedModel) {
-        guard quality != nil else { return }
-        let joined = quality!.takeJoined()
-        if !joined.isEmpty { rollout.recordLabelled(joined, primary: primary) }
+    /// each version's correct predictions; nothing is kept otherwise). `scorer` (borrowed) is the
+    /// open batch's: its model, the primary, is read only when there are examples.
+    mutating func countJoinedLabels(scorer: BatchScorer) {
+        guard let joined = quality?.takeJoined(), !joined.isEmpty else { return }
+        rollout.recordLabelled(joined, primary: scorer.model)
     }
 }

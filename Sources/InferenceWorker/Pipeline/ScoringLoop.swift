@@ -220,7 +220,7 @@ struct ScoringLoop: @unchecked Sendable {
         precondition(scorer.rowCount + rollout.canaryRowCount == batch.elements.count, "the batcher and the scorer disagree on the batch")
         if rollout.isActive {
             let modelLatency = rollout.scoreAndPublish(batch.elements, primary: &scorer, drift: &drift, quality: &quality, publisher: publisher, encodeBuffer: &encodeBuffer)
-            countJoinedLabels(primary: scorer.model) // labels that arrived before their predictions
+            countJoinedLabels(scorer: scorer) // labels that arrived before their predictions
             return finish(batch, modelLatency: modelLatency, finished: clock.now)
         }
         let started = clock.now
