@@ -37,8 +37,8 @@ enum RolloutStatusText {
                 let primaryLabelled = e.primaryLabelled ?? 0
                 var labelled = ["labelled (candidate / primary)", "\(candidateLabelled) / \(primaryLabelled)", "-", "-"]
                 if let q = t.quality, q.isSet {
-                    // As the policy counts: the primary's labels matter only for the drop.
-                    let enough = candidateLabelled >= q.minLabelledPerWindow && (q.maxAccuracyDrop == nil || primaryLabelled >= q.minLabelledPerWindow)
+                    // The policy's own rule (the primary's labels matter only for the drop).
+                    let enough = RolloutPolicy.missingLabels(in: e, quality: q) == nil
                     labelled[2...3] = [">= \(q.minLabelledPerWindow)", enough ? "ok" : "too few"]
                 }
                 rows.append(labelled)

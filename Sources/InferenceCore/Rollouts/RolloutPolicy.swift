@@ -62,10 +62,10 @@ public struct RolloutPolicy: Sendable, Hashable {
         let summary = RolloutEvidenceSummary(evidence: evidence, scoreDifferenceQuantile: thresholds.scoreDifferenceQuantile)
         let action: RolloutDecision.Action
         let reason: String
-        let breaches = Self.breaches(of: summary, thresholds: thresholds)
+        let accuracy = Self.qualityBreaches(of: summary, thresholds: thresholds)
+        let breaches = Self.trafficBreaches(of: summary, thresholds: thresholds) + accuracy
         if summary.candidateRecords < thresholds.minRecordsPerWindow {
             let tooFew = "too few records: \(summary.candidateRecords) candidate records, at least \(thresholds.minRecordsPerWindow) needed"
-            let accuracy = Self.qualityBreaches(of: summary, thresholds: thresholds)
             action = accuracy.isEmpty ? .hold : .rollBack
             reason = accuracy.isEmpty ? tooFew : "outside thresholds: " + accuracy.joined(separator: "; ") + " (judged on labels alone; \(tooFew))"
         } else if !breaches.isEmpty {
@@ -150,8 +150,8 @@ public struct RolloutPolicy: Sendable, Hashable {
         record.updatedAtMs = Swift.max(record.updatedAtMs, decision.decidedAtMs)
     }
 
-    /// Every measured number outside its threshold, in words.
-    static func breaches(of s: RolloutEvidenceSummary, thresholds t: RolloutThresholds) -> [String] {
+    /// Every number measured on the traffic (not the labels) outside its threshold, in words.
+    static func trafficBreaches(of s: RolloutEvidenceSummary, thresholds t: RolloutThresholds) -> [String] {
         var out: [String] = []
         func check(_ value: Double?, _ limit: Double?, _ name: String) {
             guard let value, let limit else { return }
@@ -165,7 +165,7 @@ public struct RolloutPolicy: Sendable, Hashable {
         check(s.candidateFailureRate, t.maxFailureRate, "failure rate")
         check(s.outputPSI, t.maxOutputPSI, "output PSI")
         check(s.latencyRatio, t.maxLatencyRatio, "latency ratio")
-        return out + qualityBreaches(of: s, thresholds: t)
+        return out
     }
 
     /// The accuracy limits breached, in words; none while a version they compare has too few labels.
@@ -181,11 +181,11 @@ public struct RolloutPolicy: Sendable, Hashable {
         return out
     }
 
-    /// Why accuracy cannot be judged yet although a quality limit needs it: a version it compares has
+    /// Why accuracy cannot be judged yet although a quality limit needs it (also `rollout status`'s verdict): a version it compares has
     /// fewer labelled predictions in the window than ``RolloutThresholds/Quality/minLabelledPerWindow``.
     /// `nil` when it can be judged, when no quality limit is set, or when accuracy does not apply
     /// (a regression model: ``RolloutEvidenceSummary/candidateLabelled`` is nil).
-    static func missingLabels(in s: RolloutEvidenceSummary, quality q: RolloutThresholds.Quality?) -> String? {
+    public static func missingLabels(in s: RolloutEvidenceSummary, quality q: RolloutThresholds.Quality?) -> String? {
         guard let q, q.isSet, let candidate = s.candidateLabelled else { return nil }
         let primary = s.primaryLabelled ?? 0
         let needsPrimary = q.maxAccuracyDrop != nil
