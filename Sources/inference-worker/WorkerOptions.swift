@@ -87,7 +87,7 @@ struct WorkerOptions: ParsableArguments {
     var maxPayloadBytes: String?
     @Option(help: "How often stored offsets are committed, e.g. 1s. Default: 1s.")
     var commitInterval: String?
-    @Option(help: "On SIGTERM, how long in-flight work may take to finish, e.g. 20s. Default: 20s.")
+    @Option(help: "On SIGTERM, how long in-flight work may take to finish, e.g. 20s; leaving the group may take 5 s more. Default: 20s.")
     var drainTimeout: String?
     @Option(help: "On partition revocation, how long their in-flight work may take. Default: 10s.")
     var revokeTimeout: String?
