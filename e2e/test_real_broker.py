@@ -162,13 +162,15 @@ def test_sigkill_of_a_replica_mid_stream(procs, broker, worker_runtime, model, m
     still gets an outcome, and the duplicates (redelivered outcomes) stay within the bound of what the
     killed replica can have had in flight or acknowledged-but-uncommitted.
 
-    `stream`: events arrive at 4,000/s, the replicas keep up (little in flight). `backlog`: 40,000
-    events wait before the replicas start, so each runs at its in-flight limit when the kill comes."""
+    `stream`: 40,000 events arrive at 4,000/s, the replicas keep up (little in flight). `backlog`:
+    120,000 events wait before the replicas start, so each runs at its in-flight limit when the kill
+    comes. (With 40,000, a replica once wrote its whole share, about 13,000 outcomes, between the
+    moment the partitions were seen spread and the first look at its /metrics: nothing was left to kill.)"""
     topics = make_topics(broker, PARTITIONS)
     group = unique("group")
     ids = ["kill-a", "kill-b", "kill-c"]
     extra = ["--max-in-flight-records", str(MAX_IN_FLIGHT), "--commit-interval", f"{int(COMMIT_INTERVAL * 1000)}ms"]
-    n = 40_000
+    n = 120_000 if load == "backlog" else 40_000
     requests = make_requests(model, n, seed=200)
     sent = Sent()
     if load == "backlog":
@@ -261,10 +263,8 @@ def test_sigterm_of_a_replica_drains_without_duplicates(procs, broker, worker_ru
     _wait_for_outcomes(reader, n // 3)
     leaver = workers[0]
     t0 = time.monotonic()
-    leaver.proc.signal(signal.SIGTERM)
-    code = leaver.proc.wait(30)
+    leaver.stop_cleanly()
     stop_seconds = time.monotonic() - t0
-    assert code == 0, leaver.log()[-3000:]
     assert "kafka.unacknowledged=0" in leaver.log() and "stopped" in leaver.log()
     thread.join(120)
     assert not errors, errors
@@ -297,11 +297,9 @@ def test_group_restart_resumes_from_committed_offsets(procs, broker, worker_runt
     # leave together, the next generation's JoinGroup still names a departed member as leader, so
     # SyncGroup keeps failing with REBALANCE_IN_PROGRESS and the new group gets no assignment for
     # tens of seconds or more (see README, "Real-broker suite").
-    first[0].proc.signal(signal.SIGTERM)
-    assert first[0].proc.wait(30) == 0, first[0].log()[-3000:]
+    first[0].stop_cleanly()
     wait_for_spread(first[1:], PARTITIONS)
-    first[1].proc.signal(signal.SIGTERM)
-    assert first[1].proc.wait(30) == 0, first[1].log()[-3000:]
+    first[1].stop_cleanly()
     ends1 = input_ends(sent)
     assert committed(broker, group, topics.requests, PARTITIONS) == ends1, "graceful stop did not commit everything"
     outcomes_before = reader.total()
@@ -335,8 +333,7 @@ def test_tls_with_the_right_ca(procs, tls_broker, worker_runtime, model, certifi
     wait_until_committed(tls_broker, group, topics.requests, sent)
     reader.read_all_again()
     assert verify_outcomes(reader, sent, topics, model, {"tls-a"}) == 0
-    worker.proc.signal(signal.SIGTERM)
-    assert worker.proc.wait(30) == 0
+    worker.stop_cleanly()
 
 
 def test_tls_with_the_wrong_ca_reports_and_keeps_retrying(procs, tls_broker, worker_runtime, model, certificates):
@@ -359,9 +356,10 @@ def test_tls_with_the_wrong_ca_reports_and_keeps_retrying(procs, tls_broker, wor
     reader = OutputReader(tls_broker, topics, procs, group)
     reader.poll(2)
     assert reader.total() == 0
-    worker.proc.signal(signal.SIGTERM)
-    code = worker.proc.wait(30)
-    assert code == 0, f"exit {code}:\n{worker.log()[-3000:]}"
+    # Typically stopped during its start-up ("stopped before starting"): the roll-out coordinator's
+    # producer, retrying its TLS handshake, is closed before the process exits (left open, it once
+    # ended this test with SIGSEGV).
+    worker.stop_cleanly()
 
 
 def topics_created_in_log(worker: Worker) -> list[str]:
@@ -425,8 +423,7 @@ def test_create_topics_creates_missing_topics_and_leaves_existing_ones(procs, br
 
     # The created drift topic takes reports: each replica publishes its open window when it stops.
     for worker in (second, first):
-        worker.proc.signal(signal.SIGTERM)
-        assert worker.proc.wait(30) == 0, worker.log()[-3000:]
+        worker.stop_cleanly()
     reports = read_drift_reports(broker, topics.drift, expect_workers={"create-a", "create-b"},
                                  partitions=expected[topics.drift])
     assert {w for _, r in reports for w in r["worker_ids"]} == {"create-a", "create-b"}

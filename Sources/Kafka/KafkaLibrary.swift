@@ -1,4 +1,5 @@
 import CKafkaShim
+import Foundation
 public import Logging
 
 /// Facts about the librdkafka library loaded at run time (which may be newer than the headers
@@ -13,6 +14,26 @@ public enum KafkaLibrary {
     /// The oldest runtime we recommend: 2.2.0 fixed the tagged-field parsing bug that makes 2.0.x
     /// unable to talk to some brokers (Tansu among them) and the `max.poll.interval.ms` reset bug.
     public static let recommendedMinimum = KafkaVersion(major: 2, minor: 2, patch: 0)
+
+    /// librdkafka clients (consumers, producers, admin and snapshot clients, the embedded broker)
+    /// created and not yet destroyed in this process.
+    public static var openClients: Int { RDKafkaClient.open.load(ordering: .acquiring) }
+
+    /// Waits until every librdkafka client of the process is destroyed, at most `timeout`.
+    ///
+    /// A process must not exit while a client's threads run: `exit` runs the process's exit
+    /// handlers (OpenSSL's cleanup among them) under those threads, which can crash it (a TLS
+    /// client retrying its handshake at exit was seen to end in SIGSEGV). A client is destroyed
+    /// when its owner releases it after closing it; this waits for the last of them.
+    /// - Returns: true when none is left, false when some still were at the timeout.
+    public static func waitForClientsToClose(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while openClients > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return true
+    }
 
     /// Logs the runtime version, with a warning when it is older than ``recommendedMinimum``.
     public static func logRuntimeVersion(to logger: Logger) {

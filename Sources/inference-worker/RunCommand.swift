@@ -42,6 +42,18 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = operations.bootstrapLogging(secretsFrom: configuration, label: "inference-worker")
         KafkaLibrary.logRuntimeVersion(to: logger)
+        // Serving in a function of its own: the clients it created are released when it returns,
+        // and the process exits only once librdkafka has destroyed them (see `KafkaClientsAtExit`).
+        do {
+            try await serve(configuration, operations: operations, logger: logger)
+        } catch {
+            KafkaClientsAtExit.awaitClosed(logger: logger, failing: error, of: InferenceWorkerCommand.self)
+            throw error
+        }
+        KafkaClientsAtExit.awaitClosed(logger: logger)
+    }
+
+    private func serve(_ configuration: WorkerConfiguration, operations: OperationsSettings, logger: Logger) async throws {
         let metrics = WorkerMetrics()
         MetricsSystem.bootstrap(metrics.factory) // once per process: library metrics land in the same registry
         // Signals are handled from here on, also during the topic check below (which may wait for
@@ -58,6 +70,12 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             try WorkerTopics.requireExisting(configuration, admin: admin, logger: logger)
         }
+        // Each start-up step may wait seconds for an unreachable cluster: a signal that came during
+        // one stops the start-up before the next.
+        if shutdown.isTriggered {
+            logger.info("stopped before starting")
+            return
+        }
         // Up to four services in one group: the endpoint (unless --metrics-port 0), the roll-out
         // coordinator (unless roll-outs are off for the run), the registry's watch and the pipeline. On
         // SIGTERM/SIGINT the group shuts them down in reverse order: the pipeline first (stop
@@ -66,7 +84,8 @@ struct RunCommand: AsyncParsableCommand {
         // ready) while the pipeline drains. Any of them ending, or failing, shuts the others down
         // gracefully.
         let models = ModelRegistryService(registry: WorkerTopics.registry(configuration, logger: logger), logger: logger)
-        let rollouts = try await WorkerRollouts.coordinator(configuration, admin: admin, metrics: metrics, logger: logger)
+        let rollouts = try await WorkerRollouts.coordinator(configuration, admin: admin, metrics: metrics, logger: logger,
+                                                            isStopping: { shutdown.isTriggered })
         let pipeline = InferencePipeline(configuration: configuration, models: models.pipelineSource, logger: logger,
                                          counters: PipelineCounters(metrics: metrics), rollouts: rollouts)
         var services: [any Service] = []
@@ -87,6 +106,8 @@ struct RunCommand: AsyncParsableCommand {
         // The group handles the first signal; `signals` exits at the second, and forwards a first
         // signal that arrived before the group installed its own handlers (or before it existed).
         guard shutdown.attach(group) else {
+            // The coordinator's producer is the only client started so far (the pipeline's start in the group).
+            await rollouts?.close()
             logger.info("stopped before starting")
             return
         }
@@ -160,6 +181,13 @@ final class PendingShutdown: @unchecked Sendable {
         let group = self.group
         lock.unlock()
         if let group { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    /// Whether a signal arrived.
+    var isTriggered: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return triggered
     }
 
     /// Attaches the group; false when a signal came before it existed (do not start it then).

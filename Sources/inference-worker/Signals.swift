@@ -1,5 +1,8 @@
+import ArgumentParser
 import Dispatch
 import Foundation
+import Kafka
+import Logging
 
 /// Turns SIGINT and SIGTERM into an async event. The first signal resumes ``wait()`` and calls
 /// `onFirstSignal`; a second one exits the process at once (status 130), as operators expect from
@@ -23,7 +26,9 @@ final class ShutdownSignals: @unchecked Sendable {
             source.setEventHandler {
                 if received.increment() > 1 {
                     FileHandle.standardError.write(Data("second signal: exiting now\n".utf8))
-                    exit(130)
+                    // Without the exit handlers, which would run under librdkafka's threads (see KafkaClientsAtExit).
+                    fflush(nil)
+                    _exit(130)
                 }
                 onFirstSignal(signalNumber)
                 continuation.yield(signalNumber)
@@ -49,5 +54,43 @@ private final class Counter: @unchecked Sendable {
         defer { lock.unlock() }
         value += 1
         return value
+    }
+}
+
+/// The last step of a command that ran librdkafka clients: the process exits only once they are
+/// destroyed, or without its exit handlers.
+///
+/// `exit` runs the process's exit handlers, OpenSSL's cleanup among them, and would run them under
+/// a client's threads still at work (a TLS client retrying its handshake ended a worker stopped
+/// during start-up with SIGSEGV instead of 0). A client is left open only when a bounded shutdown
+/// gave up on it (a consumer whose group coordinator does not answer); the process then ends with
+/// `_exit`, which skips those handlers, and says so.
+enum KafkaClientsAtExit {
+    /// How long the exit waits for librdkafka to destroy the clients released by the command.
+    static let timeout: Duration = .seconds(3)
+
+    /// Returns once every client is destroyed; otherwise logs how many are open and ends the
+    /// process with status 0.
+    static func awaitClosed(logger: Logger) {
+        awaitClosed(logger: logger, status: 0) {}
+    }
+
+    /// As ``awaitClosed(logger:)`` for a command failing with `error`: when the process must end
+    /// here, it first prints the error as ArgumentParser would and ends with the error's status.
+    static func awaitClosed<Command: ParsableCommand>(logger: Logger, failing error: any Error, of command: Command.Type) {
+        awaitClosed(logger: logger, status: command.exitCode(for: error).rawValue) {
+            let message = command.fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+        }
+    }
+
+    private static func awaitClosed(logger: Logger, status: Int32, beforeExit: () -> Void) {
+        if KafkaLibrary.waitForClientsToClose(timeout: timeout) { return }
+        logger.warning("librdkafka clients still open at exit: ending the process without its exit handlers", metadata: [
+            "kafka.clients.open": "\(KafkaLibrary.openClients)", "exit.status": "\(status)",
+        ])
+        beforeExit()
+        fflush(nil)
+        _exit(status)
     }
 }

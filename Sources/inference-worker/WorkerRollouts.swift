@@ -22,8 +22,11 @@ enum WorkerRollouts {
     /// pipeline serves (a replica that starts obeys the record from its first batch); a read that
     /// fails is logged and the follower catches up later.
     ///
+    /// - Parameter isStopping: whether the worker was told to stop meanwhile (the record is then not read).
     /// - Throws: ``KafkaError`` when the coordinator's producer cannot be made (a bad property).
-    static func coordinator(_ c: WorkerConfiguration, admin: KafkaAdmin, metrics: WorkerMetrics, logger: Logger) async throws -> RolloutCoordinator? {
+    static func coordinator(
+        _ c: WorkerConfiguration, admin: KafkaAdmin, metrics: WorkerMetrics, logger: Logger, isStopping: () -> Bool
+    ) async throws -> RolloutCoordinator? {
         let specifications = specifications(c, logger: logger)
         if !c.createTopics { // else `run` created them with its own
             var admin = admin
@@ -47,6 +50,7 @@ enum WorkerRollouts {
         var configuration = RolloutCoordinator.Configuration(bootstrapServers: c.bootstrapServers, groupID: c.groupID, workerID: c.workerID)
         configuration.additionalProperties = c.kafkaProperties
         let coordinator = try RolloutCoordinator(configuration: configuration, logger: logger, metrics: RolloutMetrics(factory: metrics.factory))
+        if isStopping() { return coordinator }
         let topic = RolloutTopic(bootstrapServers: c.bootstrapServers, additionalProperties: c.kafkaProperties, timeout: .seconds(15), logger: logger)
         do {
             if let record = try await topic.read(model: c.modelName) {

@@ -765,6 +765,9 @@ final class OutputPublisher: Sendable {
         }
         for old in retired { _ = await old.close(flushTimeout: .zero) }
         _ = await producer?.close(flushTimeout: flushTimeout)
+        // The producer's handlers hold this publisher: let go of it, so that both can be released
+        // (and librdkafka's client destroyed before the process exits).
+        state.withLock { $0.producer = nil }
         return slots.count
     }
 }

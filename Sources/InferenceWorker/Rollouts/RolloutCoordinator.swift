@@ -77,7 +77,7 @@ public final class RolloutCoordinator: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
-    private let producer: KafkaProducer
+    let producer: KafkaProducer
     private let consumers = Mutex<[KafkaConsumer]>([])
     private let metrics: RolloutMetrics?
 
@@ -165,11 +165,22 @@ public final class RolloutCoordinator: Service, Sendable {
                 try? await Task.sleep(for: configuration.tickInterval)
             }
         } onGracefulShutdown: {}
+        await close()
+    }
+
+    /// Closes the consumers (leaving their groups), writes what is still pending, and closes the
+    /// producer. ``run()`` ends with it; call it for a coordinator that never ran (a worker stopped
+    /// during its start-up), whose producer would otherwise stay connected until the process exits.
+    /// Idempotent.
+    public func close() async {
         let running = consumers.withLock { list in defer { list = [] }; return list }
         for consumer in running { await consumer.close() }
         await tick()
         _ = await producer.close(flushTimeout: .seconds(5))
     }
+
+    /// Whether ``close()`` has completed (the producer is closed).
+    public var isClosed: Bool { producer.isClosed }
 
     /// One pass: as decider, decide what is due and write every pending record.
     func tick() async {

@@ -259,6 +259,9 @@ public final class KafkaProducer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(rdkafka: err, context: "raising a test fatal error") }
     }
 
+    /// Whether ``close(flushTimeout:)`` has completed.
+    public var isClosed: Bool { state.withLock { $0.phase == .closed } }
+
     /// Stops accepting records, flushes for at most `flushTimeout`, and returns the number of
     /// records still unacknowledged (0 when everything was delivered). Idempotent.
     @discardableResult

@@ -87,12 +87,18 @@ final class RDKafkaClient: @unchecked Sendable {
         // logging are served from poll calls, which cannot happen before this line; log lines
         // emitted during rd_kafka_new find a nil context and are dropped.
         callbacks.pointee.context = Unmanaged.passUnretained(self).toOpaque()
+        Self.open.add(1, ordering: .relaxed)
     }
 
     deinit {
         rd_kafka_destroy(handle)
         callbacks.deallocate()
+        Self.open.subtract(1, ordering: .releasing)
     }
+
+    /// Clients created and not yet destroyed: `rd_kafka_destroy` has returned (and joined the
+    /// client's threads) for all the others.
+    static let open = Atomic<Int>(0)
 
     /// Recovers the client from the callback context; nil only for log lines emitted while
     /// `rd_kafka_new` runs, before the context is set (they are dropped).
