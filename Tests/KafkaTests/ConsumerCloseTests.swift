@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import KafkaTestSupport
 import Testing
@@ -35,5 +36,57 @@ import Testing
         try broker.setRoundTripTime(.zero, broker: 1)
         #expect(await consumer.close(timeout: .seconds(90)), "the close went on in the background and finishes")
         #expect(consumer.isClosed)
+    }
+}
+
+/// librdkafka's destroy waits until every message of the client is destroyed: a consumer released
+/// while a batch of its records is still held (a record in flight at shutdown, kept by an output
+/// not yet acknowledged) must not block whoever releases it. (It did: a `make test` run hung in the
+/// pipeline's stop once the pipeline let go of its consumer.)
+@Suite struct ConsumerReleaseTests {
+    /// A reference the test drops on a thread of its own.
+    final class Held<Value: AnyObject>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Value?
+        init(_ value: Value? = nil) { self.value = value }
+        var current: Value? { lock.withLock { value } }
+        func set(_ newValue: Value?) { lock.withLock { value = newValue } }
+    }
+
+    /// Runs `body` on a thread of its own and says whether it returned within `seconds`.
+    private func returns(within seconds: Int, _ body: @escaping @Sendable () -> Void) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            body()
+            done.signal()
+        }.start()
+        return done.wait(timeout: .now() + .seconds(seconds)) == .success
+    }
+
+    @Test func aConsumerReleasedWhileABatchIsHeldDoesNotBlockAndGoesWithTheBatch() async throws {
+        let broker = try EmbeddedKafkaBroker(logger: .quiet)
+        defer { withExtendedLifetime(broker) {} }
+        let topic = uniqueName("held")
+        try broker.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer.test(broker)
+        try producer.send(KafkaProducerMessage(topic: topic, partition: 0, value: Array("x".utf8)))
+        try producer.flush(timeout: .seconds(10))
+        await producer.close()
+
+        let batch = Held<KafkaMessageBatch>()
+        let consumer = Held(try KafkaConsumer(configuration: .test(broker, group: uniqueName("g"), topics: [topic]), logger: .quiet) { event in
+            if case .messages(let received) = event { batch.set(received) }
+        })
+        weak var released = consumer.current
+        let deadline = ContinuousClock.now + .seconds(30)
+        while batch.current == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(batch.current?.count == 1)
+        #expect(await consumer.current?.close(timeout: .seconds(30)) == true)
+        try await Task.sleep(for: .milliseconds(200)) // the polling thread lets go just after the close
+
+        #expect(returns(within: 10) { consumer.set(nil) }, "releasing the consumer while its batch is held does not block")
+        #expect(released == nil, "nothing else held the consumer")
+        // The batch kept the client: releasing it destroys the message first, then the client.
+        #expect(returns(within: 10) { batch.set(nil) }, "releasing the last batch destroyed the client")
     }
 }

@@ -143,7 +143,7 @@ public final class KafkaConsumer: Sendable {
             records.deallocate()
             return
         }
-        handler(.messages(KafkaMessageBatch(taking: UnsafeMutableBufferPointer(start: records, count: kept))))
+        handler(.messages(KafkaMessageBatch(taking: UnsafeMutableBufferPointer(start: records, count: kept), from: client)))
     }
 
     /// The rebalance callback, on the polling thread. The revoke handler runs while the partitions

@@ -6,14 +6,20 @@ import CKafkaShim
 /// caller that keeps a record's bytes for later (to dead-letter it, say) keeps the batch alive.
 /// Messages are read-only after the poll and `rd_kafka_message_destroy` is thread-safe, which is
 /// why the batch may cross threads (`@unchecked Sendable`).
+///
+/// The batch also keeps the client it came from: `rd_kafka_destroy` waits until every message of
+/// the client has been destroyed, so a client released while a batch is still held (a record in
+/// flight at shutdown) would block its releaser for ever.
 public final class KafkaMessageBatch: @unchecked Sendable, RandomAccessCollection {
     let messages: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>>
     /// Topic names by topic handle, resolved once per batch (a batch usually holds one topic).
     private let topics: [(handle: OpaquePointer, name: String)]
+    private let client: RDKafkaClient
 
-    /// Takes ownership of `messages` (an allocated buffer of message pointers).
-    init(taking messages: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>>) {
+    /// Takes ownership of `messages` (an allocated buffer of message pointers) polled from `client`.
+    init(taking messages: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>>, from client: RDKafkaClient) {
         self.messages = messages
+        self.client = client
         var topics: [(handle: OpaquePointer, name: String)] = []
         for message in messages {
             let rkt = message.pointee.rkt!
