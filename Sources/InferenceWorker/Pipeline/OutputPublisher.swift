@@ -709,9 +709,15 @@ final class OutputPublisher: Sendable {
             }
             // Every unacknowledged output, in the order it was first sent, claimed for the new
             // generation (a send racing with this finds it claimed and leaves it to us).
-            let pending = state.withLock { state -> [(id: UInt64, slot: OutputSlot)] in
+            let pending = state.withLock { state -> [(id: UInt64, slot: OutputSlot)]? in
+                // Closed meanwhile: `close` did not see this producer, so it is closed here.
+                if state.stopping { return nil }
                 state.producer = producer
                 return slots.live().sorted { $0.slot.sequence < $1.slot.sequence }
+            }
+            guard let pending else {
+                Task { _ = await producer.close(flushTimeout: .zero) }
+                return
             }
             var resent = 0
             var discarded = 0
