@@ -9,12 +9,7 @@ import Testing
     @Test func closeWithATimeoutReturnsWhileTheCoordinatorDoesNotAnswerAndTheCloseFinishesLater() async throws {
         let broker = try EmbeddedKafkaBroker(logger: .quiet)
         defer { withExtendedLifetime(broker) {} }
-        let topic = uniqueName("close")
-        try broker.createTopic(topic, partitions: 1)
-        let producer = try KafkaProducer.test(broker)
-        try producer.send(KafkaProducerMessage(topic: topic, partition: 0, value: Array("x".utf8)))
-        try producer.flush(timeout: .seconds(10))
-        await producer.close()
+        let topic = try await broker.topicWithOneRecord("close")
 
         let probe = ConsumerProbe()
         let consumer = try probe.makeConsumer(.test(broker, group: uniqueName("g"), topics: [topic]))
@@ -66,12 +61,7 @@ import Testing
     @Test func aConsumerReleasedWhileABatchIsHeldDoesNotBlockAndGoesWithTheBatch() async throws {
         let broker = try EmbeddedKafkaBroker(logger: .quiet)
         defer { withExtendedLifetime(broker) {} }
-        let topic = uniqueName("held")
-        try broker.createTopic(topic, partitions: 1)
-        let producer = try KafkaProducer.test(broker)
-        try producer.send(KafkaProducerMessage(topic: topic, partition: 0, value: Array("x".utf8)))
-        try producer.flush(timeout: .seconds(10))
-        await producer.close()
+        let topic = try await broker.topicWithOneRecord("held")
 
         let batch = Held<KafkaMessageBatch>()
         let consumer = Held(try KafkaConsumer(configuration: .test(broker, group: uniqueName("g"), topics: [topic]), logger: .quiet) { event in
@@ -88,5 +78,18 @@ import Testing
         #expect(released == nil, "nothing else held the consumer")
         // The batch kept the client: releasing it destroys the message first, then the client.
         #expect(returns(within: 10) { batch.set(nil) }, "releasing the last batch destroyed the client")
+    }
+}
+
+extension EmbeddedKafkaBroker {
+    /// A new one-partition topic holding one record ("x"); returns its name.
+    fileprivate func topicWithOneRecord(_ prefix: String) async throws -> String {
+        let topic = uniqueName(prefix)
+        try createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer.test(self)
+        try producer.send(KafkaProducerMessage(topic: topic, partition: 0, value: Array("x".utf8)))
+        try producer.flush(timeout: .seconds(10))
+        await producer.close()
+        return topic
     }
 }
