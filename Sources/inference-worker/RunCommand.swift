@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await serve(configuration, operations: operations, logger: logger)
         } catch {
-            KafkaClientsAtExit.awaitClosed(logger: logger, failing: error, of: InferenceWorkerCommand.self)
+            KafkaClientsAtExit.awaitClosed(logger: logger, failing: error)
             throw error
         }
         KafkaClientsAtExit.awaitClosed(logger: logger)

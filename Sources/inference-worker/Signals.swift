@@ -77,9 +77,9 @@ enum KafkaClientsAtExit {
 
     /// As ``awaitClosed(logger:)`` for a command failing with `error`: when the process must end
     /// here, it first prints the error as ArgumentParser would and ends with the error's status.
-    static func awaitClosed<Command: ParsableCommand>(logger: Logger, failing error: any Error, of command: Command.Type) {
-        awaitClosed(logger: logger, status: command.exitCode(for: error).rawValue) {
-            let message = command.fullMessage(for: error)
+    static func awaitClosed(logger: Logger, failing error: any Error) {
+        awaitClosed(logger: logger, status: InferenceWorkerCommand.exitCode(for: error).rawValue) {
+            let message = InferenceWorkerCommand.fullMessage(for: error)
             if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
         }
     }

@@ -277,15 +277,17 @@ public final class InferencePipeline: Sendable {
         // in-flight work (bounded by drainTimeout) and commits. librdkafka's close can then wait
         // without end for a group coordinator that is gone (a broker outage during a roll-out of
         // the deployment): after the drain plus `leaveGroupTimeout` the worker stops without it.
-        if let consumer, await consumer.close(timeout: configuration.drainTimeout + Self.leaveGroupTimeout) {
-            // Its event handler holds this pipeline: let go of it, so that both can be released
-            // (and librdkafka's client destroyed before the process exits).
-            self.consumer.clear()
-        } else if consumer != nil {
-            logger.warning("the consumer did not leave the group in time (the group coordinator may be unreachable); stopping without it", metadata: [
-                "timeout": "\(configuration.drainTimeout + Self.leaveGroupTimeout)",
-                "fix": "nothing to do: the group reassigns the partitions once this member's session times out, and inputs not committed are processed again",
-            ])
+        if let consumer {
+            if await consumer.close(timeout: configuration.drainTimeout + Self.leaveGroupTimeout) {
+                // Its event handler holds this pipeline: let go of it, so that both can be released
+                // (and librdkafka's client destroyed before the process exits).
+                self.consumer.clear()
+            } else {
+                logger.warning("the consumer did not leave the group in time (the group coordinator may be unreachable); stopping without it", metadata: [
+                    "timeout": "\(configuration.drainTimeout + Self.leaveGroupTimeout)",
+                    "fix": "nothing to do: the group reassigns the partitions once this member's session times out, and inputs not committed are processed again",
+                ])
+            }
         }
         queue.close()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
