@@ -46,6 +46,8 @@ import Testing
         init(_ value: Value? = nil) { self.value = value }
         var current: Value? { lock.withLock { value } }
         func set(_ newValue: Value?) { lock.withLock { value = newValue } }
+        /// Whether this is the only strong reference to the value.
+        var isUnique: Bool { lock.withLock { isKnownUniquelyReferenced(&value) } }
     }
 
     /// Runs `body` on a thread of its own and says whether it returned within `seconds`.
@@ -72,7 +74,11 @@ import Testing
         while batch.current == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(batch.current?.count == 1)
         #expect(await consumer.current?.close(timeout: .seconds(30)) == true)
-        try await Task.sleep(for: .milliseconds(200)) // the polling thread lets go just after the close
+        // The polling thread lets go just after the close: wait until this is the last reference, so
+        // that the release below is the one that destroys the consumer.
+        let uniqueDeadline = ContinuousClock.now + .seconds(10)
+        while !consumer.isUnique && ContinuousClock.now < uniqueDeadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(consumer.isUnique, "the polling thread let go of the consumer after its close")
 
         #expect(returns(within: 10) { consumer.set(nil) }, "releasing the consumer while its batch is held does not block")
         #expect(released == nil, "nothing else held the consumer")
